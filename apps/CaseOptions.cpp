@@ -1,0 +1,213 @@
+#include "apps/CaseOptions.hpp"
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/Error.hpp"
+#include "core/ResultsFile.hpp"
+
+namespace ringbench {
+
+namespace po = boost::program_options;
+
+po::options_description case_options_description() {
+  po::options_description d("Case options (same keys in --config files)");
+  auto text = [] { return po::value<std::string>(); };
+  auto list = [] { return po::value<std::vector<std::string>>()->multitoken(); };
+  d.add_options()
+      ("config", text(), "INI file of key = value lines (command line wins)")
+      ("seq-len", list(), "total sequence length(s), e.g. 4096 64K 1M (K = 1024) [4096]")
+      ("heads", list(), "query heads, list [4]")
+      ("kv-heads", text(), "K/V heads for GQA, divides heads; 0 = heads [0]")
+      ("head-dim", list(), "head dimension(s): 32 64 96 128 256 [64]")
+      ("batch", text(), "batch size [1]")
+      ("dtype", text(), "auto | fp32 | bf16 | fp16 (auto: fp32 on cpu, bf16 on cuda) [auto]")
+      ("mask", list(), "none | causal, list [none]")
+      ("layout", list(), "contiguous | zigzag, list [contiguous]")
+      ("softmax-scale", text(), "score scale; 0 = 1/sqrt(head-dim) [0]")
+      ("device", text(), "auto | cpu | cuda [auto]")
+      ("warmup", text(), "untimed iterations first [1]")
+      ("iters", text(), "timed iterations [5]")
+      ("check", po::value<std::string>()->implicit_value("true"),
+       "compare with the float64 reference; exit 1 beyond tolerance [false]")
+      ("tolerance", text(), "relative error allowed by --check; 0 = by dtype [0]")
+      ("seed", text(), "seed of the input generator [42]")
+      ("dump-tensors", po::value<std::string>()->implicit_value("true"),
+       "store global Q, K, V, O, LSE in the results file (small runs) [false]")
+      ("output", text(), "HDF5 results file, appended; 'none' to skip [results.h5]");
+  return d;
+}
+
+bool wants_help(const std::vector<std::string>& args) {
+  for (const auto& a : args)
+    if (a == "--help" || a == "-h") return true;
+  return false;
+}
+
+bool cuda_available() { return false; }
+
+std::int64_t parse_count(const std::string& key, const std::string& text) {
+  const std::string allowed = "a positive integer, optionally with suffix K, M or G (x1024)";
+  std::int64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr == text.data()) throw ConfigError(key, text, allowed);
+  std::int64_t unit = 1;
+  if (ptr != end) {
+    const std::string suffix(ptr, end);
+    if (suffix == "K" || suffix == "k") unit = std::int64_t{1} << 10;
+    else if (suffix == "M" || suffix == "m") unit = std::int64_t{1} << 20;
+    else if (suffix == "G" || suffix == "g") unit = std::int64_t{1} << 30;
+    else throw ConfigError(key, text, allowed);
+  }
+  if (value > (std::int64_t{1} << 62) / unit) throw ConfigError(key, text, allowed);
+  return value * unit;
+}
+
+namespace {
+
+// A map of key -> raw text values, from the command line, then the config file, then defaults.
+class RawOptions {
+ public:
+  explicit RawOptions(po::variables_map vm) : vm_(std::move(vm)) {}
+
+  std::string text(const std::string& key, const std::string& fallback) const {
+    return vm_.count(key) ? vm_[key].as<std::string>() : fallback;
+  }
+  std::vector<std::string> list(const std::string& key, const std::string& fallback) const {
+    std::vector<std::string> raw{fallback};
+    if (vm_.count(key)) raw = vm_[key].as<std::vector<std::string>>();
+    std::vector<std::string> items;
+    for (std::string chunk : raw) {
+      for (char& ch : chunk)
+        if (ch == ',') ch = ' ';
+      std::istringstream in(chunk);
+      for (std::string item; in >> item;) items.push_back(item);
+    }
+    if (items.empty()) throw ConfigError(key, "", "one or more values");
+    return items;
+  }
+
+ private:
+  po::variables_map vm_;
+};
+
+int parse_int(const std::string& key, const std::string& text, int min_value) {
+  int value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || value < min_value)
+    throw ConfigError(key, text, "an integer >= " + std::to_string(min_value));
+  return value;
+}
+
+double parse_real(const std::string& key, const std::string& text) {
+  try {
+    std::size_t used = 0;
+    const double v = std::stod(text, &used);
+    if (used == text.size() && v >= 0.0) return v;
+  } catch (const std::exception&) {
+  }
+  throw ConfigError(key, text, "a number >= 0");
+}
+
+bool parse_bool(const std::string& key, const std::string& text) {
+  if (text == "true" || text == "1" || text == "yes" || text == "on") return true;
+  if (text == "false" || text == "0" || text == "no" || text == "off") return false;
+  throw ConfigError(key, text, "true or false");
+}
+
+DeviceKind parse_device(const std::string& text) {
+  if (text == "cpu") return DeviceKind::cpu;
+  if (text == "cuda") {
+    if (!cuda_available())
+      throw ConfigError("device", text, "auto, cpu (no CUDA GPU usable by this build and machine)");
+    return DeviceKind::cuda;
+  }
+  if (text == "auto") return cuda_available() ? DeviceKind::cuda : DeviceKind::cpu;
+  throw ConfigError("device", text, "auto, cpu, cuda");
+}
+
+// Boost reports errors in its own words; restate them in ours (key, value, allowed).
+[[noreturn]] void rethrow_as_config_error(const po::error& e) {
+  if (const auto* u = dynamic_cast<const po::unknown_option*>(&e))
+    throw ConfigError(u->get_option_name(), "", "a known option (see --help)");
+  if (const auto* m = dynamic_cast<const po::invalid_command_line_syntax*>(&e))
+    throw ConfigError(m->get_option_name(), "", std::string("valid syntax: ") + e.what());
+  if (const auto* m = dynamic_cast<const po::multiple_occurrences*>(&e))
+    throw ConfigError(m->get_option_name(), "(given twice)", "one occurrence");
+  throw ConfigError("command line", "", e.what());
+}
+
+void store_config_file(const std::string& path, const po::options_description& desc,
+                       po::variables_map& vm) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError("config", path, "a readable INI file");
+  try {
+    po::store(po::parse_config_file(in, desc, false), vm);
+  } catch (const po::error& e) {
+    try {
+      rethrow_as_config_error(e);
+    } catch (const ConfigError& c) {
+      throw ConfigError(c.key() + " (in " + path + ")", c.value(), c.allowed());
+    }
+  }
+}
+
+po::variables_map gather_values(const std::vector<std::string>& args, const std::string& defaults_file) {
+  const po::options_description desc = case_options_description();
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(desc).run(), vm);
+  } catch (const po::error& e) {
+    rethrow_as_config_error(e);
+  }
+  if (vm.count("config")) store_config_file(vm["config"].as<std::string>(), desc, vm);
+  if (!defaults_file.empty()) store_config_file(defaults_file, desc, vm);
+  return vm;
+}
+
+}  // namespace
+
+CaseOptions parse_case_options(const std::vector<std::string>& args, int world_size,
+                               const std::string& defaults_file) {
+  const RawOptions raw(gather_values(args, defaults_file));
+  BenchmarkCase base;
+  base.device = parse_device(raw.text("device", "auto"));
+  base.spec.batch = parse_count("batch", raw.text("batch", "1"));
+  base.spec.kv_heads = parse_int("kv-heads", raw.text("kv-heads", "0"), 0);
+  const std::string dtype = raw.text("dtype", "auto");
+  base.spec.dtype = dtype == "auto" ? (base.device == DeviceKind::cuda ? DType::bf16 : DType::fp32)
+                                    : parse_dtype(dtype);
+  base.spec.softmax_scale = parse_real("softmax-scale", raw.text("softmax-scale", "0"));
+  base.warmup = parse_int("warmup", raw.text("warmup", "1"), 0);
+  base.iters = parse_int("iters", raw.text("iters", "5"), 1);
+  base.check = parse_bool("check", raw.text("check", "false"));
+  base.tolerance = parse_real("tolerance", raw.text("tolerance", "0"));
+  base.seed = static_cast<std::uint64_t>(parse_count("seed", raw.text("seed", "42")));
+  base.dump_tensors = parse_bool("dump-tensors", raw.text("dump-tensors", "false"));
+
+  CaseOptions out;
+  out.output = raw.text("output", "results.h5");
+  if (out.output == "none") out.output.clear();
+  if (!out.output.empty()) check_results_file_usable(out.output);
+
+  for (const auto& seq : raw.list("seq-len", "4096"))
+    for (const auto& heads : raw.list("heads", "4"))
+      for (const auto& dim : raw.list("head-dim", "64"))
+        for (const auto& mask : raw.list("mask", "none"))
+          for (const auto& layout : raw.list("layout", "contiguous")) {
+            BenchmarkCase c = base;
+            c.spec.seq_len = parse_count("seq-len", seq);
+            c.spec.heads = parse_count("heads", heads);
+            c.spec.head_dim = parse_count("head-dim", dim);
+            c.spec.mask = parse_mask(mask);
+            c.layout = parse_layout(layout);
+            validate(c, world_size);
+            out.cases.push_back(c);
+          }
+  return out;
+}
+
+}  // namespace ringbench

@@ -1,0 +1,37 @@
+// The options that describe benchmark cases, shared by every subcommand that runs cases. The same
+// keys work on the command line (--seq-len 64K) and in config files (seq-len = 65536); lists are
+// space- or comma-separated and expand into one case per combination.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <string>
+#include <vector>
+
+#include "core/BenchmarkCase.hpp"
+
+namespace ringbench {
+
+struct CaseOptions {
+  std::vector<BenchmarkCase> cases;
+  std::string output;  // results file; empty: do not write one
+};
+
+// Descriptions of the case keys (for --help and for parsing).
+boost::program_options::options_description case_options_description();
+
+// Parses `args` (without the program and subcommand names) plus an optional --config file;
+// the command line wins over the file, and `defaults_file` (when not empty) fills what neither
+// gives. Throws ConfigError naming the key for anything invalid, before any communication.
+CaseOptions parse_case_options(const std::vector<std::string>& args, int world_size,
+                               const std::string& defaults_file = "");
+
+// "4096", "64K", "1M" (K = 1024) -> tokens. Throws ConfigError(key, text, ...).
+std::int64_t parse_count(const std::string& key, const std::string& text);
+
+// Whether a --help/-h was given (checked before anything else is validated).
+bool wants_help(const std::vector<std::string>& args);
+
+// Whether this build and machine can run the CUDA backend.
+bool cuda_available();
+
+}  // namespace ringbench

@@ -1,0 +1,17 @@
+// The subcommands of the ringbench executable. Each takes its arguments (after the subcommand
+// name) and returns the process exit code; a ConfigError escaping one means exit code 2.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "distributed/MpiRuntime.hpp"
+
+namespace ringbench {
+
+using Args = std::vector<std::string>;
+
+int run_command(const Args& args, const MpiRuntime& rt);
+int quick_command(const Args& args, const MpiRuntime& rt);
+
+}  // namespace ringbench

@@ -1,0 +1,104 @@
+// `ringbench run` and `ringbench quick`: run the cases, print the table, append to the results file.
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "apps/CaseOptions.hpp"
+#include "apps/Commands.hpp"
+#include "apps/ResultTable.hpp"
+#include "core/Error.hpp"
+#include "core/ResultsFile.hpp"
+#include "core/Version.hpp"
+#include "distributed/Collectives.hpp"
+#include "ring/RingBenchmark.hpp"
+
+namespace ringbench {
+
+namespace {
+
+// Rank 0's canonical cases are broadcast and every rank compares them with its own, so ranks
+// started with different options or config files fail together before any benchmark work.
+void require_same_config_everywhere(const MpiRuntime& rt, const CaseOptions& options) {
+  std::string mine = "output = " + options.output + "\n";
+  for (const auto& c : options.cases) mine += "[case]\n" + c.canonical();
+  std::string root = mine;
+  broadcast(rt.world(), root);
+  if (!all_true(rt.world(), root == mine))
+    throw ConfigError("config", "(differs between ranks)",
+                      "the same options and config files on every rank");
+}
+
+std::string describe(const RunRecord& run) {
+  std::string text;
+  for (const char* key : {"seq-len", "heads", "head-dim", "mask", "layout", "dtype"})
+    for (const auto& [k, v] : run.config)
+      if (k == key) text += (text.empty() ? "" : " ") + k + "=" + v;
+  return text;
+}
+
+int run_cases(const std::string& name, const Args& args, const MpiRuntime& rt,
+              const std::string& defaults_file, bool verdicts) {
+  if (wants_help(args)) {
+    if (rt.is_root())
+      std::cout << "usage: ringbench " << name << " [options]\n\n" << case_options_description() << "\n";
+    return 0;
+  }
+  Args effective = args;
+  if (verdicts) effective.push_back("--check");  // quick always checks correctness
+  const CaseOptions options = parse_case_options(effective, rt.size(), defaults_file);
+  require_same_config_everywhere(rt, options);
+
+  if (rt.is_root()) {
+    std::printf("# ringbench %s (%s) %s: %zu case(s) on %d rank(s), device %s\n", kToolVersion,
+                kGitCommit, name.c_str(), options.cases.size(), rt.size(),
+                std::string(to_string(options.cases.front().device)).c_str());
+    print_table_header(stdout);
+  }
+  std::vector<std::string> verdict_lines;
+  bool any_failed = false;
+  for (const auto& c : options.cases) {
+    const BenchmarkOutcome outcome = run_ring_benchmark(c, rt);
+    any_failed |= outcome.check_failed;
+    if (!rt.is_root()) continue;
+    print_table_row(stdout, outcome.record);
+    std::string id;
+    if (!options.output.empty()) id = append_run(options.output, outcome.record);
+    if (outcome.record.check) {
+      char line[512];
+      std::snprintf(line, sizeof line, "%s: %s (rel_err %.3e, tolerance %.1e)%s%s",
+                    describe(outcome.record).c_str(), outcome.check_failed ? "FAILED" : "passed",
+                    outcome.record.check->rel_err, outcome.record.check->tolerance,
+                    id.empty() ? "" : ", run ", id.c_str());
+      verdict_lines.push_back(line);
+    }
+  }
+  if (rt.is_root()) {
+    if (!options.output.empty()) std::printf("# results appended to %s\n", options.output.c_str());
+    for (const auto& v : verdict_lines)
+      if (verdicts || v.find("FAILED") != std::string::npos) std::printf("# check %s\n", v.c_str());
+    if (verdicts) std::printf("# verdict: %s\n", any_failed ? "FAILED" : "all cases passed");
+  }
+  return any_failed ? 1 : 0;
+}
+
+// configs/ is looked up beside the sources (build tree) or through RINGBENCH_CONFIG_DIR.
+std::string find_config(const std::string& file) {
+  namespace fs = std::filesystem;
+  const char* env = std::getenv("RINGBENCH_CONFIG_DIR");
+  for (const char* dir : {env, static_cast<const char*>(RINGBENCH_SOURCE_CONFIG_DIR)}) {
+    if (dir && fs::exists(fs::path(dir) / file)) return (fs::path(dir) / file).string();
+  }
+  throw ConfigError("RINGBENCH_CONFIG_DIR", env ? env : "",
+                    "a folder holding " + file + " (the project's configs/)");
+}
+
+}  // namespace
+
+int run_command(const Args& args, const MpiRuntime& rt) { return run_cases("run", args, rt, "", false); }
+
+int quick_command(const Args& args, const MpiRuntime& rt) {
+  const std::string file = cuda_available() ? "quick-cuda.ini" : "quick.ini";
+  return run_cases("quick", args, rt, wants_help(args) ? "" : find_config(file), true);
+}
+
+}  // namespace ringbench

@@ -1,0 +1,12 @@
+# The commit the binary was built from, stored in every results file for provenance.
+find_package(Git QUIET)
+set(RINGBENCH_GIT_COMMIT "unknown")
+if(GIT_FOUND)
+  execute_process(COMMAND ${GIT_EXECUTABLE} describe --always --dirty --abbrev=12
+                  WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}
+                  OUTPUT_VARIABLE _commit OUTPUT_STRIP_TRAILING_WHITESPACE
+                  ERROR_QUIET RESULT_VARIABLE _rc)
+  if(_rc EQUAL 0 AND _commit)
+    set(RINGBENCH_GIT_COMMIT "${_commit}")
+  endif()
+endif()

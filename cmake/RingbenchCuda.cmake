@@ -1,0 +1,32 @@
+# Decides whether the CUDA/NCCL backend is built. AUTO builds it when nvcc and NCCL are found;
+# the result is RINGBENCH_CUDA_ENABLED (ON/OFF). A machine without a GPU still compiles and links
+# all CUDA code, so CI proves it builds.
+set(RINGBENCH_CUDA_ENABLED OFF)
+if(NOT RINGBENCH_CUDA STREQUAL "OFF")
+  include(CheckLanguage)
+  if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
+    set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+  endif()
+  check_language(CUDA)
+  find_package(CUDAToolkit QUIET)
+  find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS} /usr/include /usr/local/include)
+  find_library(NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR} /usr/lib/x86_64-linux-gnu)
+  if(CMAKE_CUDA_COMPILER AND CUDAToolkit_FOUND AND NCCL_INCLUDE_DIR AND NCCL_LIBRARY)
+    set(RINGBENCH_CUDA_ENABLED ON)
+  elseif(RINGBENCH_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "RINGBENCH_CUDA=ON but the CUDA toolkit (nvcc: '${CMAKE_CUDA_COMPILER}') "
+                        "or NCCL (nccl.h: '${NCCL_INCLUDE_DIR}', libnccl: '${NCCL_LIBRARY}') was not found")
+  endif()
+endif()
+if(RINGBENCH_CUDA_ENABLED)
+  if(NOT CMAKE_CUDA_ARCHITECTURES)
+    # Hopper machine code plus PTX that newer chips compile at load time.
+    set(CMAKE_CUDA_ARCHITECTURES "90-real;90-virtual")
+  endif()
+  enable_language(CUDA)
+  set(CMAKE_CUDA_STANDARD 20)
+  set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+  add_library(ringbench_nccl INTERFACE)
+  target_include_directories(ringbench_nccl SYSTEM INTERFACE ${NCCL_INCLUDE_DIR})
+  target_link_libraries(ringbench_nccl INTERFACE ${NCCL_LIBRARY})
+endif()

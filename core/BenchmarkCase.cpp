@@ -1,0 +1,74 @@
+#include "core/BenchmarkCase.hpp"
+
+#include <sstream>
+
+#include "core/Error.hpp"
+
+namespace ringbench {
+
+std::string_view to_string(DeviceKind d) { return d == DeviceKind::cuda ? "cuda" : "cpu"; }
+
+double default_tolerance(DType t) {
+  switch (t) {
+    case DType::fp32: return 1e-5;
+    case DType::bf16: return 1e-2;
+    case DType::fp16: return 5e-3;
+  }
+  return 1e-5;
+}
+
+double BenchmarkCase::effective_tolerance() const {
+  return tolerance > 0.0 ? tolerance : default_tolerance(spec.dtype);
+}
+
+namespace {
+std::string number(double v) {
+  std::ostringstream s;
+  s.precision(17);
+  s << v;
+  return s.str();
+}
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> BenchmarkCase::entries() const {
+  return {
+      {"batch", std::to_string(spec.batch)},
+      {"heads", std::to_string(spec.heads)},
+      {"kv-heads", std::to_string(spec.effective_kv_heads())},
+      {"head-dim", std::to_string(spec.head_dim)},
+      {"seq-len", std::to_string(spec.seq_len)},
+      {"dtype", std::string(to_string(spec.dtype))},
+      {"mask", std::string(to_string(spec.mask))},
+      {"softmax-scale", number(spec.scale())},
+      {"layout", std::string(to_string(layout))},
+      {"device", std::string(to_string(device))},
+      {"warmup", std::to_string(warmup)},
+      {"iters", std::to_string(iters)},
+      {"check", check ? "true" : "false"},
+      {"tolerance", number(effective_tolerance())},
+      {"seed", std::to_string(seed)},
+      {"dump-tensors", dump_tensors ? "true" : "false"},
+  };
+}
+
+std::string BenchmarkCase::canonical() const {
+  std::string text;
+  for (const auto& [k, v] : entries()) text += k + " = " + v + "\n";
+  return text;
+}
+
+void validate(const BenchmarkCase& c, int world_size) {
+  validate(c.spec);
+  SequenceLayout(c.layout, c.spec.seq_len, world_size);  // throws on a bad seq-len
+  if (c.warmup < 0) throw ConfigError("warmup", std::to_string(c.warmup), "0 or more");
+  if (c.iters <= 0) throw ConfigError("iters", std::to_string(c.iters), "1 or more");
+  if (!(c.tolerance >= 0.0)) throw ConfigError("tolerance", number(c.tolerance), "a positive number, or 0 for the dtype's default");
+  const double dumped = double(c.spec.batch) * double(c.spec.heads) * double(c.spec.seq_len) *
+                        double(c.spec.head_dim);
+  if (c.dump_tensors && dumped > kMaxDumpedValues)
+    throw ConfigError("dump-tensors", "true",
+                      "only for problems of at most " + std::to_string(kMaxDumpedValues) +
+                          " values per tensor (batch*heads*seq-len*head-dim is " + number(dumped) + ")");
+}
+
+}  // namespace ringbench

@@ -1,0 +1,46 @@
+// One benchmark case: the problem, how it is sharded, where it runs and how it is measured. Its
+// canonical text (key = value lines, the config-file format) is what rank 0 broadcasts, what all
+// ranks compare, and what the results file stores.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/ProblemSpec.hpp"
+#include "core/SequenceLayout.hpp"
+
+namespace ringbench {
+
+enum class DeviceKind { cpu, cuda };
+std::string_view to_string(DeviceKind d);
+
+struct BenchmarkCase {
+  ProblemSpec spec;
+  LayoutKind layout = LayoutKind::contiguous;
+  DeviceKind device = DeviceKind::cpu;
+  int warmup = 1;
+  int iters = 5;
+  bool check = false;
+  double tolerance = 0.0;  // 0: the default for the dtype
+  std::uint64_t seed = 42;
+  bool dump_tensors = false;
+
+  double effective_tolerance() const;
+  std::vector<std::pair<std::string, std::string>> entries() const;  // canonical key/value pairs
+  std::string canonical() const;                                     // "key = value\n" lines
+};
+
+// --dump-tensors stores whole global tensors; keep results files reasonable.
+inline constexpr std::int64_t kMaxDumpedValues = std::int64_t{1} << 26;
+
+// Default check tolerance on the relative Frobenius error of O, by input precision.
+double default_tolerance(DType t);
+
+// Checks the case against the world it will run on (layout divisibility, iteration counts).
+// Throws ConfigError naming the option key.
+void validate(const BenchmarkCase& c, int world_size);
+
+}  // namespace ringbench

@@ -1,0 +1,26 @@
+// Exact FLOP counts. One allowed (query, key) pair costs 2·D for the score (Q·K) and 2·D for the
+// output (P·V), per batch entry and query head; causal counts the allowed pairs exactly,
+// S·(S+1)/2, not S²/2. Softmax exponentials are not counted, as attention benchmarks do.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "core/AttentionPattern.hpp"
+#include "core/ProblemSpec.hpp"
+
+namespace ringbench {
+
+inline double flops_for_pairs(const ProblemSpec& spec, std::int64_t pairs) {
+  return 4.0 * static_cast<double>(spec.head_dim) * static_cast<double>(spec.batch) *
+         static_cast<double>(spec.heads) * static_cast<double>(pairs);
+}
+
+// Forward FLOPs of the whole (unsharded) problem.
+double attention_flops(const ProblemSpec& spec);
+
+// Forward FLOPs of one block: one rank's queries against another rank's keys.
+double block_flops(const ProblemSpec& spec, const AttentionPattern& pattern,
+                   std::span<const PositionRun> q_runs, std::span<const PositionRun> k_runs);
+
+}  // namespace ringbench

@@ -1,0 +1,26 @@
+// Seeded inputs keyed by global token position: every value is a hash of (seed, tensor, batch,
+// head, position, dim), so any layout and world size produce the same global problem and any rank
+// can rebuild any part of it for checking.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "core/ProblemSpec.hpp"
+
+namespace ringbench {
+
+enum class TensorRole : std::uint32_t { q = 1, k = 2, v = 3 };
+
+// Uniform in [-1, 1), rounded to spec.dtype.
+float input_value(TensorRole role, std::uint64_t seed, const ProblemSpec& spec, std::int64_t b,
+                  std::int64_t h, std::int64_t position, std::int64_t d);
+
+// Fills out[batch][heads_of(role)][positions.size()][head_dim] (Q has spec.heads heads, K and V
+// have the kv heads) at the given global positions.
+void generate_tensor(TensorRole role, std::uint64_t seed, const ProblemSpec& spec,
+                     std::span<const std::int64_t> positions, std::span<float> out);
+
+std::int64_t heads_of(TensorRole role, const ProblemSpec& spec);
+
+}  // namespace ringbench

@@ -1,0 +1,389 @@
+#include "core/ResultsFile.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
+#include "core/Error.hpp"
+#include "core/Hdf5.hpp"
+#include "core/Version.hpp"
+
+namespace ringbench {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// HDF5 prints its error stack to stderr by default; we report errors ourselves.
+void silence_hdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+H5Id string_type() {
+  H5Id t = h5_type(RINGBENCH_CHECK_HDF5(H5Tcopy(H5T_C_S1)));
+  RINGBENCH_CHECK_HDF5(H5Tset_size(t, H5T_VARIABLE));
+  RINGBENCH_CHECK_HDF5(H5Tset_cset(t, H5T_CSET_UTF8));
+  return t;
+}
+
+void write_attr(hid_t obj, const std::string& name, const std::string& value) {
+  H5Id type = string_type();
+  H5Id space = h5_space(RINGBENCH_CHECK_HDF5(H5Screate(H5S_SCALAR)));
+  H5Id attr = h5_attr(
+      RINGBENCH_CHECK_HDF5(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT)));
+  const char* text = value.c_str();
+  RINGBENCH_CHECK_HDF5(H5Awrite(attr, type, &text));
+}
+
+template <typename T>
+hid_t native_type() {
+  if constexpr (std::is_same_v<T, double>) return H5T_NATIVE_DOUBLE;
+  if constexpr (std::is_same_v<T, float>) return H5T_NATIVE_FLOAT;
+  if constexpr (std::is_same_v<T, std::int64_t>) return H5T_NATIVE_INT64;
+  if constexpr (std::is_same_v<T, int>) return H5T_NATIVE_INT;
+}
+
+template <typename T>
+void write_attr(hid_t obj, const std::string& name, T value) {
+  H5Id space = h5_space(RINGBENCH_CHECK_HDF5(H5Screate(H5S_SCALAR)));
+  H5Id attr = h5_attr(RINGBENCH_CHECK_HDF5(
+      H5Acreate2(obj, name.c_str(), native_type<T>(), space, H5P_DEFAULT, H5P_DEFAULT)));
+  RINGBENCH_CHECK_HDF5(H5Awrite(attr, native_type<T>(), &value));
+}
+
+std::string read_string_attr(hid_t obj, const std::string& name) {
+  H5Id attr = h5_attr(RINGBENCH_CHECK_HDF5(H5Aopen(obj, name.c_str(), H5P_DEFAULT)));
+  H5Id type = string_type();
+  char* text = nullptr;
+  RINGBENCH_CHECK_HDF5(H5Aread(attr, type, &text));
+  std::string value = text ? text : "";
+  H5free_memory(text);
+  return value;
+}
+
+template <typename T>
+T read_attr(hid_t obj, const std::string& name) {
+  H5Id attr = h5_attr(RINGBENCH_CHECK_HDF5(H5Aopen(obj, name.c_str(), H5P_DEFAULT)));
+  T value{};
+  RINGBENCH_CHECK_HDF5(H5Aread(attr, native_type<T>(), &value));
+  return value;
+}
+
+bool is_string_attr(hid_t obj, const std::string& name) {
+  H5Id attr = h5_attr(RINGBENCH_CHECK_HDF5(H5Aopen(obj, name.c_str(), H5P_DEFAULT)));
+  H5Id type = h5_type(RINGBENCH_CHECK_HDF5(H5Aget_type(attr)));
+  return H5Tget_class(type) == H5T_STRING;
+}
+
+template <typename T>
+void write_dataset(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims,
+                   const std::vector<T>& data) {
+  H5Id space =
+      h5_space(RINGBENCH_CHECK_HDF5(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr)));
+  H5Id set = h5_dataset(RINGBENCH_CHECK_HDF5(H5Dcreate2(parent, name.c_str(), native_type<T>(), space,
+                                                      H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)));
+  if (!data.empty())
+    RINGBENCH_CHECK_HDF5(H5Dwrite(set, native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()));
+}
+
+template <typename T>
+std::vector<T> read_dataset(hid_t parent, const std::string& name, std::vector<hsize_t>* dims_out = nullptr) {
+  H5Id set = h5_dataset(RINGBENCH_CHECK_HDF5(H5Dopen2(parent, name.c_str(), H5P_DEFAULT)));
+  H5Id space = h5_space(RINGBENCH_CHECK_HDF5(H5Dget_space(set)));
+  const int rank = RINGBENCH_CHECK_HDF5(H5Sget_simple_extent_ndims(space));
+  std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+  RINGBENCH_CHECK_HDF5(H5Sget_simple_extent_dims(space, dims.data(), nullptr));
+  hsize_t n = 1;
+  for (auto d : dims) n *= d;
+  std::vector<T> data(n);
+  if (n > 0)
+    RINGBENCH_CHECK_HDF5(H5Dread(set, native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()));
+  if (dims_out) *dims_out = dims;
+  return data;
+}
+
+H5Id create_group(hid_t parent, const std::string& name) {
+  return h5_group(
+      RINGBENCH_CHECK_HDF5(H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)));
+}
+
+H5Id open_group(hid_t parent, const std::string& name) {
+  return h5_group(RINGBENCH_CHECK_HDF5(H5Gopen2(parent, name.c_str(), H5P_DEFAULT)));
+}
+
+bool has_link(hid_t parent, const std::string& name) {
+  return RINGBENCH_CHECK_HDF5(H5Lexists(parent, name.c_str(), H5P_DEFAULT)) > 0;
+}
+
+// One row of the per-rank table, as HDF5 sees it in memory.
+struct RankRow {
+  int rank;
+  const char* host;
+  int local_rank;
+  const char* device;
+  const char* pci_bus_id;
+};
+
+H5Id rank_row_type() {
+  H5Id str = string_type();
+  H5Id t = h5_type(RINGBENCH_CHECK_HDF5(H5Tcreate(H5T_COMPOUND, sizeof(RankRow))));
+  RINGBENCH_CHECK_HDF5(H5Tinsert(t, "rank", HOFFSET(RankRow, rank), H5T_NATIVE_INT));
+  RINGBENCH_CHECK_HDF5(H5Tinsert(t, "host", HOFFSET(RankRow, host), str));
+  RINGBENCH_CHECK_HDF5(H5Tinsert(t, "local_rank", HOFFSET(RankRow, local_rank), H5T_NATIVE_INT));
+  RINGBENCH_CHECK_HDF5(H5Tinsert(t, "device", HOFFSET(RankRow, device), str));
+  RINGBENCH_CHECK_HDF5(H5Tinsert(t, "pci_bus_id", HOFFSET(RankRow, pci_bus_id), str));
+  return t;
+}
+
+void write_ranks(hid_t run, const std::vector<RankInfo>& ranks) {
+  std::vector<RankRow> rows;
+  for (const auto& r : ranks)
+    rows.push_back({r.rank, r.host.c_str(), r.local_rank, r.device.c_str(), r.pci_bus_id.c_str()});
+  const hsize_t n = rows.size();
+  H5Id type = rank_row_type();
+  H5Id space = h5_space(RINGBENCH_CHECK_HDF5(H5Screate_simple(1, &n, nullptr)));
+  H5Id set = h5_dataset(
+      RINGBENCH_CHECK_HDF5(H5Dcreate2(run, "ranks", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)));
+  if (n > 0) RINGBENCH_CHECK_HDF5(H5Dwrite(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()));
+}
+
+std::vector<RankInfo> read_ranks(hid_t run) {
+  H5Id set = h5_dataset(RINGBENCH_CHECK_HDF5(H5Dopen2(run, "ranks", H5P_DEFAULT)));
+  H5Id space = h5_space(RINGBENCH_CHECK_HDF5(H5Dget_space(set)));
+  hsize_t n = 0;
+  RINGBENCH_CHECK_HDF5(H5Sget_simple_extent_dims(space, &n, nullptr));
+  std::vector<RankRow> rows(n);
+  H5Id type = rank_row_type();
+  std::vector<RankInfo> out;
+  if (n == 0) return out;
+  RINGBENCH_CHECK_HDF5(H5Dread(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()));
+  for (const auto& r : rows)
+    out.push_back({r.rank, r.host ? r.host : "", r.local_rank, r.device ? r.device : "",
+                   r.pci_bus_id ? r.pci_bus_id : ""});
+  H5Dvlen_reclaim(type, space, H5P_DEFAULT, rows.data());
+  return out;
+}
+
+std::string join_keys(const std::vector<std::pair<std::string, std::string>>& config) {
+  std::string keys;
+  for (const auto& [k, v] : config) keys += (keys.empty() ? "" : " ") + k;
+  return keys;
+}
+
+void write_run(hid_t runs, const std::string& id, const RunRecord& run) {
+  H5Id g = create_group(runs, id);
+  for (const auto& [k, v] : run.config) write_attr(g, k, v);
+  write_attr(g, "config_keys", join_keys(run.config));
+  for (const auto& [k, v] : run.provenance) write_attr(g, k, v);
+  write_attr(g, "world_size", std::int64_t{run.world_size});
+  write_attr(g, "status", run.status);
+  write_attr(g, "error", run.error);
+  write_ranks(g, run.ranks);
+
+  const auto iters = static_cast<hsize_t>(run.iterations), ranks = static_cast<hsize_t>(run.world_size),
+             steps = static_cast<hsize_t>(run.steps);
+  H5Id timing = create_group(g, "timing");
+  write_dataset(timing, "compute_ms", {iters, ranks, steps}, run.compute_ms);
+  write_dataset(timing, "comm_ms", {iters, ranks, steps}, run.comm_ms);
+  write_dataset(timing, "wait_ms", {iters, ranks, steps}, run.wait_ms);
+  write_dataset(timing, "total_ms", {iters, ranks}, run.total_ms);
+  H5Id comm = create_group(g, "comm");
+  write_dataset(comm, "bytes_sent", {ranks, steps}, run.bytes_sent);
+  H5Id work = create_group(g, "work");
+  write_dataset(work, "flops", {ranks, steps}, run.step_flops);
+
+  H5Id summary = create_group(g, "summary");
+  for (const auto& [k, v] : run.summary) write_attr(summary, k, v);
+  if (run.check) {
+    H5Id check = create_group(g, "check");
+    write_attr(check, "rel_err", run.check->rel_err);
+    write_attr(check, "max_abs_err", run.check->max_abs_err);
+    write_attr(check, "lse_max_abs_err", run.check->lse_max_abs_err);
+    write_attr(check, "tolerance", run.check->tolerance);
+    write_attr(check, "passed", std::int64_t{run.check->passed ? 1 : 0});
+  }
+  if (!run.tensors.empty()) {
+    H5Id tensors = create_group(g, "tensors");
+    for (const auto& t : run.tensors) {
+      std::vector<hsize_t> dims(t.shape.begin(), t.shape.end());
+      write_dataset(tensors, t.name, dims, t.values);
+    }
+  }
+  // Written last: a reader that finds complete=1 knows every part above is there.
+  write_attr(g, "complete", std::int64_t{1});
+}
+
+H5Id create_results_file(const fs::path& path) {
+  H5Id f = h5_file(RINGBENCH_CHECK_HDF5(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)));
+  write_attr(f, "schema_version", std::int64_t{kSchemaVersion});
+  write_attr(f, "tool_version", std::string(kToolVersion));
+  write_attr(f, "git_commit", std::string(kGitCommit));
+  create_group(f, "runs");
+  return f;
+}
+
+std::string next_run_id(hid_t runs) {
+  H5G_info_t info{};
+  RINGBENCH_CHECK_HDF5(H5Gget_info(runs, &info));
+  for (hsize_t n = info.nlinks;; ++n) {
+    char id[16];
+    std::snprintf(id, sizeof id, "%06llu", static_cast<unsigned long long>(n));
+    if (!has_link(runs, id)) return id;
+  }
+}
+
+// Serialises appenders on one file (the daemon and a one-shot run may share it).
+class FileLock {
+ public:
+  explicit FileLock(const fs::path& path) : fd_(::open(path.c_str(), O_CREAT | O_RDWR, 0644)) {
+    if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0)
+      throw std::runtime_error("cannot lock " + path.string());
+  }
+  ~FileLock() { ::close(fd_); }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_;
+};
+
+void fsync_path(const fs::path& path, int flags) {
+  const int fd = ::open(path.c_str(), flags);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+}  // namespace
+
+void check_results_file_usable(const fs::path& file) {
+  silence_hdf5();
+  const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  if (!fs::is_directory(dir))
+    throw ConfigError("output", file.string(), "a file in an existing folder ('" + dir.string() + "' is missing)");
+  if (!fs::exists(file)) return;
+  if (H5Fis_hdf5(file.c_str()) <= 0)
+    throw ConfigError("output", file.string(), "a new file or an existing ringbench HDF5 results file");
+  H5Id f = h5_file(H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  if (f.get() < 0 || H5Aexists(f, "schema_version") <= 0)
+    throw ConfigError("output", file.string(), "a new file or an existing ringbench HDF5 results file");
+}
+
+std::string append_run(const fs::path& file, const RunRecord& run) {
+  silence_hdf5();
+  FileLock lock(fs::path(file.string() + ".lock"));
+  const fs::path tmp = file.string() + ".tmp." + std::to_string(::getpid());
+  std::string id;
+  try {
+    {
+      H5Id f;
+      if (fs::exists(file)) {
+        check_results_file_usable(file);
+        fs::copy_file(file, tmp, fs::copy_options::overwrite_existing);
+        f = h5_file(RINGBENCH_CHECK_HDF5(H5Fopen(tmp.c_str(), H5F_ACC_RDWR, H5P_DEFAULT)));
+      } else {
+        f = create_results_file(tmp);
+      }
+      H5Id runs = open_group(f, "runs");
+      id = next_run_id(runs);
+      write_run(runs, id, run);
+      RINGBENCH_CHECK_HDF5(H5Fflush(f, H5F_SCOPE_GLOBAL));
+    }
+    fsync_path(tmp, O_RDONLY);
+    fs::rename(tmp, file);  // atomic: readers see the old file or the new one, never a mix
+    fsync_path(file.has_parent_path() ? file.parent_path() : fs::path("."), O_RDONLY | O_DIRECTORY);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw;
+  }
+  return id;
+}
+
+std::vector<std::string> list_runs(const fs::path& file) {
+  silence_hdf5();
+  H5Id f = h5_file(RINGBENCH_CHECK_HDF5(H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT)));
+  H5Id runs = open_group(f, "runs");
+  H5G_info_t info{};
+  RINGBENCH_CHECK_HDF5(H5Gget_info(runs, &info));
+  std::vector<std::string> ids;
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    char name[64] = {};
+    RINGBENCH_CHECK_HDF5(H5Lget_name_by_idx(runs, ".", H5_INDEX_NAME, H5_ITER_INC, i, name,
+                                            sizeof name, H5P_DEFAULT));
+    ids.emplace_back(name);
+  }
+  return ids;
+}
+
+RunRecord read_run(const fs::path& file, const std::string& id) {
+  silence_hdf5();
+  H5Id f = h5_file(RINGBENCH_CHECK_HDF5(H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT)));
+  H5Id g = open_group(f, "runs/" + id);
+  RunRecord run;
+  std::istringstream keys(read_string_attr(g, "config_keys"));
+  for (std::string key; keys >> key;) run.config.emplace_back(key, read_string_attr(g, key));
+  run.world_size = static_cast<int>(read_attr<std::int64_t>(g, "world_size"));
+  run.status = read_string_attr(g, "status");
+  run.error = read_string_attr(g, "error");
+
+  // Provenance: every string attribute that is not a config key or a fixed field.
+  H5O_info_t oinfo{};
+  RINGBENCH_CHECK_HDF5(H5Oget_info2(g, &oinfo, H5O_INFO_NUM_ATTRS));
+  for (hsize_t i = 0; i < oinfo.num_attrs; ++i) {
+    char name[256] = {};
+    RINGBENCH_CHECK_HDF5(H5Aget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name,
+                                            H5P_DEFAULT));
+    const std::string n = name;
+    const bool known = n == "config_keys" || n == "status" || n == "error" ||
+                       std::any_of(run.config.begin(), run.config.end(),
+                                   [&](const auto& kv) { return kv.first == n; });
+    if (!known && is_string_attr(g, n)) run.provenance[n] = read_string_attr(g, n);
+  }
+  run.ranks = read_ranks(g);
+
+  std::vector<hsize_t> dims;
+  H5Id timing = open_group(g, "timing");
+  run.compute_ms = read_dataset<double>(timing, "compute_ms", &dims);
+  run.iterations = static_cast<int>(dims.at(0));
+  run.steps = static_cast<int>(dims.at(2));
+  run.comm_ms = read_dataset<double>(timing, "comm_ms");
+  run.wait_ms = read_dataset<double>(timing, "wait_ms");
+  run.total_ms = read_dataset<double>(timing, "total_ms");
+  H5Id comm = open_group(g, "comm");
+  run.bytes_sent = read_dataset<std::int64_t>(comm, "bytes_sent");
+  H5Id work = open_group(g, "work");
+  run.step_flops = read_dataset<double>(work, "flops");
+
+  H5Id summary = open_group(g, "summary");
+  H5O_info_t sinfo{};
+  RINGBENCH_CHECK_HDF5(H5Oget_info2(summary, &sinfo, H5O_INFO_NUM_ATTRS));
+  for (hsize_t i = 0; i < sinfo.num_attrs; ++i) {
+    char name[256] = {};
+    RINGBENCH_CHECK_HDF5(H5Aget_name_by_idx(summary, ".", H5_INDEX_NAME, H5_ITER_INC, i, name,
+                                            sizeof name, H5P_DEFAULT));
+    run.summary[name] = read_attr<double>(summary, name);
+  }
+  if (has_link(g, "check")) {
+    H5Id check = open_group(g, "check");
+    run.check = CheckResult{read_attr<double>(check, "rel_err"), read_attr<double>(check, "max_abs_err"),
+                            read_attr<double>(check, "lse_max_abs_err"),
+                            read_attr<double>(check, "tolerance"),
+                            read_attr<std::int64_t>(check, "passed") != 0};
+  }
+  if (has_link(g, "tensors")) {
+    H5Id tensors = open_group(g, "tensors");
+    for (const char* name : {"Q", "K", "V", "O", "LSE"}) {
+      if (!has_link(tensors, name)) continue;
+      TensorDump t{name, {}, read_dataset<float>(tensors, name, &dims)};
+      t.shape.assign(dims.begin(), dims.end());
+      run.tensors.push_back(std::move(t));
+    }
+  }
+  return run;
+}
+
+}  // namespace ringbench

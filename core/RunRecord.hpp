@@ -1,0 +1,57 @@
+// Everything one benchmark run produces, as it is stored in the results file (see README, "HDF5
+// results"). Plain data; ResultsFile writes and reads it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ringbench {
+
+struct RankInfo {
+  int rank = 0;
+  std::string host;
+  int local_rank = 0;
+  std::string device;      // "cpu" or the GPU's name
+  std::string pci_bus_id;  // empty on CPU
+};
+
+struct CheckResult {
+  double rel_err = 0;      // ||O - O_ref||_F / ||O_ref||_F over the whole problem
+  double max_abs_err = 0;  // max |O - O_ref|
+  double lse_max_abs_err = 0;
+  double tolerance = 0;
+  bool passed = false;
+};
+
+struct TensorDump {
+  std::string name;                   // Q, K, V, O, LSE
+  std::vector<std::uint64_t> shape;   // [batch, heads, seq, head_dim] (LSE without head_dim)
+  std::vector<float> values;          // global token order
+};
+
+struct RunRecord {
+  std::vector<std::pair<std::string, std::string>> config;  // every config key, canonical form
+  std::map<std::string, std::string> provenance;            // versions, hosts, time, ...
+  int world_size = 1;
+  std::string status = "ok";  // ok | failed
+  std::string error;
+
+  std::vector<RankInfo> ranks;
+  int iterations = 0;
+  int steps = 0;
+  // [iterations][ranks][steps], milliseconds
+  std::vector<double> compute_ms, comm_ms, wait_ms;
+  std::vector<double> total_ms;          // [iterations][ranks]
+  std::vector<std::int64_t> bytes_sent;  // [ranks][steps]
+  std::vector<double> step_flops;        // [ranks][steps], work each rank did at each step
+
+  std::map<std::string, double> summary;  // median_ms, tflops_per_rank, ...
+  std::optional<CheckResult> check;
+  std::vector<TensorDump> tensors;
+};
+
+}  // namespace ringbench

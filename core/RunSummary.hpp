@@ -1,0 +1,15 @@
+// Derived numbers of a run, computed from its per-rank, per-step timings (see README for the
+// definitions): what the result table prints and the results file stores under summary/.
+#pragma once
+
+#include <cstdint>
+
+#include "core/RunRecord.hpp"
+
+namespace ringbench {
+
+// Fills run.summary from run's timing arrays. `flops` is the whole problem's forward FLOPs,
+// `tokens` the tokens it processes (batch x sequence length).
+void summarize_run(RunRecord& run, double flops, std::int64_t tokens);
+
+}  // namespace ringbench

@@ -1,0 +1,38 @@
+#include "ring/RingAttention.hpp"
+
+namespace ringbench {
+
+IterationTiming ring_attention_forward(const RingSchedule& schedule, RankBackend& backend) {
+  const RankBuffers& buf = backend.buffers();
+  BlockKernel& kernel = backend.kernel();
+  Transport& transport = backend.transport();
+  StepTimer& timer = backend.timer();
+  const int steps = schedule.steps();
+
+  timer.iteration_begin();
+  kernel.reset(buf.o, buf.lse);
+  const void* current = buf.kv_local;  // the local block is only read, never received into
+  for (int step = 0; step < steps; ++step) {
+    const bool more = step + 1 < steps;
+    void* next = buf.kv_recv[step % 2];
+    // Pass the block in hand on while computing with it; the other receive buffer was read by
+    // the previous step, so it is free to receive into.
+    if (more) transport.start_exchange(current, next, buf.kv_bytes);
+    timer.compute_begin(step);
+    const BlockMask mask = schedule.mask(step);
+    if (!mask.empty()) kernel.attend(buf.q, current, mask, buf.o, buf.lse);
+    timer.compute_end(step);
+    if (more) transport.wait_exchange();
+    timer.wait_end(step);
+    current = next;
+  }
+  timer.iteration_end();
+  backend.synchronize();
+
+  IterationTiming timing = timer.collect(steps);
+  timing.comm_ms = transport.take_comm_ms();
+  timing.comm_ms.resize(static_cast<std::size_t>(steps), 0.0);
+  return timing;
+}
+
+}  // namespace ringbench

@@ -1,0 +1,50 @@
+// Block attention kernels for ring attention: attend a rank's local queries to one
+// K/V block and merge the partial result into a running, normalized fp32 output.
+#pragma once
+
+#include <cstdint>
+#include <cuda_runtime.h>
+
+namespace ringbench::cuda {
+
+enum class ElementType { bf16, fp16 };
+
+// causal: key j is allowed for query i iff kv_pos[j] <= q_pos[i].
+enum class MaskKind { none, causal };
+
+struct BlockAttentionArgs {
+  const void* q;          // [batch, heads, q_len, head_dim] row-major, element type
+  const void* k;          // [batch, kv_heads, kv_len, head_dim]
+  const void* v;          // [batch, kv_heads, kv_len, head_dim]
+  const int32_t* q_pos;   // device, [q_len] global token positions, strictly increasing
+  const int32_t* kv_pos;  // device, [kv_len] strictly increasing
+  float* o_acc;           // [batch, heads, q_len, head_dim] fp32 running output, normalized
+  float* lse_acc;         // [batch, heads, q_len] fp32 running log-sum-exp (natural log of
+                          // scaled scores); -INFINITY where nothing was accumulated yet
+                          // (o_acc content is then ignored)
+  int batch, heads, kv_heads, head_dim, q_len, kv_len;
+  ElementType type;
+  MaskKind mask;
+  float softmax_scale;    // scores = softmax_scale * dot(q, k)
+};
+
+// Attend q to this k/v block and merge into (o_acc, lse_acc):
+//   L = log(exp(L_acc) + exp(L_blk));  O = O_acc * exp(L_acc - L) + O_blk * exp(L_blk - L)
+// Rows with no allowed key in this block keep o_acc/lse_acc untouched.
+// Both functions are asynchronous on `stream` and throw std::runtime_error on launch errors;
+// flash_attend_merge also throws when !flash_supports(a).
+void flash_attend_merge(const BlockAttentionArgs& a, cudaStream_t stream);
+void reference_attend_merge(const BlockAttentionArgs& a, cudaStream_t stream);
+
+// head_dim 64 or 128, heads % kv_heads == 0, softmax_scale > 0, 16-byte aligned q/k/v,
+// 8-byte aligned o_acc, positive sizes.
+bool flash_supports(const BlockAttentionArgs& a);
+
+// Test and benchmark hooks: the kernel variants flash_attend_merge chooses among.
+int flash_variant_count();
+const char* flash_variant_name(int variant);
+bool flash_variant_supports(int variant, const BlockAttentionArgs& a);
+int flash_default_variant(const BlockAttentionArgs& a);  // -1 when none supports `a`
+void flash_attend_merge_variant(int variant, const BlockAttentionArgs& a, cudaStream_t stream);
+
+}  // namespace ringbench::cuda
