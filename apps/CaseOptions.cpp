@@ -129,14 +129,20 @@ DeviceKind parse_device(const std::string& text) {
   throw ConfigError("device", text, "auto, cpu, cuda");
 }
 
+// "--seq-len" -> "seq-len": errors name keys as config files spell them.
+std::string key_of(const po::error_with_option_name& e) {
+  std::string name = e.get_option_name();
+  return name.substr(std::min(name.find_first_not_of('-'), name.size()));
+}
+
 // Boost reports errors in its own words; restate them in ours (key, value, allowed).
 [[noreturn]] void rethrow_as_config_error(const po::error& e) {
   if (const auto* u = dynamic_cast<const po::unknown_option*>(&e))
-    throw ConfigError(u->get_option_name(), "", "a known option (see --help)");
+    throw ConfigError(key_of(*u), "", "a known option (see --help)");
   if (const auto* m = dynamic_cast<const po::invalid_command_line_syntax*>(&e))
-    throw ConfigError(m->get_option_name(), "", std::string("valid syntax: ") + e.what());
+    throw ConfigError(key_of(*m), "", std::string("valid syntax: ") + e.what());
   if (const auto* m = dynamic_cast<const po::multiple_occurrences*>(&e))
-    throw ConfigError(m->get_option_name(), "(given twice)", "one occurrence");
+    throw ConfigError(key_of(*m), "(given twice)", "one occurrence");
   throw ConfigError("command line", "", e.what());
 }
 

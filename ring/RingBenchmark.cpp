@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <numeric>
 #include <thread>
 
@@ -154,6 +155,14 @@ std::vector<RankInfo> gather_ranks(const MpiRuntime& rt, const RankBackend& back
   return ranks;
 }
 
+// RINGBENCH_INJECT_FAULT=<rank>: that rank fails after its first iteration. The tests use it to
+// show that a failing rank brings the whole job down in bounded time instead of hanging it.
+void maybe_inject_fault(const MpiRuntime& rt, int iteration) {
+  const char* target = std::getenv("RINGBENCH_INJECT_FAULT");
+  if (target && iteration == 1 && std::atoi(target) == rt.rank())
+    throw std::runtime_error("injected fault (RINGBENCH_INJECT_FAULT=" + std::string(target) + ")");
+}
+
 }  // namespace
 
 std::unique_ptr<RankBackend> make_backend(const BenchmarkCase& c, const SequenceLayout& layout,
@@ -179,6 +188,7 @@ BenchmarkOutcome run_ring_benchmark(const BenchmarkCase& c, const MpiRuntime& rt
 
   std::vector<IterationTiming> timed;
   for (int it = 0; it < c.warmup + c.iters; ++it) {
+    maybe_inject_fault(rt, it);
     RINGBENCH_CHECK_MPI(MPI_Barrier(rt.world()));  // start every iteration together
     IterationTiming t = ring_attention_forward(schedule, *backend);
     if (it >= c.warmup) timed.push_back(std::move(t));

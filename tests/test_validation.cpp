@@ -1,0 +1,70 @@
+// Invalid problem specs and benchmark cases are refused with a message naming key and value.
+#include "core/BenchmarkCase.hpp"
+#include "core/Error.hpp"
+#include "core/Statistics.hpp"
+#include "tests/catch.hpp"
+
+using namespace ringbench;
+
+namespace {
+void require_refused(const ProblemSpec& spec, const std::string& key, const std::string& value) {
+  try {
+    validate(spec);
+    FAIL("accepted an invalid " << key);
+  } catch (const ConfigError& e) {
+    REQUIRE(e.key() == key);
+    REQUIRE(e.value() == value);
+    REQUIRE(std::string(e.what()).find(key) != std::string::npos);
+    REQUIRE(!e.allowed().empty());
+  }
+}
+}  // namespace
+
+TEST_CASE("every invalid spec field is refused naming it", "[validation]") {
+  ProblemSpec ok;
+  REQUIRE_NOTHROW(validate(ok));
+  auto s = ok;
+  s.batch = 0;
+  require_refused(s, "batch", "0");
+  s = ok;
+  s.heads = -2;
+  require_refused(s, "heads", "-2");
+  s = ok;
+  s.seq_len = 0;
+  require_refused(s, "seq-len", "0");
+  s = ok;
+  s.heads = 6;
+  s.kv_heads = 4;  // 6 query heads cannot share 4 kv heads evenly
+  require_refused(s, "kv-heads", "4");
+  s = ok;
+  s.head_dim = 80;
+  require_refused(s, "head-dim", "80");
+  s = ok;
+  s.softmax_scale = -1.0;
+  require_refused(s, "softmax-scale", std::to_string(-1.0));
+  REQUIRE_THROWS_AS(parse_mask("sliding"), ConfigError);
+  REQUIRE_THROWS_AS(parse_dtype("fp8"), ConfigError);
+}
+
+TEST_CASE("a case is checked against the world it runs on", "[validation]") {
+  BenchmarkCase c;
+  c.spec.seq_len = 4100;
+  REQUIRE_NOTHROW(validate(c, 4));
+  c.layout = LayoutKind::zigzag;
+  REQUIRE_THROWS_AS(validate(c, 4), ConfigError);  // zigzag on 4 ranks needs a multiple of 8
+  c.layout = LayoutKind::contiguous;
+  c.iters = 0;
+  REQUIRE_THROWS_AS(validate(c, 1), ConfigError);
+}
+
+TEST_CASE("timing statistics", "[statistics]") {
+  const std::vector<double> v{4, 1, 3, 2, 5};
+  const Summary s = summarize(v);
+  REQUIRE(s.min == 1);
+  REQUIRE(s.max == 5);
+  REQUIRE(s.mean == 3);
+  REQUIRE(s.median == 3);
+  REQUIRE(s.std == Approx(std::sqrt(2.5)));
+  REQUIRE(s.p95 == Approx(4.8));
+  REQUIRE(summarize(std::vector<double>{}).count == 0);
+}
