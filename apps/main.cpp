@@ -43,7 +43,9 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   if (!std::strcmp(argv[1], "--version")) {
-    if (root) std::printf("ringbench %s (%s)\n", ringbench::kToolVersion, ringbench::kGitCommit);
+    if (root)
+      std::printf("ringbench %s (%s)\nbackends: %s\n", ringbench::kToolVersion, ringbench::kGitCommit,
+                  ringbench::kBackends);
     return 0;
   }
   const auto it = commands().find(argv[1]);

@@ -62,3 +62,17 @@ TEST_CASE("invalid options are refused naming the key", "[cli]") {
   REQUIRE(refused_key({"--config", "/no/such/file.ini"}) == "config");
   REQUIRE(refused_key({"--batch", "0"}) == "batch");
 }
+
+TEST_CASE("every config file shipped in configs/ parses and validates", "[cli][configs]") {
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(RINGBENCH_SOURCE_CONFIG_DIR)) {
+    if (entry.path().extension() != ".ini") continue;
+    INFO(entry.path().string());
+    for (int world : {1, 2, 4, 8}) {
+      const auto o = parse_case_options({"--config", entry.path().string(), "--output", "none"}, world);
+      REQUIRE_FALSE(o.cases.empty());
+    }
+    ++files;
+  }
+  REQUIRE(files >= 7);  // quick + six presets
+}
