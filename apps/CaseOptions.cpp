@@ -28,6 +28,10 @@ po::options_description case_options_description() {
       ("layout", list(), "contiguous | zigzag, list [contiguous]")
       ("softmax-scale", text(), "score scale; 0 = 1/sqrt(head-dim) [0]")
       ("device", text(), "auto | cpu | cuda [auto]")
+      ("kernel", text(), "auto | cpu | flash | reference (auto: flash on cuda, cpu on cpu) [auto]")
+      ("virtual-ranks", text(), "run the schedule of a P-way ring in one process (one GPU) [0 = off]")
+      ("gpu", text(), "GPU ordinal for this rank; -1 = by node-local rank [-1]")
+      ("timeout", text(), "seconds a rank waits for GPU/NCCL work before aborting [600]")
       ("warmup", text(), "untimed iterations first [1]")
       ("iters", text(), "timed iterations [5]")
       ("check", po::value<std::string>()->implicit_value("true"),
@@ -181,6 +185,10 @@ CaseOptions parse_case_options(const std::vector<std::string>& args, int world_s
   const RawOptions raw(gather_values(args, defaults_file));
   BenchmarkCase base;
   base.device = parse_device(raw.text("device", "auto"));
+  base.kernel = parse_kernel(raw.text("kernel", "auto"), base.device);
+  base.virtual_ranks = parse_int("virtual-ranks", raw.text("virtual-ranks", "0"), 0);
+  base.gpu = parse_int("gpu", raw.text("gpu", "-1"), -1);
+  base.timeout_s = parse_real("timeout", raw.text("timeout", "600"));
   base.spec.batch = parse_count("batch", raw.text("batch", "1"));
   base.spec.kv_heads = parse_int("kv-heads", raw.text("kv-heads", "0"), 0);
   const std::string dtype = raw.text("dtype", "auto");

@@ -8,6 +8,23 @@ namespace ringbench {
 
 std::string_view to_string(DeviceKind d) { return d == DeviceKind::cuda ? "cuda" : "cpu"; }
 
+std::string_view to_string(KernelKind k) {
+  switch (k) {
+    case KernelKind::cpu: return "cpu";
+    case KernelKind::flash: return "flash";
+    case KernelKind::reference: return "reference";
+  }
+  return "?";
+}
+
+KernelKind parse_kernel(std::string_view text, DeviceKind device) {
+  if (text == "auto") return device == DeviceKind::cuda ? KernelKind::flash : KernelKind::cpu;
+  if (text == "cpu") return KernelKind::cpu;
+  if (text == "flash") return KernelKind::flash;
+  if (text == "reference") return KernelKind::reference;
+  throw ConfigError("kernel", std::string(text), "auto, cpu, flash, reference");
+}
+
 double default_tolerance(DType t) {
   switch (t) {
     case DType::fp32: return 1e-5;
@@ -42,6 +59,10 @@ std::vector<std::pair<std::string, std::string>> BenchmarkCase::entries() const 
       {"softmax-scale", number(spec.scale())},
       {"layout", std::string(to_string(layout))},
       {"device", std::string(to_string(device))},
+      {"kernel", std::string(to_string(kernel))},
+      {"virtual-ranks", std::to_string(virtual_ranks)},
+      {"gpu", std::to_string(gpu)},
+      {"timeout", number(timeout_s)},
       {"warmup", std::to_string(warmup)},
       {"iters", std::to_string(iters)},
       {"check", check ? "true" : "false"},
@@ -57,9 +78,31 @@ std::string BenchmarkCase::canonical() const {
   return text;
 }
 
+namespace {
+void validate_device(const BenchmarkCase& c) {
+  const bool on_gpu = c.device == DeviceKind::cuda;
+  if (on_gpu == (c.kernel == KernelKind::cpu))
+    throw ConfigError("kernel", std::string(to_string(c.kernel)),
+                      on_gpu ? "flash, reference or auto with device cuda" : "cpu or auto with device cpu");
+  if (on_gpu && c.spec.dtype == DType::fp32)
+    throw ConfigError("dtype", "fp32", "bf16 or fp16 on device cuda (or auto)");
+  if (c.kernel == KernelKind::flash && c.spec.head_dim != 64 && c.spec.head_dim != 128)
+    throw ConfigError("head-dim", std::to_string(c.spec.head_dim), "64 or 128 with kernel flash");
+  if (c.kernel == KernelKind::reference && c.spec.head_dim > 256)
+    throw ConfigError("head-dim", std::to_string(c.spec.head_dim), "at most 256 with kernel reference");
+}
+}  // namespace
+
 void validate(const BenchmarkCase& c, int world_size) {
   validate(c.spec);
-  SequenceLayout(c.layout, c.spec.seq_len, world_size);  // throws on a bad seq-len
+  validate_device(c);
+  if (c.virtual_ranks < 0)
+    throw ConfigError("virtual-ranks", std::to_string(c.virtual_ranks), "0 (off) or a ring size");
+  if (c.virtual_ranks > 1 && world_size != 1)
+    throw ConfigError("virtual-ranks", std::to_string(c.virtual_ranks),
+                      "only in a one-rank run (this run has " + std::to_string(world_size) + " ranks)");
+  if (!(c.timeout_s > 0)) throw ConfigError("timeout", number(c.timeout_s), "seconds > 0");
+  SequenceLayout(c.layout, c.spec.seq_len, c.ring_size(world_size));  // throws on a bad seq-len
   if (c.warmup < 0) throw ConfigError("warmup", std::to_string(c.warmup), "0 or more");
   if (c.iters <= 0) throw ConfigError("iters", std::to_string(c.iters), "1 or more");
   if (!(c.tolerance >= 0.0)) throw ConfigError("tolerance", number(c.tolerance), "a positive number, or 0 for the dtype's default");

@@ -17,10 +17,20 @@ namespace ringbench {
 enum class DeviceKind { cpu, cuda };
 std::string_view to_string(DeviceKind d);
 
+// The block kernel inside the ring: cpu (host, fp32), flash (own CUDA kernel, tensor cores),
+// reference (simple fp32 CUDA kernel, for checking).
+enum class KernelKind { cpu, flash, reference };
+std::string_view to_string(KernelKind k);
+KernelKind parse_kernel(std::string_view text, DeviceKind device);  // "auto" picks by device
+
 struct BenchmarkCase {
   ProblemSpec spec;
   LayoutKind layout = LayoutKind::contiguous;
   DeviceKind device = DeviceKind::cpu;
+  KernelKind kernel = KernelKind::cpu;
+  int virtual_ranks = 0;     // > 1: run the schedule of a P-way ring inside one process
+  int gpu = -1;              // >= 0: use this GPU ordinal instead of the node-local rank
+  double timeout_s = 600.0;  // longest wait for one rank's GPU work before aborting
   int warmup = 1;
   int iters = 5;
   bool check = false;
@@ -29,6 +39,8 @@ struct BenchmarkCase {
   bool dump_tensors = false;
 
   double effective_tolerance() const;
+  // Ranks of the ring: the MPI world, or the virtual ranks of one process.
+  int ring_size(int world_size) const { return virtual_ranks > 1 ? virtual_ranks : world_size; }
   std::vector<std::pair<std::string, std::string>> entries() const;  // canonical key/value pairs
   std::string canonical() const;                                     // "key = value\n" lines
 };

@@ -2,19 +2,11 @@
 
 #include <stdexcept>
 
+#include "core/InputHash.hpp"
 #include "core/Numeric.hpp"
 
 namespace ringbench {
 
-namespace {
-// splitmix64 finaliser: a cheap, well-mixed hash, good enough for benchmark inputs.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-}  // namespace
 
 std::int64_t heads_of(TensorRole role, const ProblemSpec& spec) {
   return role == TensorRole::q ? spec.heads : spec.effective_kv_heads();
@@ -22,12 +14,8 @@ std::int64_t heads_of(TensorRole role, const ProblemSpec& spec) {
 
 float input_value(TensorRole role, std::uint64_t seed, const ProblemSpec& spec, std::int64_t b,
                   std::int64_t h, std::int64_t position, std::int64_t d) {
-  std::uint64_t key = mix(seed ^ (static_cast<std::uint64_t>(role) << 56));
-  key = mix(key ^ static_cast<std::uint64_t>(b * heads_of(role, spec) + h));
-  key = mix(key ^ static_cast<std::uint64_t>(position));
-  key = mix(key ^ static_cast<std::uint64_t>(d));
-  const float unit = static_cast<float>(key >> 40) * (1.0f / 16777216.0f);  // [0, 1), 24 bits
-  return round_to(spec.dtype, 2.0f * unit - 1.0f);
+  return round_to(spec.dtype, input_unit_value(static_cast<std::uint32_t>(role), seed,
+                                               b * heads_of(role, spec) + h, position, d));
 }
 
 void generate_tensor(TensorRole role, std::uint64_t seed, const ProblemSpec& spec,

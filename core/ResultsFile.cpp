@@ -194,6 +194,10 @@ void write_run(hid_t runs, const std::string& id, const RunRecord& run) {
   H5Id work = create_group(g, "work");
   write_dataset(work, "flops", {ranks, steps}, run.step_flops);
 
+  if (!run.telemetry.empty()) {
+    H5Id telemetry = create_group(g, "telemetry");
+    for (const auto& [name, values] : run.telemetry) write_dataset(telemetry, name, {ranks, 2}, values);
+  }
   H5Id summary = create_group(g, "summary");
   for (const auto& [k, v] : run.summary) write_attr(summary, k, v);
   if (run.check) {
@@ -358,6 +362,17 @@ RunRecord read_run(const fs::path& file, const std::string& id) {
   H5Id work = open_group(g, "work");
   run.step_flops = read_dataset<double>(work, "flops");
 
+  if (has_link(g, "telemetry")) {
+    H5Id telemetry = open_group(g, "telemetry");
+    H5G_info_t tinfo{};
+    RINGBENCH_CHECK_HDF5(H5Gget_info(telemetry, &tinfo));
+    for (hsize_t i = 0; i < tinfo.nlinks; ++i) {
+      char name[64] = {};
+      RINGBENCH_CHECK_HDF5(H5Lget_name_by_idx(telemetry, ".", H5_INDEX_NAME, H5_ITER_INC, i, name,
+                                              sizeof name, H5P_DEFAULT));
+      run.telemetry[name] = read_dataset<double>(telemetry, name);
+    }
+  }
   H5Id summary = open_group(g, "summary");
   H5O_info_t sinfo{};
   RINGBENCH_CHECK_HDF5(H5Oget_info2(summary, &sinfo, H5O_INFO_NUM_ATTRS));

@@ -49,6 +49,7 @@ struct RunRecord {
   std::vector<std::int64_t> bytes_sent;  // [ranks][steps]
   std::vector<double> step_flops;        // [ranks][steps], work each rank did at each step
 
+  std::map<std::string, std::vector<double>> telemetry;  // name -> [ranks][2]: start, end of run
   std::map<std::string, double> summary;  // median_ms, tflops_per_rank, ...
   std::optional<CheckResult> check;
   std::vector<TensorDump> tensors;

@@ -83,4 +83,12 @@ std::vector<std::string> gather(MPI_Comm comm, const std::string& text, int root
   return out;
 }
 
+std::string first_error(MPI_Comm comm, const std::string& error) {
+  std::string first;
+  for (const auto& e : gather(comm, error))
+    if (first.empty() && !e.empty()) first = e;
+  broadcast(comm, first);
+  return first;
+}
+
 }  // namespace ringbench

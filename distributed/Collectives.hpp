@@ -19,5 +19,8 @@ std::vector<double> gather(MPI_Comm comm, std::span<const double> values, int ro
 std::vector<float> gather(MPI_Comm comm, std::span<const float> values, int root = 0);
 std::vector<long long> gather(MPI_Comm comm, std::span<const long long> values, int root = 0);
 std::vector<std::string> gather(MPI_Comm comm, const std::string& text, int root = 0);
+// The first non-empty `error` over the ranks in rank order, known to every rank ("" when none):
+// lets a failure found on one rank be refused by all with the same message.
+std::string first_error(MPI_Comm comm, const std::string& error);
 
 }  // namespace ringbench

@@ -37,8 +37,7 @@ std::string env_or(const char* name, const char* fallback) {
 }  // namespace
 
 std::map<std::string, std::string> collect_provenance(const MpiRuntime& rt,
-                                                      const std::vector<RankInfo>& ranks,
-                                                      const std::string& kernel) {
+                                                      const std::vector<RankInfo>& ranks) {
   unsigned major = 0, minor = 0, release = 0;
   H5get_libversion(&major, &minor, &release);
   return {
@@ -47,7 +46,6 @@ std::map<std::string, std::string> collect_provenance(const MpiRuntime& rt,
       {"git_commit", kGitCommit},
       {"hostnames", join_unique(ranks, &RankInfo::host)},
       {"device_names", join_unique(ranks, &RankInfo::device)},
-      {"kernel", kernel},
       {"mpi_version", MpiRuntime::library_version()},
       {"hdf5_version", std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release)},
       {"boost_version", std::to_string(BOOST_VERSION / 100000) + "." +

@@ -13,7 +13,6 @@ namespace ringbench {
 std::string utc_now_iso8601();
 
 std::map<std::string, std::string> collect_provenance(const MpiRuntime& rt,
-                                                      const std::vector<RankInfo>& ranks,
-                                                      const std::string& kernel);
+                                                      const std::vector<RankInfo>& ranks);
 
 }  // namespace ringbench

@@ -6,9 +6,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <map>
 #include <string>
 
+#include "core/ErrorSums.hpp"
 #include "core/ReferenceAttention.hpp"
+#include "core/SequenceLayout.hpp"
 #include "distributed/Transport.hpp"
 #include "ring/BlockKernel.hpp"
 #include "ring/StepTimer.hpp"
@@ -24,6 +27,9 @@ struct RankBuffers {
   float* lse = nullptr;
 };
 
+inline constexpr const char* kTelemetryKeys[] = {"sm_clock_mhz", "power_w", "temperature_c",
+                                                 "memory_used_bytes"};
+
 class RankBackend {
  public:
   virtual ~RankBackend() = default;
@@ -31,15 +37,23 @@ class RankBackend {
   virtual std::string pci_bus_id() const = 0;
   virtual std::size_t allocated_bytes() const = 0;  // everything this rank holds for the case
 
-  // Host inputs in float (already rounded to the case's dtype): q [B,H,n,D], k and v [B,Hkv,n,D].
-  virtual void load_inputs(std::span<const float> q, std::span<const float> k,
-                           std::span<const float> v) = 0;
+  // Fills Q, K and V of this rank's tokens (`runs`) from the seeded generator, where the rank
+  // keeps them (host or device).
+  virtual void generate_inputs(std::uint64_t seed, std::span<const PositionRun> runs) = 0;
   virtual const RankBuffers& buffers() const = 0;
   virtual BlockKernel& kernel() = 0;
   virtual Transport& transport() = 0;
   virtual StepTimer& timer() = 0;
   virtual void synchronize() = 0;             // all queued work of this rank has completed
   virtual AttentionResult read_result() = 0;  // the running O and LSE, as host floats
+  // Compares this rank's output rows with a reference over the whole key sequence: float64 on the
+  // host, or the fp32 GPU reference kernel for sizes the host cannot reach.
+  virtual ErrorSums compare_with_reference(std::uint64_t seed) = 0;
+  // Clocks, power and the like (keys from kTelemetryKeys), sampled now; empty where the device
+  // has none to report.
+  virtual std::map<std::string, double> telemetry() { return {}; }
+  // Device and library facts for the run's attributes (GPU model, driver, NCCL, ...).
+  virtual std::map<std::string, std::string> provenance() const { return {}; }
 };
 
 }  // namespace ringbench

@@ -109,3 +109,27 @@ TEST_CASE("dumped global tensors reproduce the output from outside", "[mpi][dump
   for (std::size_t i = 0; i < ref.o.size(); ++i) REQUIRE(t[3].values[i] == Approx(ref.o[i]).margin(1e-5));
   for (std::size_t i = 0; i < ref.lse.size(); ++i) REQUIRE(t[4].values[i] == Approx(ref.lse[i]).margin(1e-4));
 }
+
+TEST_CASE("virtual ranks run the schedule of a P-way ring in one process", "[mpi][virtual]") {
+  const MpiRuntime& rt = runtime();
+  if (rt.size() != 1) return;  // a one-rank feature
+  for (auto layout : {LayoutKind::contiguous, LayoutKind::zigzag}) {
+    BenchmarkCase c;
+    c.spec.heads = 2;
+    c.spec.kv_heads = 1;
+    c.spec.seq_len = 8 * 11;
+    c.spec.mask = MaskKind::causal;
+    c.layout = layout;
+    c.virtual_ranks = 4;
+    c.iters = 2;
+    c.check = true;
+    const BenchmarkOutcome out = run_ring_benchmark(c, rt);
+    REQUIRE(out.record.check->rel_err < 1e-6);
+    REQUIRE(out.record.world_size == 4);
+    REQUIRE(out.record.ranks.size() == 4);
+    REQUIRE(out.record.compute_ms.size() == 2u * 4 * 4);
+    REQUIRE(out.record.bytes_sent.size() == 16u);
+    REQUIRE(out.record.bytes_sent[0] > 0);   // rank 0 passes its block on at step 0
+    REQUIRE(out.record.bytes_sent[3] == 0);  // and nothing after the last step
+  }
+}

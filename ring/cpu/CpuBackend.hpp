@@ -3,10 +3,10 @@
 
 #include <mpi.h>
 
+#include <memory>
 #include <vector>
 
 #include "core/ProblemSpec.hpp"
-#include "distributed/MpiTransport.hpp"
 #include "ring/RankBackend.hpp"
 #include "ring/cpu/CpuBlockKernel.hpp"
 #include "ring/cpu/HostStepTimer.hpp"
@@ -19,18 +19,20 @@ std::size_t cpu_rank_bytes(const ProblemSpec& spec, std::int64_t local_len);
 class CpuBackend final : public RankBackend {
  public:
   // `threads`: OpenMP threads for the kernel (cores on this node divided among its ranks).
-  CpuBackend(const ProblemSpec& spec, std::int64_t local_len, MPI_Comm ring, int threads);
+  CpuBackend(const ProblemSpec& spec, std::int64_t local_len, std::unique_ptr<Transport> transport,
+             int threads);
 
   std::string device_name() const override { return "cpu"; }
   std::string pci_bus_id() const override { return ""; }
   std::size_t allocated_bytes() const override;
-  void load_inputs(std::span<const float> q, std::span<const float> k, std::span<const float> v) override;
+  void generate_inputs(std::uint64_t seed, std::span<const PositionRun> runs) override;
   const RankBuffers& buffers() const override { return buffers_; }
   BlockKernel& kernel() override { return kernel_; }
-  Transport& transport() override { return transport_; }
+  Transport& transport() override { return *transport_; }
   StepTimer& timer() override { return timer_; }
   void synchronize() override {}
   AttentionResult read_result() override { return {o_, lse_}; }
+  ErrorSums compare_with_reference(std::uint64_t seed) override;
 
  private:
   ProblemSpec spec_;
@@ -38,7 +40,8 @@ class CpuBackend final : public RankBackend {
   std::vector<float> q_, kv_local_, kv_recv_[2], o_, lse_;
   RankBuffers buffers_;
   CpuBlockKernel kernel_;
-  MpiTransport transport_;
+  std::unique_ptr<Transport> transport_;
+  std::vector<std::int64_t> positions_;
   HostStepTimer timer_;
 };
 

@@ -1,0 +1,61 @@
+#include "distributed/cuda/NcclCommunicator.hpp"
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "distributed/MpiCheck.hpp"
+#include "distributed/cuda/CudaCheck.hpp"
+
+namespace ringbench {
+
+NcclCommunicator::NcclCommunicator(MPI_Comm comm) {
+  RINGBENCH_CHECK_MPI(MPI_Comm_rank(comm, &rank_));
+  RINGBENCH_CHECK_MPI(MPI_Comm_size(comm, &size_));
+  ncclUniqueId id{};
+  if (rank_ == 0) RINGBENCH_CHECK_NCCL(ncclGetUniqueId(&id));
+  RINGBENCH_CHECK_MPI(MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, comm));
+  RINGBENCH_CHECK_NCCL(ncclCommInitRank(&comm_, size_, id, rank_));
+}
+
+NcclCommunicator::~NcclCommunicator() {
+  if (!comm_) return;
+  // Finalize flushes outstanding work; on an error state only an abort is safe.
+  ncclResult_t state = ncclSuccess;
+  ncclCommGetAsyncError(comm_, &state);
+  if (state == ncclSuccess && ncclCommFinalize(comm_) == ncclSuccess) {
+    ncclCommDestroy(comm_);
+  } else {
+    ncclCommAbort(comm_);
+  }
+}
+
+void NcclCommunicator::abort() {
+  if (comm_) ncclCommAbort(comm_);
+  comm_ = nullptr;
+}
+
+void NcclCommunicator::wait(cudaEvent_t event, double timeout_s) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  for (int polls = 0;; ++polls) {
+    const cudaError_t done = cudaEventQuery(event);
+    if (done == cudaSuccess) return;
+    if (done != cudaErrorNotReady) RINGBENCH_CHECK_CUDA(done);
+    ncclResult_t state = ncclSuccess;
+    RINGBENCH_CHECK_NCCL(ncclCommGetAsyncError(comm_, &state));
+    if (state != ncclSuccess && state != ncclInProgress) {
+      const std::string text = std::string(ncclGetErrorString(state)) + ": " + ncclGetLastError(comm_);
+      abort();
+      throw LibraryError("NCCL asynchronous error on rank " + std::to_string(rank_) + ": " + text);
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      abort();
+      throw LibraryError("NCCL: rank " + std::to_string(rank_) + " waited more than " +
+                         std::to_string(timeout_s) + " s for GPU work; communicator aborted");
+    }
+    // Spin briefly (short steps end within microseconds), then yield the core.
+    if (polls > 1000) std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
+
+}  // namespace ringbench

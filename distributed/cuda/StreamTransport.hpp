@@ -1,0 +1,36 @@
+// The device-side half every GPU transport shares: transfers run on a communication stream of
+// their own, ordered against the compute stream by events (a receive buffer is written only after
+// the compute that read it; the next compute starts only after its block arrived), each transfer
+// timed by events. Subclasses say how bytes move: NCCL, or a device copy on one GPU.
+#pragma once
+
+#include <vector>
+
+#include "distributed/Transport.hpp"
+#include "distributed/cuda/CudaHandles.hpp"
+
+namespace ringbench {
+
+class StreamTransport : public Transport {
+ public:
+  // `steps`: exchanges per iteration (events are made once, not per step).
+  StreamTransport(cudaStream_t compute, int steps);
+
+  void start_exchange(const void* send, void* recv, std::size_t bytes) final;
+  void wait_exchange() final;
+  std::vector<double> take_comm_ms() final;
+  cudaStream_t stream() const { return stream_.get(); }
+
+ protected:
+  // Enqueue the transfer of exchange number `index` (0-based within the iteration) on `stream`.
+  virtual void enqueue(const void* send, void* recv, std::size_t bytes, int index, cudaStream_t stream) = 0;
+
+ private:
+  cudaStream_t compute_;
+  CudaStream stream_;
+  CudaEvent compute_done_;
+  std::vector<CudaEvent> begin_, end_;
+  int started_ = 0;
+};
+
+}  // namespace ringbench

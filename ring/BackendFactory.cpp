@@ -1,0 +1,90 @@
+#include "ring/BackendFactory.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <numeric>
+#include <cstdio>
+#include <thread>
+
+#include "core/Error.hpp"
+#include "distributed/Collectives.hpp"
+#include "distributed/HostCopyTransport.hpp"
+#include "distributed/MpiTransport.hpp"
+#include "ring/cpu/CpuBackend.hpp"
+#ifdef RINGBENCH_HAVE_CUDA
+#include "ring/cuda/CudaBackendFactory.hpp"
+#endif
+
+namespace ringbench {
+
+namespace {
+
+std::string gib(double bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f GiB", bytes / (1024.0 * 1024.0 * 1024.0));
+  return text;
+}
+
+std::vector<std::unique_ptr<RankBackend>> make_cpu_backends(const BenchmarkCase& c, const SequenceLayout& layout,
+                                                            const MpiRuntime& rt, const std::vector<int>& ranks) {
+  const double needed = static_cast<double>(cpu_rank_bytes(c.spec, layout.local_len())) * ranks.size();
+  const double available = static_cast<double>(::sysconf(_SC_AVPHYS_PAGES)) * ::sysconf(_SC_PAGESIZE);
+  refuse_unless_all_fit(rt, needed, available / rt.local_size(), "host memory");
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = std::max(1, cores / rt.local_size());
+
+  std::vector<std::unique_ptr<RankBackend>> backends;
+  if (c.virtual_ranks <= 1) {
+    backends.push_back(std::make_unique<CpuBackend>(c.spec, layout.local_len(),
+                                                    std::make_unique<MpiTransport>(rt.world()), threads));
+    return backends;
+  }
+  auto ring = std::make_shared<VirtualRing>();
+  for (int r : ranks) {
+    backends.push_back(std::make_unique<CpuBackend>(c.spec, layout.local_len(),
+                                                    std::make_unique<HostCopyTransport>(ring, r), threads));
+    ring->local_blocks.push_back(backends.back()->buffers().kv_local);
+  }
+  return backends;
+}
+
+}  // namespace
+
+void refuse_unless_all_fit(const MpiRuntime& rt, double needed, double available, const char* where) {
+  const double worst_available = -max_all(rt.world(), -available);
+  const double worst_needed = max_all(rt.world(), needed);
+  if (!all_true(rt.world(), needed <= available))
+    throw ConfigError("seq-len", "(this case)",
+                      std::string("a case that fits in ") + where + ": a rank needs " + gib(worst_needed) +
+                          ", has " + gib(worst_available) + " free");
+}
+
+std::vector<int> local_ring_ranks(const BenchmarkCase& c, const MpiRuntime& rt) {
+  if (c.virtual_ranks <= 1) return {rt.rank()};
+  std::vector<int> ranks(static_cast<std::size_t>(c.virtual_ranks));
+  std::iota(ranks.begin(), ranks.end(), 0);
+  return ranks;
+}
+
+std::vector<LocalRank> make_local_ranks(const BenchmarkCase& c, const SequenceLayout& layout,
+                                        const MpiRuntime& rt,
+                                        std::shared_ptr<const AttentionPattern> pattern) {
+  const std::vector<int> ranks = local_ring_ranks(c, rt);
+  std::vector<std::unique_ptr<RankBackend>> backends;
+  if (c.device == DeviceKind::cpu) {
+    backends = make_cpu_backends(c, layout, rt, ranks);
+  } else {
+#ifdef RINGBENCH_HAVE_CUDA
+    backends = make_cuda_backends(c, layout, rt, ranks);
+#else
+    throw ConfigError("device", "cuda", "cpu (this build has no CUDA backend)");
+#endif
+  }
+  std::vector<LocalRank> locals;
+  for (std::size_t i = 0; i < ranks.size(); ++i)
+    locals.push_back({ranks[i], RingSchedule(layout, ranks[i], pattern), std::move(backends[i])});
+  return locals;
+}
+
+}  // namespace ringbench

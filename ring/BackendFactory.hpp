@@ -1,0 +1,32 @@
+// Builds the ranks of the ring this process runs: its own rank, or all P virtual ranks of a
+// --virtual-ranks run. Each gets the backend of the case's device (CPU, or CUDA when built) and
+// its schedule. A case that does not fit in memory is refused on every rank with the numbers.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "core/BenchmarkCase.hpp"
+#include "distributed/MpiRuntime.hpp"
+#include "ring/RankBackend.hpp"
+#include "ring/RingSchedule.hpp"
+
+namespace ringbench {
+
+struct LocalRank {
+  int rank;
+  RingSchedule schedule;
+  std::unique_ptr<RankBackend> backend;
+};
+
+std::vector<LocalRank> make_local_ranks(const BenchmarkCase& c, const SequenceLayout& layout,
+                                        const MpiRuntime& rt,
+                                        std::shared_ptr<const AttentionPattern> pattern);
+
+// The ring ranks this process runs.
+std::vector<int> local_ring_ranks(const BenchmarkCase& c, const MpiRuntime& rt);
+
+// Refuses, on every rank at once, a case needing more bytes per process than are available.
+void refuse_unless_all_fit(const MpiRuntime& rt, double needed, double available, const char* where);
+
+}  // namespace ringbench
