@@ -7,6 +7,9 @@
 
 #include "core/Error.hpp"
 #include "core/ResultsFile.hpp"
+#ifdef RINGBENCH_HAVE_CUDA
+#include "distributed/cuda/GpuDevice.hpp"
+#endif
 
 namespace ringbench {
 
@@ -50,7 +53,13 @@ bool wants_help(const std::vector<std::string>& args) {
   return false;
 }
 
-bool cuda_available() { return false; }
+bool cuda_available() {
+#ifdef RINGBENCH_HAVE_CUDA
+  return visible_gpu_count() > 0;
+#else
+  return false;
+#endif
+}
 
 std::int64_t parse_count(const std::string& key, const std::string& text) {
   const std::string allowed = "a positive integer, optionally with suffix K, M or G (x1024)";

@@ -9,6 +9,7 @@
 #include "apps/Commands.hpp"
 #include "core/Error.hpp"
 #include "core/Version.hpp"
+#include "ring/BackendFactory.hpp"
 
 namespace {
 
@@ -59,8 +60,11 @@ int main(int argc, char** argv) {
   }
   const ringbench::Args args(argv + 2, argv + argc);
   try {
-    return it->second.first(args, *rt);
+    const int code = it->second.first(args, *rt);
+    ringbench::release_device_resources();
+    return code;
   } catch (const ringbench::ConfigError& e) {
+    ringbench::release_device_resources();
     if (root) std::fprintf(stderr, "ringbench %s: error: %s\n", argv[1], e.what());
     return 2;
   } catch (const std::exception& e) {

@@ -20,10 +20,15 @@ if(NOT RINGBENCH_CUDA STREQUAL "OFF")
 endif()
 if(RINGBENCH_CUDA_ENABLED)
   if(NOT CMAKE_CUDA_ARCHITECTURES)
-    # Hopper machine code plus PTX that newer chips compile at load time.
-    set(CMAKE_CUDA_ARCHITECTURES "90-real;90-virtual")
+    # Hopper machine code (90a: wgmma) plus PTX that newer chips compile at load time.
+    set(CMAKE_CUDA_ARCHITECTURES "90a-real;90-virtual")
   endif()
   enable_language(CUDA)
+  # CMake 3.25 knows no C++20 flag for nvcc; nvcc 12+ accepts -std=c++20.
+  if(NOT DEFINED CMAKE_CUDA20_STANDARD_COMPILE_OPTION)
+    set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+    set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+  endif()
   set(CMAKE_CUDA_STANDARD 20)
   set(CMAKE_CUDA_STANDARD_REQUIRED ON)
   add_library(ringbench_nccl INTERFACE)

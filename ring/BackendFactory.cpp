@@ -4,11 +4,10 @@
 
 #include <algorithm>
 #include <numeric>
-#include <cstdio>
 #include <thread>
 
 #include "core/Error.hpp"
-#include "distributed/Collectives.hpp"
+#include "distributed/MemoryFit.hpp"
 #include "distributed/HostCopyTransport.hpp"
 #include "distributed/MpiTransport.hpp"
 #include "ring/cpu/CpuBackend.hpp"
@@ -19,12 +18,6 @@
 namespace ringbench {
 
 namespace {
-
-std::string gib(double bytes) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.2f GiB", bytes / (1024.0 * 1024.0 * 1024.0));
-  return text;
-}
 
 std::vector<std::unique_ptr<RankBackend>> make_cpu_backends(const BenchmarkCase& c, const SequenceLayout& layout,
                                                             const MpiRuntime& rt, const std::vector<int>& ranks) {
@@ -51,13 +44,10 @@ std::vector<std::unique_ptr<RankBackend>> make_cpu_backends(const BenchmarkCase&
 
 }  // namespace
 
-void refuse_unless_all_fit(const MpiRuntime& rt, double needed, double available, const char* where) {
-  const double worst_available = -max_all(rt.world(), -available);
-  const double worst_needed = max_all(rt.world(), needed);
-  if (!all_true(rt.world(), needed <= available))
-    throw ConfigError("seq-len", "(this case)",
-                      std::string("a case that fits in ") + where + ": a rank needs " + gib(worst_needed) +
-                          ", has " + gib(worst_available) + " free");
+void release_device_resources() {
+#ifdef RINGBENCH_HAVE_CUDA
+  release_cuda_resources();
+#endif
 }
 
 std::vector<int> local_ring_ranks(const BenchmarkCase& c, const MpiRuntime& rt) {

@@ -26,7 +26,7 @@ std::vector<LocalRank> make_local_ranks(const BenchmarkCase& c, const SequenceLa
 // The ring ranks this process runs.
 std::vector<int> local_ring_ranks(const BenchmarkCase& c, const MpiRuntime& rt);
 
-// Refuses, on every rank at once, a case needing more bytes per process than are available.
-void refuse_unless_all_fit(const MpiRuntime& rt, double needed, double available, const char* where);
+// Frees what the device backends keep between cases (the NCCL communicator); call before MPI ends.
+void release_device_resources();
 
 }  // namespace ringbench

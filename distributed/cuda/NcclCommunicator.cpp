@@ -1,11 +1,10 @@
 #include "distributed/cuda/NcclCommunicator.hpp"
 
-#include <chrono>
 #include <string>
-#include <thread>
 
 #include "distributed/MpiCheck.hpp"
 #include "distributed/cuda/CudaCheck.hpp"
+#include "distributed/cuda/EventWait.hpp"
 
 namespace ringbench {
 
@@ -36,26 +35,22 @@ void NcclCommunicator::abort() {
 }
 
 void NcclCommunicator::wait(cudaEvent_t event, double timeout_s) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  for (int polls = 0;; ++polls) {
-    const cudaError_t done = cudaEventQuery(event);
-    if (done == cudaSuccess) return;
-    if (done != cudaErrorNotReady) RINGBENCH_CHECK_CUDA(done);
-    ncclResult_t state = ncclSuccess;
-    RINGBENCH_CHECK_NCCL(ncclCommGetAsyncError(comm_, &state));
-    if (state != ncclSuccess && state != ncclInProgress) {
-      const std::string text = std::string(ncclGetErrorString(state)) + ": " + ncclGetLastError(comm_);
-      abort();
-      throw LibraryError("NCCL asynchronous error on rank " + std::to_string(rank_) + ": " + text);
-    }
-    if (std::chrono::steady_clock::now() > deadline) {
-      abort();
-      throw LibraryError("NCCL: rank " + std::to_string(rank_) + " waited more than " +
-                         std::to_string(timeout_s) + " s for GPU work; communicator aborted");
-    }
-    // Spin briefly (short steps end within microseconds), then yield the core.
-    if (polls > 1000) std::this_thread::sleep_for(std::chrono::microseconds(50));
-  }
+  wait_with_deadline(
+      event, timeout_s,
+      [this] {
+        ncclResult_t state = ncclSuccess;
+        RINGBENCH_CHECK_NCCL(ncclCommGetAsyncError(comm_, &state));
+        if (state == ncclSuccess || state == ncclInProgress) return;
+        const std::string text = std::string(ncclGetErrorString(state)) + ": " + ncclGetLastError(comm_);
+        abort();
+        throw LibraryError("NCCL asynchronous error on rank " + std::to_string(rank_) + ": " + text);
+      },
+      [this, timeout_s] {
+        abort();
+        throw LibraryError("NCCL: rank " + std::to_string(rank_) + " waited more than " +
+                           std::to_string(timeout_s) + " s for GPU work (a peer failed or hangs); " +
+                           "communicator aborted");
+      });
 }
 
 }  // namespace ringbench

@@ -1,23 +1,32 @@
-// Flash-attention block kernel for ring attention (tensor cores through mma.sync).
+// Flash-attention block kernels for ring attention: attend local queries to one K/V block
+// and merge the result into the running (o_acc, lse_acc) in the epilogue.
 //
-// One thread block owns kBlockM query rows of one (batch, head); each warp owns
-// 16 * kMTiles of those rows. The block streams the K/V block in tiles of kBlockN keys
-// through shared memory (cp.async, two stages), and each warp runs
-//   S = Q K^T (mma m16n8k16, fp32 accumulate) -> mask -> online softmax (fp32, exp2) ->
-//   O += P V (P re-packed from the S accumulators, never touching shared memory).
-// The epilogue normalizes O and merges it with the running (o_acc, lse_acc) in one
-// read-modify-write per element.
+// Variants, in flash_attend_merge's order of preference:
+//   * wgmma + TMA (sm_90a, D = 128): a producer warpgroup streams Q/K/V tiles with the tensor
+//     memory accelerator into 128-byte-swizzled shared memory (mbarrier pipeline); two
+//     consumer warpgroups of 64 query rows run S = Q K^T and O += P V as wgmma, ping-ponging
+//     their issue so one warpgroup's softmax overlaps the other's matrix products.
+//   * wgmma with cp.async loads (sm_90a, D = 128): same math, all threads copy, block
+//     barrier per tile. Kept as a simpler second implementation for cross-checking.
+//   * mma.sync m16n8k16 (sm_80+, D = 64 or 128): FA2-style, each warp owns 32 query rows;
+//     K/V tiles double-buffered with cp.async, fragments read with ldmatrix.
+//
+// All variants share: one block per (128 query rows, head, batch); online softmax in fp32
+// with exp2; mask classification from the increasing q_pos/kv_pos (fully masked tiles are
+// never loaded, fully allowed tiles skip the per-element test); P re-packed from the S
+// accumulators in registers; the normalize-and-merge epilogue reads o_acc/lse_acc once and
+// writes them once.
 //
 // Cost model (B=1, H=32, S=16K, D=128): 4*H*S*S*D = 4.4 TFLOP against ~0.3 GB of compulsory
-// traffic (Q, K, V once, o_acc read+write), so the kernel is bound by tensor-core issue,
-// the exp2 unit and shared-memory bandwidth, not by DRAM. Giving each warp 32 query rows
-// (kMTiles = 2) halves the shared-memory bytes per MMA compared with 16 rows per warp: each
-// K/V fragment loaded with ldmatrix feeds four MMAs instead of two.
+// traffic (Q, K, V once, o_acc read+write), so the kernels are bound by tensor-core issue,
+// the exp2 unit and shared-memory bandwidth, not by DRAM.
 #include "flash/BlockAttention.cuh"
 
+#include <cuda.h>  // CUtensorMap and its enums (types only; no driver library link)
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include <atomic>
 #include <climits>
 #include <cmath>
 #include <stdexcept>
@@ -128,8 +137,11 @@ struct ElemOps<__half> {
 };
 
 // ------------------------------------------------------------------------------------------
-// Configuration
+// mma.sync configuration
 // ------------------------------------------------------------------------------------------
+//
+// Giving each warp 32 query rows (kMTiles = 2) halves the shared-memory bytes per MMA compared
+// with 16 rows per warp: each K/V fragment loaded with ldmatrix feeds four MMAs instead of two.
 
 template <int kD, int kBN, int kWarps, int kMT, int kMinBlocks>
 struct MmaConfig {
@@ -203,12 +215,11 @@ struct KeyRange {
   int end;
 };
 
-template <class C>
-__device__ KeyRange warp_key_range(const FlashParams& p, int q0, int q_rows, int warp) {
-  const int first = warp * C::kRowsPerWarp;
-  if (first >= q_rows) return {0, 0};  // warp past the end of q_len: no work
+// Key range of query rows [first, first + count) of the block (a warp or a warpgroup).
+__device__ KeyRange group_key_range(const FlashParams& p, int q0, int q_rows, int first, int count) {
+  if (first >= q_rows) return {0, 0};  // group past the end of q_len: no work
   if (!p.causal) return {p.kv_len, p.kv_len};
-  const int last = min(first + C::kRowsPerWarp, q_rows) - 1;
+  const int last = min(first + count, q_rows) - 1;
   const int full = warp_count_leq(p.kv_pos, 0, p.kv_len, __ldg(p.q_pos + q0 + first));
   const int end = warp_count_leq(p.kv_pos, full, p.kv_len, __ldg(p.q_pos + q0 + last));
   return {full, end};
@@ -292,10 +303,12 @@ __device__ __forceinline__ void apply_mask(float (&s)[C::kMTiles][C::kNTiles][4]
   }
 }
 
-// Online softmax step: new running max, rescale of l and O, and S -> P = exp2(S*c - m).
+// Online softmax step: new running max and sum, S -> P = exp2(S * c - m), and the factor
+// alpha = exp2(m_old - m_new) by which the output accumulators must be rescaled.
 template <class C>
-__device__ __forceinline__ void online_softmax(float (&s)[C::kMTiles][C::kNTiles][4],
-                                               WarpState<C>& st, float scale_log2) {
+__device__ __forceinline__ void softmax_scores(float (&s)[C::kMTiles][C::kNTiles][4],
+                                               WarpState<C>& st, float scale_log2,
+                                               float (&alpha)[C::kMTiles][2]) {
 #pragma unroll
   for (int mt = 0; mt < C::kMTiles; ++mt) {
 #pragma unroll
@@ -311,7 +324,7 @@ __device__ __forceinline__ void online_softmax(float (&s)[C::kMTiles][C::kNTiles
       // While every key so far is masked, m_new is -inf: subtract 0 instead so exp2 gives 0
       // rather than NaN.
       const float m_base = m_new == -INFINITY ? 0.f : m_new;
-      const float alpha = fast_exp2(st.m[mt][r] - m_base);
+      alpha[mt][r] = fast_exp2(st.m[mt][r] - m_base);
       st.m[mt][r] = m_new;
       float sum = 0.f;
 #pragma unroll
@@ -322,14 +335,30 @@ __device__ __forceinline__ void online_softmax(float (&s)[C::kMTiles][C::kNTiles
           s[mt][nt][2 * r + c] = e;
           sum += e;
         }
-      st.l[mt][r] = st.l[mt][r] * alpha + sum;
-#pragma unroll
-      for (int dt = 0; dt < C::kDTiles; ++dt) {
-        st.o[mt][dt][2 * r] *= alpha;
-        st.o[mt][dt][2 * r + 1] *= alpha;
-      }
+      st.l[mt][r] = st.l[mt][r] * alpha[mt][r] + sum;
     }
   }
+}
+
+template <class C>
+__device__ __forceinline__ void rescale_output(float (&o)[C::kMTiles][C::kDTiles][4],
+                                               const float (&alpha)[C::kMTiles][2]) {
+#pragma unroll
+  for (int mt = 0; mt < C::kMTiles; ++mt)
+#pragma unroll
+    for (int dt = 0; dt < C::kDTiles; ++dt)
+#pragma unroll
+      for (int c = 0; c < 4; ++c) o[mt][dt][c] *= alpha[mt][c / 2];
+}
+
+// The S accumulators of two adjacent n8 tiles (k16 step ks) in the A-operand layout of a
+// 16-bit MMA (mma.sync m16n8k16 and wgmma with A in registers share it).
+template <class C, typename T>
+__device__ __forceinline__ void pack_p(uint32_t (&a)[4], const float (&p)[C::kNTiles][4], int ks) {
+  a[0] = ElemOps<T>::pack(p[2 * ks][0], p[2 * ks][1]);
+  a[1] = ElemOps<T>::pack(p[2 * ks][2], p[2 * ks][3]);
+  a[2] = ElemOps<T>::pack(p[2 * ks + 1][0], p[2 * ks + 1][1]);
+  a[3] = ElemOps<T>::pack(p[2 * ks + 1][2], p[2 * ks + 1][3]);
 }
 
 // O += P V. The S accumulator layout of two adjacent n8 tiles is exactly the A-operand layout
@@ -346,12 +375,7 @@ __device__ __forceinline__ void accumulate_pv(float (&o)[C::kMTiles][C::kDTiles]
   for (int ks = 0; ks < C::kBlockN / 16; ++ks) {
     uint32_t a[C::kMTiles][4];
 #pragma unroll
-    for (int mt = 0; mt < C::kMTiles; ++mt) {
-      a[mt][0] = ElemOps<T>::pack(p[mt][2 * ks][0], p[mt][2 * ks][1]);
-      a[mt][1] = ElemOps<T>::pack(p[mt][2 * ks][2], p[mt][2 * ks][3]);
-      a[mt][2] = ElemOps<T>::pack(p[mt][2 * ks + 1][0], p[mt][2 * ks + 1][1]);
-      a[mt][3] = ElemOps<T>::pack(p[mt][2 * ks + 1][2], p[mt][2 * ks + 1][3]);
-    }
+    for (int mt = 0; mt < C::kMTiles; ++mt) pack_p<C, T>(a[mt], p[mt], ks);
 #pragma unroll
     for (int dp = 0; dp < C::kDTiles / 2; ++dp) {
       uint32_t b[4];
@@ -421,7 +445,7 @@ __device__ __forceinline__ void write_merged(WarpState<C>& st, const FlashParams
 }
 
 // ------------------------------------------------------------------------------------------
-// The kernel
+// The mma.sync kernel
 // ------------------------------------------------------------------------------------------
 
 template <class C, typename T>
@@ -455,7 +479,7 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
   load_rows_async<C, C::kBlockM>(q_tile, q, q_rows);
   cp_async_commit();
 
-  const KeyRange range = warp_key_range<C>(p, q0, q_rows, warp);
+  const KeyRange range = group_key_range(p, q0, q_rows, warp * C::kRowsPerWarp, C::kRowsPerWarp);
   if (lane == 0) warp_end[warp] = range.end;
   __syncthreads();
   int block_end = 0;
@@ -495,11 +519,528 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
     float s[C::kMTiles][C::kNTiles][4];
     compute_scores<C, T>(s, q_tile, k_tile, warp, lane);
     if (k0 + C::kBlockN > range.full) apply_mask<C>(s, p, range, k0, qpos, lane);
-    online_softmax<C>(s, st, p.scale_log2);
+    float alpha[C::kMTiles][2];
+    softmax_scores<C>(s, st, p.scale_log2, alpha);
+    rescale_output<C>(st.o, alpha);
     accumulate_pv<C, T>(st.o, s, k_tile + C::kTileBytes, lane);
   }
   write_merged<C>(st, p, q_row0, q_rows, warp, lane);
 }
+
+// Without sm_90a the wgmma kernel bodies compile to a trap, leaving helpers unreferenced.
+#pragma nv_diag_suppress 177
+
+// ------------------------------------------------------------------------------------------
+// wgmma variant (sm_90a): 2 warpgroups x 64 query rows, 128-key tiles, D = 128
+// ------------------------------------------------------------------------------------------
+//
+// S = Q K^T is a wgmma with both operands in shared memory; O += P V takes P from registers
+// (the S accumulators re-packed to 16 bit) and V from shared memory read N-major. Each
+// warpgroup overlaps its softmax of tile t with the P V product of tile t - 1:
+//   issue S(t) = Q K(t)^T; issue O += P(t-1) V(t-1); wait for S(t); softmax(t);
+//   wait for the P V product; rescale O; pack P(t).
+// K runs one tile ahead of V in shared memory (K(t+1) and V(t) are copied during tile t), so
+// two stages of each suffice: 32 KB Q + 2 x 32 KB K + 2 x 32 KB V.
+//
+// Shared-memory tiles use the 128-byte swizzle of the wgmma descriptors: a tile of R rows
+// is stored as two column blocks (d 0-63, d 64-127), each R rows of 128 bytes with the
+// 16-byte chunk index XOR-ed with row % 8, the same XOR as the mma.sync tiles use.
+
+#define RB_WGMMA_ACC64 \
+  "{" \
+  "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, " \
+  "%18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, " \
+  "%34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, " \
+  "%50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63 " \
+  "}"
+#define RB_WGMMA_ACC64_OPERANDS(d) \
+    "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), \
+    "+f"(d[1][1]), "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), \
+    "+f"(d[2][2]), "+f"(d[2][3]), "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), \
+    "+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]), "+f"(d[4][2]), "+f"(d[4][3]), \
+    "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]), "+f"(d[6][0]), \
+    "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]), \
+    "+f"(d[7][2]), "+f"(d[7][3]), "+f"(d[8][0]), "+f"(d[8][1]), "+f"(d[8][2]), \
+    "+f"(d[8][3]), "+f"(d[9][0]), "+f"(d[9][1]), "+f"(d[9][2]), "+f"(d[9][3]), \
+    "+f"(d[10][0]), "+f"(d[10][1]), "+f"(d[10][2]), "+f"(d[10][3]), "+f"(d[11][0]), \
+    "+f"(d[11][1]), "+f"(d[11][2]), "+f"(d[11][3]), "+f"(d[12][0]), "+f"(d[12][1]), \
+    "+f"(d[12][2]), "+f"(d[12][3]), "+f"(d[13][0]), "+f"(d[13][1]), "+f"(d[13][2]), \
+    "+f"(d[13][3]), "+f"(d[14][0]), "+f"(d[14][1]), "+f"(d[14][2]), "+f"(d[14][3]), \
+    "+f"(d[15][0]), "+f"(d[15][1]), "+f"(d[15][2]), "+f"(d[15][3])
+
+struct WgmmaConfig {
+  static constexpr int kHeadDim = 128;
+  static constexpr int kBlockN = 128;
+  static constexpr int kThreads = 256;
+  static constexpr int kRowsPerWarp = 16;
+  static constexpr int kBlockM = 128;
+  static constexpr int kGroupRows = 64;  // rows per warpgroup
+  // Per-warp views used by the shared mask/softmax/epilogue helpers.
+  static constexpr int kMTiles = 1;
+  static constexpr int kNTiles = kBlockN / 8;
+  static constexpr int kDTiles = kHeadDim / 8;
+  static constexpr int kQBytes = kBlockM * kHeadDim * 2;
+  static constexpr int kTileBytes = kBlockN * kHeadDim * 2;
+  static constexpr int kQColBlock = kBlockM * 128;  // bytes of one 64-column block
+  static constexpr int kKVColBlock = kBlockN * 128;
+  static constexpr int kSmemBytes = kQBytes + 4 * kTileBytes + 1024;  // + alignment slack
+};
+
+template <typename T>
+struct Wgmma;
+
+// Instruction strings for one element type: S = A B (+ S) with A, B in shared memory, and
+// O += A B with A in registers and B read N-major (transposed) from shared memory.
+#define RB_DEFINE_WGMMA(TYPE, PTX_TYPE)                                                          \
+  template <>                                                                                    \
+  struct Wgmma<TYPE> {                                                                           \
+    static __device__ __forceinline__ void ss(float (&d)[16][4], uint64_t a, uint64_t b,         \
+                                              int accumulate) {                                  \
+      asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"                                  \
+                   "wgmma.mma_async.sync.aligned.m64n128k16.f32." PTX_TYPE "." PTX_TYPE " "      \
+                   RB_WGMMA_ACC64 ", %64, %65, p, 1, 1, 0, 0;\n}\n"                             \
+                   : RB_WGMMA_ACC64_OPERANDS(d)                                                  \
+                   : "l"(a), "l"(b), "r"(accumulate));                                           \
+    }                                                                                            \
+    static __device__ __forceinline__ void rs(float (&d)[16][4], const uint32_t (&a)[4],         \
+                                              uint64_t b) {                                      \
+      asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"                                  \
+                   "wgmma.mma_async.sync.aligned.m64n128k16.f32." PTX_TYPE "." PTX_TYPE " "      \
+                   RB_WGMMA_ACC64 ", {%64, %65, %66, %67}, %68, p, 1, 1, 1;\n}\n"               \
+                   : RB_WGMMA_ACC64_OPERANDS(d)                                                  \
+                   : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1));                \
+    }                                                                                            \
+  };
+RB_DEFINE_WGMMA(__nv_bfloat16, "bf16")
+RB_DEFINE_WGMMA(__half, "f16")
+#undef RB_DEFINE_WGMMA
+
+__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_commit() {
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+}
+template <int kPending>
+__device__ __forceinline__ void wgmma_wait() {
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(kPending) : "memory");
+}
+// cp.async writes shared memory through the generic proxy; wgmma reads it through the async
+// proxy. Each writer fences before the barrier that publishes the tile.
+__device__ __forceinline__ void fence_proxy_async() {
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+}
+
+// The compiler does not know that wgmma runs asynchronously: these empty asm statements pin
+// registers that an in-flight wgmma reads or writes, so no access moves across the wait and
+// no register is reused before it.
+template <int kRows>
+__device__ __forceinline__ void fence_registers(float (&r)[kRows][4]) {
+#pragma unroll
+  for (int i = 0; i < kRows; ++i)
+#pragma unroll
+    for (int c = 0; c < 4; ++c) asm volatile("" : "+f"(r[i][c])::"memory");
+}
+template <int kRows>
+__device__ __forceinline__ void fence_registers(uint32_t (&r)[kRows][4]) {
+#pragma unroll
+  for (int i = 0; i < kRows; ++i)
+#pragma unroll
+    for (int c = 0; c < 4; ++c) asm volatile("" : "+r"(r[i][c])::"memory");
+}
+
+// Shared-memory matrix descriptor, 128-byte swizzle. Addresses and offsets in bytes.
+__device__ __forceinline__ uint64_t smem_desc(uint32_t addr, uint32_t leading_bytes,
+                                              uint32_t stride_bytes) {
+  return uint64_t((addr & 0x3FFFF) >> 4) | (uint64_t((leading_bytes >> 4) & 0x3FFF) << 16) |
+         (uint64_t((stride_bytes >> 4) & 0x3FFF) << 32) | (1ull << 62);
+}
+
+// Copy rows [0, kRows) of a [*, 128] matrix into a column-block tile (see above); rows
+// >= valid_rows are zero-filled.
+template <int kRows>
+__device__ __forceinline__ void load_rows_cb_async(uint32_t dst, const uint16_t* src,
+                                                   int valid_rows) {
+  using C = WgmmaConfig;
+  constexpr int kChunks = C::kHeadDim / 8;
+  constexpr int kTotal = kRows * kChunks;
+  static_assert(kTotal % C::kThreads == 0, "tile copy must divide evenly over the block");
+#pragma unroll
+  for (int it = 0; it < kTotal / C::kThreads; ++it) {
+    const int i = static_cast<int>(threadIdx.x) + it * C::kThreads;
+    const int row = i / kChunks, chunk = i % kChunks;
+    const bool valid = row < valid_rows;
+    const uint16_t* g = valid ? src + row * C::kHeadDim + chunk * 8 : src;
+    cp_async_16(dst + (chunk / 8) * (kRows * 128) + row * 128 + (((chunk % 8) ^ (row & 7)) << 4),
+                g, valid);
+  }
+}
+
+// S = Q K^T for the warpgroup's 64 rows: 8 k16 steps over D = 128. K-major operands: one
+// 8-row group of a swizzle atom is 1024 bytes; a k16 step moves 32 bytes along a row.
+template <typename T>
+__device__ __forceinline__ void issue_scores(float (&s)[16][4], uint32_t q_rows_addr,
+                                             uint32_t k_tile) {
+  using C = WgmmaConfig;
+  wgmma_fence();
+#pragma unroll
+  for (int kk = 0; kk < C::kHeadDim / 16; ++kk) {
+    const uint32_t col = (kk / 4), byte = (kk % 4) * 32;
+    const uint64_t a = smem_desc(q_rows_addr + col * C::kQColBlock + byte, 16, 1024);
+    const uint64_t b = smem_desc(k_tile + col * C::kKVColBlock + byte, 16, 1024);
+    Wgmma<T>::ss(s, a, b, kk > 0);
+  }
+  wgmma_commit();
+}
+
+// O += P V over the 128 keys of a tile: 8 k16 steps of 16 keys (2048 bytes of V each). V is
+// N-major: the leading offset steps to the next 64-column block, the stride offset to the
+// next 8 keys.
+template <typename T>
+__device__ __forceinline__ void issue_pv(float (&o)[16][4], const uint32_t (&p)[8][4],
+                                         uint32_t v_tile) {
+  using C = WgmmaConfig;
+  wgmma_fence();
+#pragma unroll
+  for (int ks = 0; ks < C::kBlockN / 16; ++ks)
+    Wgmma<T>::rs(o, p[ks], smem_desc(v_tile + ks * 2048, C::kKVColBlock, 1024));
+  wgmma_commit();
+}
+
+template <typename T>
+__global__ void __launch_bounds__(WgmmaConfig::kThreads, 1)
+    flash_wgmma_kernel(const FlashParams p) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  using C = WgmmaConfig;
+  extern __shared__ uint8_t smem_raw[];
+  __shared__ int group_end[2];
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, group = threadIdx.x / 128;
+  const int q0 = (gridDim.x - 1 - blockIdx.x) * C::kBlockM;  // heavy blocks first
+  const int q_rows = min(C::kBlockM, p.q_len - q0);
+  const int head = blockIdx.y, batch = blockIdx.z;
+  const size_t q_row0 = (size_t(batch) * p.heads + head) * p.q_len + q0;
+  const size_t kv_row0 = (size_t(batch) * p.kv_heads + head / p.group) * p.kv_len;
+  const auto* q = static_cast<const uint16_t*>(p.q) + q_row0 * C::kHeadDim;
+  const auto* k = static_cast<const uint16_t*>(p.k) + kv_row0 * C::kHeadDim;
+  const auto* v = static_cast<const uint16_t*>(p.v) + kv_row0 * C::kHeadDim;
+
+  // Swizzle atoms must sit on 1024-byte boundaries.
+  const uint32_t q_tile = (smem_addr(smem_raw) + 1023) & ~1023u;
+  const uint32_t k_stages = q_tile + C::kQBytes;
+  const uint32_t v_stages = k_stages + 2 * C::kTileBytes;
+  auto tile_rows = [&](int tile) { return min(C::kBlockN, p.kv_len - tile * C::kBlockN); };
+  auto load_k = [&](int tile) {
+    load_rows_cb_async<C::kBlockN>(k_stages + (tile & 1) * C::kTileBytes,
+                                   k + size_t(tile) * C::kBlockN * C::kHeadDim, tile_rows(tile));
+  };
+  auto load_v = [&](int tile) {
+    load_rows_cb_async<C::kBlockN>(v_stages + (tile & 1) * C::kTileBytes,
+                                   v + size_t(tile) * C::kBlockN * C::kHeadDim, tile_rows(tile));
+  };
+
+  load_rows_cb_async<C::kBlockM>(q_tile, q, q_rows);
+  cp_async_commit();
+  // Mask classification per warpgroup (uniform over its warps, as wgmma requires).
+  const KeyRange range = group_key_range(p, q0, q_rows, group * C::kGroupRows, C::kGroupRows);
+  if (threadIdx.x % 128 == 0) group_end[group] = range.end;
+  __syncthreads();
+  const int num_tiles = (max(group_end[0], group_end[1]) + C::kBlockN - 1) / C::kBlockN;
+  if (num_tiles == 0) {
+    cp_async_wait_all();
+    return;
+  }
+  load_k(0);
+  cp_async_commit();
+
+  int32_t qpos[1][2];
+  WarpState<C> st;
+  float s[1][16][4];
+  uint32_t p_frag[8][4];  // P of the previous tile, A fragments of 8 k16 steps
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int row = min(q0 + warp * C::kRowsPerWarp + r * 8 + lane / 4, p.q_len - 1);
+    qpos[0][r] = p.causal ? __ldg(p.q_pos + row) : 0;
+    st.m[0][r] = -INFINITY;
+    st.l[0][r] = 0.f;
+  }
+#pragma unroll
+  for (int i = 0; i < 16; ++i)
+#pragma unroll
+    for (int c = 0; c < 4; ++c) st.o[0][i][c] = s[0][i][c] = 0.f;
+#pragma unroll
+  for (int i = 0; i < 8; ++i)
+#pragma unroll
+    for (int c = 0; c < 4; ++c) p_frag[i][c] = 0u;
+
+  const uint32_t q_group = q_tile + group * C::kGroupRows * 128;
+  auto k_stage = [&](int tile) { return k_stages + (tile & 1) * C::kTileBytes; };
+  auto v_stage = [&](int tile) { return v_stages + (tile & 1) * C::kTileBytes; };
+  // Publish K(t) and V(t-1), then start copying K(t+1) and V(t) into the stages of K(t-1)
+  // and V(t-2), which every warpgroup has finished with once it passes the barrier.
+  auto begin_tile = [&](int t) {
+    cp_async_wait_all();
+    fence_proxy_async();
+    __syncthreads();
+    if (t + 1 < num_tiles) load_k(t + 1);
+    if (t < num_tiles) load_v(t);
+    cp_async_commit();
+  };
+  auto softmax_tile = [&](int t, float (&alpha)[1][2]) {
+    fence_registers(s[0]);
+    const int k0 = t * C::kBlockN;
+    if (k0 + C::kBlockN > range.full) apply_mask<C>(s, p, range, k0, qpos, lane);
+    softmax_scores<C>(s, st, p.scale_log2, alpha);
+  };
+  auto pack_all = [&] {
+#pragma unroll
+    for (int ks = 0; ks < 8; ++ks) pack_p<C, T>(p_frag[ks], s[0], ks);
+  };
+
+  // Every warpgroup runs every tile of the block, so that all wgmma sit in uniform control
+  // flow (ptxas serializes wgmma in divergent code). Tiles past a warpgroup's own key range
+  // are fully masked and leave its state unchanged. Tile 0 has no P V product to overlap.
+  float alpha[1][2];
+  begin_tile(0);
+  issue_scores<T>(s[0], q_group, k_stage(0));
+  wgmma_wait<0>();
+  softmax_tile(0, alpha);  // O is still 0: no rescale
+  pack_all();
+  for (int t = 1; t < num_tiles; ++t) {
+    begin_tile(t);
+    issue_scores<T>(s[0], q_group, k_stage(t));
+    issue_pv<T>(st.o[0], p_frag, v_stage(t - 1));
+    wgmma_wait<1>();  // S(t) is done; the P V product may still run during the softmax
+    softmax_tile(t, alpha);
+    wgmma_wait<0>();
+    fence_registers(st.o[0]);
+    fence_registers(p_frag);
+    rescale_output<C>(st.o, alpha);
+    pack_all();
+  }
+  begin_tile(num_tiles);  // publishes V(num_tiles - 1); copies nothing
+  issue_pv<T>(st.o[0], p_frag, v_stage(num_tiles - 1));
+  wgmma_wait<0>();
+  fence_registers(st.o[0]);
+  write_merged<C>(st, p, q_row0, q_rows, warp, lane);
+#else
+  __trap();  // built without sm_90a: the host never selects this kernel then
+#endif
+}
+
+// ------------------------------------------------------------------------------------------
+// Warp-specialized wgmma variant (sm_90a): a producer warpgroup streams Q/K/V with TMA
+// ------------------------------------------------------------------------------------------
+//
+// Same math and shared-memory layout as flash_wgmma_kernel, but the tiles arrive by the
+// tensor-memory accelerator (cp.async.bulk.tensor with the 128-byte swizzle) issued by one
+// thread of a third warpgroup, and completion is tracked by mbarriers (full: data landed; empty:
+// both warpgroups are done with a stage). The two consumer warpgroups never meet at a block
+// barrier inside the loop, so one can run its softmax while the other keeps the tensor cores
+// busy, and no consumer thread spends registers or issue slots on copies. TMA also zero-fills
+// rows past q_len / kv_len.
+
+struct TmaMaps {
+  CUtensorMap q, k, v;  // 3D: (d, row, batch * heads), boxes of 64 d x 128 rows
+};
+
+__device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
+}
+__device__ __forceinline__ void mbar_expect_tx(uint32_t bar, uint32_t bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes)
+               : "memory");
+}
+__device__ __forceinline__ void mbar_arrive(uint32_t bar) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
+}
+__device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
+  asm volatile(
+      "{\n.reg .pred done;\nWAIT:\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+      "@!done bra WAIT;\n}\n" ::"r"(bar),
+      "r"(parity)
+      : "memory");
+}
+__device__ __forceinline__ void tma_load_3d(uint32_t dst, const CUtensorMap* map, int c0, int c1,
+                                            int c2, uint32_t bar) {
+  asm volatile(
+      "cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, "
+      "%3, %4}], [%5];\n" ::"r"(dst),
+      "l"(map), "r"(c0), "r"(c1), "r"(c2), "r"(bar)
+      : "memory");
+}
+
+// Warpgroups 0-1 consume, warpgroup 2 produces (one thread of it issues all copies). A
+// producer warp alone would cost the same registers: ptxas budgets whole warpgroups. So the
+// producer gives its registers to the consumers with setmaxnreg: 128 x 40 + 256 x 232 <= 64K.
+// Named barriers 1 and 2 order the two consumer warpgroups' wgmma issue (ping-pong): while
+// one warpgroup runs its softmax, the tensor cores work through the other's products.
+__device__ __forceinline__ void named_barrier_sync(int id, int threads) {
+  asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+}
+__device__ __forceinline__ void named_barrier_arrive(int id, int threads) {
+  asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+}
+
+constexpr int kTmaConsumerWarps = 8;
+constexpr int kTmaThreads = 384;
+constexpr int kProducerRegs = 40, kConsumerRegs = 232;
+
+template <typename T, bool kPingPong>
+__global__ void __launch_bounds__(kTmaThreads, 1)
+    flash_wgmma_tma_kernel(const FlashParams p, const __grid_constant__ TmaMaps maps) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  using C = WgmmaConfig;
+  extern __shared__ uint8_t smem_raw[];
+  __shared__ int group_end[2];
+  // Barriers: 0 Q full; 1-2 K full; 3-4 K empty; 5-6 V full; 7-8 V empty (per stage).
+  __shared__ __align__(8) uint64_t barriers[9];
+  constexpr int kQFull = 0, kKFull = 1, kKEmpty = 3, kVFull = 5, kVEmpty = 7;
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, group = threadIdx.x / 128;
+  const int q0 = (gridDim.x - 1 - blockIdx.x) * C::kBlockM;  // heavy blocks first
+  const int q_rows = min(C::kBlockM, p.q_len - q0);
+  const int head = blockIdx.y, batch = blockIdx.z;
+  const size_t q_row0 = (size_t(batch) * p.heads + head) * p.q_len + q0;
+
+  const uint32_t q_tile = (smem_addr(smem_raw) + 1023) & ~1023u;  // swizzle atoms: 1024 B
+  const uint32_t k_stages = q_tile + C::kQBytes;
+  const uint32_t v_stages = k_stages + 2 * C::kTileBytes;
+  const uint32_t bar0 = smem_addr(barriers);
+  auto bar = [&](int i) { return bar0 + 8u * i; };
+  auto k_stage = [&](int tile) { return k_stages + (tile & 1) * C::kTileBytes; };
+  auto v_stage = [&](int tile) { return v_stages + (tile & 1) * C::kTileBytes; };
+
+  if (threadIdx.x == 0) {
+    mbar_init(bar(kQFull), 1);
+    for (int s = 0; s < 2; ++s) {
+      mbar_init(bar(kKFull + s), 1);
+      mbar_init(bar(kVFull + s), 1);
+      mbar_init(bar(kKEmpty + s), kTmaConsumerWarps);  // one arrival per consumer warp
+      mbar_init(bar(kVEmpty + s), kTmaConsumerWarps);
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  }
+  KeyRange range{0, 0};
+  if (group < 2) {
+    range = group_key_range(p, q0, q_rows, group * C::kGroupRows, C::kGroupRows);
+    if (threadIdx.x % 128 == 0) group_end[group] = range.end;
+  }
+  __syncthreads();  // the only block-wide barrier: barriers initialized, key ranges known
+  const int num_tiles = (max(group_end[0], group_end[1]) + C::kBlockN - 1) / C::kBlockN;
+  if (num_tiles == 0) return;  // no query of this block sees any key: o_acc stays untouched
+
+  if (group == 2) {  // producer warpgroup
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kProducerRegs));
+    if (threadIdx.x != 256) return;
+    const int q_head = batch * p.heads + head;
+    const int kv_head = batch * p.kv_heads + head / p.group;
+    mbar_expect_tx(bar(kQFull), C::kQBytes);
+    tma_load_3d(q_tile, &maps.q, 0, q0, q_head, bar(kQFull));
+    tma_load_3d(q_tile + C::kQColBlock, &maps.q, 64, q0, q_head, bar(kQFull));
+    for (int t = 0; t < num_tiles; ++t) {
+      const int stage = t & 1, row = t * C::kBlockN;
+      const uint32_t reuse_parity = ((t >> 1) + 1) & 1;  // release of tile t - 2
+      if (t >= 2) mbar_wait(bar(kKEmpty + stage), reuse_parity);
+      mbar_expect_tx(bar(kKFull + stage), C::kTileBytes);
+      tma_load_3d(k_stage(t), &maps.k, 0, row, kv_head, bar(kKFull + stage));
+      tma_load_3d(k_stage(t) + C::kKVColBlock, &maps.k, 64, row, kv_head, bar(kKFull + stage));
+      if (t >= 2) mbar_wait(bar(kVEmpty + stage), reuse_parity);
+      mbar_expect_tx(bar(kVFull + stage), C::kTileBytes);
+      tma_load_3d(v_stage(t), &maps.v, 0, row, kv_head, bar(kVFull + stage));
+      tma_load_3d(v_stage(t) + C::kKVColBlock, &maps.v, 64, row, kv_head, bar(kVFull + stage));
+    }
+    return;
+  }
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kConsumerRegs));
+
+  // Consumers: warpgroup `group` owns rows [64 group, 64 group + 64) of the block.
+  int32_t qpos[1][2];
+  WarpState<C> st;
+  float s[1][16][4];
+  uint32_t p_frag[8][4];  // P of the previous tile, A fragments of 8 k16 steps
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int row = min(q0 + warp * C::kRowsPerWarp + r * 8 + lane / 4, p.q_len - 1);
+    qpos[0][r] = p.causal ? __ldg(p.q_pos + row) : 0;
+    st.m[0][r] = -INFINITY;
+    st.l[0][r] = 0.f;
+  }
+#pragma unroll
+  for (int i = 0; i < 16; ++i)
+#pragma unroll
+    for (int c = 0; c < 4; ++c) st.o[0][i][c] = s[0][i][c] = 0.f;
+
+  const uint32_t q_group = q_tile + group * C::kGroupRows * 128;
+  auto wait_full = [&](int first, int tile) { mbar_wait(bar(first + (tile & 1)), (tile >> 1) & 1); };
+  auto release = [&](int first, int tile) {
+    if (lane == 0) mbar_arrive(bar(first + (tile & 1)));  // this warp's wgmma reads are done
+  };
+  auto softmax_tile = [&](int t, float (&alpha)[1][2]) {
+    fence_registers(s[0]);
+    const int k0 = t * C::kBlockN;
+    if (k0 + C::kBlockN > range.full) apply_mask<C>(s, p, range, k0, qpos, lane);
+    softmax_scores<C>(s, st, p.scale_log2, alpha);
+  };
+  auto pack_all = [&] {
+#pragma unroll
+    for (int ks = 0; ks < 8; ++ks) pack_p<C, T>(p_frag[ks], s[0], ks);
+  };
+
+  // Ping-pong: a warpgroup issues its products only after the other one has issued its own
+  // (barrier 1 + g is "group g may issue"). Group 1 lets group 0 start. Each group issues
+  // num_tiles + 1 times; group 1 skips its last hand-over so every arrive meets a sync.
+  auto my_turn = [&] {
+    if constexpr (kPingPong) named_barrier_sync(1 + group, 256);
+  };
+  auto hand_over = [&](bool last) {
+    if constexpr (kPingPong)
+      if (!(last && group == 1)) named_barrier_arrive(2 - group, 256);
+  };
+  if constexpr (kPingPong)
+    if (group == 1) named_barrier_arrive(1, 256);
+
+  // As in flash_wgmma_kernel, both warpgroups run every tile of the block (uniform control
+  // flow around wgmma); tiles past a warpgroup's key range are fully masked.
+  float alpha[1][2];
+  mbar_wait(bar(kQFull), 0);
+  wait_full(kKFull, 0);
+  my_turn();
+  issue_scores<T>(s[0], q_group, k_stage(0));
+  hand_over(false);
+  wgmma_wait<0>();
+  release(kKEmpty, 0);
+  softmax_tile(0, alpha);  // O is still 0: no rescale
+  pack_all();
+  for (int t = 1; t < num_tiles; ++t) {
+    wait_full(kKFull, t);
+    wait_full(kVFull, t - 1);
+    my_turn();
+    issue_scores<T>(s[0], q_group, k_stage(t));
+    issue_pv<T>(st.o[0], p_frag, v_stage(t - 1));
+    hand_over(false);
+    wgmma_wait<1>();  // S(t) is done; the P V product may still run during the softmax
+    release(kKEmpty, t);
+    softmax_tile(t, alpha);
+    wgmma_wait<0>();
+    fence_registers(st.o[0]);
+    fence_registers(p_frag);
+    release(kVEmpty, t - 1);
+    rescale_output<C>(st.o, alpha);
+    pack_all();
+  }
+  wait_full(kVFull, num_tiles - 1);
+  my_turn();
+  issue_pv<T>(st.o[0], p_frag, v_stage(num_tiles - 1));
+  hand_over(true);
+  wgmma_wait<0>();
+  fence_registers(st.o[0]);
+  write_merged<C>(st, p, q_row0, q_rows, warp, lane);
+#else
+  __trap();  // built without sm_90a: the host never selects this kernel then
+#endif
+}
+
+#pragma nv_diag_default 177
 
 // ------------------------------------------------------------------------------------------
 // Host side: variants and dispatch
@@ -526,25 +1067,131 @@ void launch_mma(const FlashParams& p, ElementType type, int batch, cudaStream_t 
     launch_mma_typed<C, __half>(p, batch, stream);
 }
 
+template <typename T>
+void launch_wgmma_typed(const FlashParams& p, int batch, cudaStream_t stream) {
+  using C = WgmmaConfig;
+  auto kernel = &flash_wgmma_kernel<T>;
+  FLASH_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        C::kSmemBytes));
+  const dim3 grid((p.q_len + C::kBlockM - 1) / C::kBlockM, p.heads, batch);
+  kernel<<<grid, C::kThreads, C::kSmemBytes, stream>>>(p);
+  FLASH_CHECK_LAUNCH();
+}
+
+void launch_wgmma(const FlashParams& p, ElementType type, int batch, cudaStream_t stream) {
+  if (type == ElementType::bf16)
+    launch_wgmma_typed<__nv_bfloat16>(p, batch, stream);
+  else
+    launch_wgmma_typed<__half>(p, batch, stream);
+}
+
+// cuTensorMapEncodeTiled through the runtime's driver entry point (no libcuda link needed).
+using EncodeTiledFn = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*,
+                                   const cuuint64_t*, const cuuint64_t*, const cuuint32_t*,
+                                   const cuuint32_t*, CUtensorMapInterleave, CUtensorMapSwizzle,
+                                   CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+
+EncodeTiledFn encode_tiled() {
+  static const EncodeTiledFn fn = [] {
+    void* ptr = nullptr;
+    cudaDriverEntryPointQueryResult query{};
+    FLASH_CUDA_CHECK(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &ptr, 12000,
+                                                      cudaEnableDefault, &query));
+    if (query != cudaDriverEntryPointSuccess || ptr == nullptr)
+      throw std::runtime_error("flash_attend_merge: cuTensorMapEncodeTiled not available");
+    return reinterpret_cast<EncodeTiledFn>(ptr);
+  }();
+  return fn;
+}
+
+// [heads_total, rows, 128] 16-bit tensor, read in boxes of 64 d x box_rows rows with the
+// 128-byte swizzle that the wgmma descriptors expect; rows past the end read as zeros.
+CUtensorMap make_tensor_map(const void* base, ElementType type, int rows, int heads_total,
+                            int box_rows) {
+  CUtensorMap map;
+  const cuuint64_t dims[3] = {128, cuuint64_t(rows), cuuint64_t(heads_total)};
+  const cuuint64_t strides[2] = {128 * 2, cuuint64_t(rows) * 128 * 2};  // bytes, dims 1 and 2
+  const cuuint32_t box[3] = {64, cuuint32_t(box_rows), 1};
+  const cuuint32_t element_strides[3] = {1, 1, 1};
+  const CUresult r = encode_tiled()(
+      &map, type == ElementType::bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
+      3, const_cast<void*>(base), dims, strides, box, element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE,
+      CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS)
+    throw std::runtime_error("flash_attend_merge: cuTensorMapEncodeTiled failed with error " +
+                             std::to_string(int(r)));
+  return map;
+}
+
+template <typename T, bool kPingPong>
+void launch_wgmma_tma_typed(const FlashParams& p, const TmaMaps& maps, int batch,
+                            cudaStream_t stream) {
+  using C = WgmmaConfig;
+  auto kernel = &flash_wgmma_tma_kernel<T, kPingPong>;
+  FLASH_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        C::kSmemBytes));
+  const dim3 grid((p.q_len + C::kBlockM - 1) / C::kBlockM, p.heads, batch);
+  kernel<<<grid, kTmaThreads, C::kSmemBytes, stream>>>(p, maps);
+  FLASH_CHECK_LAUNCH();
+}
+
+template <bool kPingPong>
+void launch_wgmma_tma(const FlashParams& p, ElementType type, int batch, cudaStream_t stream) {
+  using C = WgmmaConfig;
+  const TmaMaps maps{make_tensor_map(p.q, type, p.q_len, batch * p.heads, C::kBlockM),
+                     make_tensor_map(p.k, type, p.kv_len, batch * p.kv_heads, C::kBlockN),
+                     make_tensor_map(p.v, type, p.kv_len, batch * p.kv_heads, C::kBlockN)};
+  if (type == ElementType::bf16)
+    launch_wgmma_tma_typed<__nv_bfloat16, kPingPong>(p, maps, batch, stream);
+  else
+    launch_wgmma_tma_typed<__half, kPingPong>(p, maps, batch, stream);
+}
+
 struct Variant {
   const char* name;
   int head_dim;
+  bool needs_sm90a;  // wgmma: built for sm_90a and running on a compute capability 9.0 device
   void (*launch)(const FlashParams&, ElementType, int, cudaStream_t);
 };
 
-//                 D    BN  warps  m16 tiles/warp  min blocks/SM
+//                D    BN  warps  m16 tiles/warp  min blocks/SM
 using D128N64W4 = MmaConfig<128, 64, 4, 2, 2>;
 using D128N32W4 = MmaConfig<128, 32, 4, 2, 2>;
-using D128N64W8 = MmaConfig<128, 64, 8, 1, 2>;
 using D64N64W4 = MmaConfig<64, 64, 4, 2, 2>;
 
 constexpr Variant kVariants[] = {
-    {"mma.sync D128 Bm128 Bn64 4 warps x 32 rows", 128, &launch_mma<D128N64W4>},
-    {"mma.sync D128 Bm128 Bn32 4 warps x 32 rows", 128, &launch_mma<D128N32W4>},
-    {"mma.sync D128 Bm128 Bn64 8 warps x 16 rows", 128, &launch_mma<D128N64W8>},
-    {"mma.sync D64 Bm128 Bn64 4 warps x 32 rows", 64, &launch_mma<D64N64W4>},
+    {"mma.sync D128 Bm128 Bn64, 4 warps x 32 rows", 128, false, &launch_mma<D128N64W4>},
+    {"mma.sync D128 Bm128 Bn32, 4 warps x 32 rows", 128, false, &launch_mma<D128N32W4>},
+    {"mma.sync D64 Bm128 Bn64, 4 warps x 32 rows", 64, false, &launch_mma<D64N64W4>},
+    {"wgmma D128 Bm128 Bn128, cp.async, 2 warpgroups", 128, true, &launch_wgmma},
+    {"wgmma D128 Bm128 Bn128, TMA producer + 2 warpgroups", 128, true, &launch_wgmma_tma<false>},
+    {"wgmma D128 Bm128 Bn128, TMA producer + 2 wg ping-pong", 128, true, &launch_wgmma_tma<true>},
 };
 constexpr int kNumVariants = sizeof(kVariants) / sizeof(kVariants[0]);
+constexpr int kWgmmaD128 = 5, kMmaD128 = 0, kMmaD64 = 2;
+
+// Whether wgmma kernels can run: compiled for sm_90a (CMake defines RINGBENCH_FLASH_SM90A
+// then) and the current device is compute capability 9.0. Cached per device.
+bool wgmma_available() {
+#if defined(RINGBENCH_FLASH_SM90A)
+  constexpr int kMaxDevices = 64;
+  static std::atomic<int> cached[kMaxDevices] = {};  // 0 unknown, 1 yes, 2 no
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= kMaxDevices) return false;
+  int state = cached[device].load(std::memory_order_relaxed);
+  if (state == 0) {
+    int major = 0, minor = 0;
+    const bool ok =
+        cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess &&
+        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) == cudaSuccess;
+    state = ok && major == 9 && minor == 0 ? 1 : 2;
+    cached[device].store(state, std::memory_order_relaxed);
+  }
+  return state == 1;
+#else
+  return false;
+#endif
+}
 
 bool aligned(const void* p, size_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
 
@@ -575,13 +1222,14 @@ const char* flash_variant_name(int variant) {
 
 bool flash_variant_supports(int variant, const BlockAttentionArgs& a) {
   return variant >= 0 && variant < kNumVariants && shape_supported(a) &&
-         kVariants[variant].head_dim == a.head_dim;
+         kVariants[variant].head_dim == a.head_dim &&
+         (!kVariants[variant].needs_sm90a || wgmma_available());
 }
 
 int flash_default_variant(const BlockAttentionArgs& a) {
   if (!shape_supported(a)) return -1;
-  if (a.head_dim == 128) return 0;
-  if (a.head_dim == 64) return 3;
+  if (a.head_dim == 128) return wgmma_available() ? kWgmmaD128 : kMmaD128;
+  if (a.head_dim == 64) return kMmaD64;
   return -1;
 }
 

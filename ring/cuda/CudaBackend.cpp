@@ -1,0 +1,118 @@
+#include "ring/cuda/CudaBackend.hpp"
+
+#include <algorithm>
+
+#include "distributed/cuda/EventWait.hpp"
+#include "ring/cuda/DeviceFill.cuh"
+
+namespace ringbench {
+
+namespace {
+std::size_t q_elements(const ProblemSpec& s, std::int64_t n) {
+  return static_cast<std::size_t>(s.batch * s.heads * n * s.head_dim);
+}
+std::size_t kv_elements(const ProblemSpec& s, std::int64_t n) {  // K and V of one block
+  return static_cast<std::size_t>(2 * s.batch * s.effective_kv_heads() * n * s.head_dim);
+}
+// Keys per chunk of the reference check: bounded so the check fits beside the run.
+std::int64_t check_chunk(const ProblemSpec& s) { return std::min<std::int64_t>(s.seq_len, 1 << 16); }
+}  // namespace
+
+CudaMemoryPlan plan_cuda_rank(const BenchmarkCase& c, std::int64_t n) {
+  const ProblemSpec& s = c.spec;
+  const std::size_t e = element_bytes(s.dtype), rows = static_cast<std::size_t>(s.batch * s.heads * n);
+  CudaMemoryPlan p;
+  p.q = q_elements(s, n) * e;
+  p.kv_blocks = 3 * kv_elements(s, n) * e;  // the local block and two receive buffers
+  p.output = q_elements(s, n) * sizeof(float) + rows * sizeof(float);
+  p.positions = CudaBlockKernel::workspace_bytes(std::max(n, check_chunk(s)));
+  if (c.check) p.check = p.output + kv_elements(s, check_chunk(s)) * e;
+  return p;
+}
+
+CudaBackend::CudaBackend(const BenchmarkCase& c, std::int64_t local_len, int steps, const GpuInfo& gpu,
+                         const TransportFactory& make_transport, std::shared_ptr<NcclCommunicator> comm)
+    : case_(c),
+      n_(local_len),
+      gpu_(gpu),
+      comm_(std::move(comm)),
+      q_(q_elements(c.spec, local_len) * element_bytes(c.spec.dtype)),
+      kv_local_(kv_elements(c.spec, local_len) * element_bytes(c.spec.dtype)),
+      kv_recv_{DeviceBuffer(kv_local_.bytes()), DeviceBuffer(kv_local_.bytes())},
+      o_(q_elements(c.spec, local_len) * sizeof(float)),
+      lse_(static_cast<std::size_t>(c.spec.batch * c.spec.heads * local_len) * sizeof(float)),
+      kernel_(c.spec, c.kernel, local_len, compute_.get()),
+      transport_(make_transport(compute_.get())),
+      timer_(compute_.get(), steps),
+      nvml_(gpu.pci_bus_id) {
+  buffers_ = {q_.get(), kv_local_.get(), {kv_recv_[0].get(), kv_recv_[1].get()}, kv_local_.bytes(),
+              o_.get<float>(), lse_.get<float>()};
+}
+
+void CudaBackend::generate_inputs(std::uint64_t seed, std::span<const PositionRun> runs) {
+  runs_.assign(runs.begin(), runs.end());
+  const std::size_t half = kv_local_.bytes() / 2;
+  generate_device_tensor(TensorRole::q, seed, case_.spec, runs, q_.get(), compute_.get());
+  generate_device_tensor(TensorRole::k, seed, case_.spec, runs, kv_local_.get(), compute_.get());
+  generate_device_tensor(TensorRole::v, seed, case_.spec, runs, kv_local_.get<char>() + half, compute_.get());
+  synchronize();
+}
+
+void CudaBackend::synchronize() {
+  done_.record(compute_.get());
+  if (comm_)
+    comm_->wait(done_.get(), case_.timeout_s);
+  else
+    wait_with_deadline(done_.get(), case_.timeout_s);
+}
+
+AttentionResult CudaBackend::read_result() {
+  synchronize();
+  AttentionResult r{std::vector<float>(o_.bytes() / sizeof(float)), std::vector<float>(lse_.bytes() / sizeof(float))};
+  RINGBENCH_CHECK_CUDA(cudaMemcpy(r.o.data(), o_.get(), o_.bytes(), cudaMemcpyDeviceToHost));
+  RINGBENCH_CHECK_CUDA(cudaMemcpy(r.lse.data(), lse_.get(), lse_.bytes(), cudaMemcpyDeviceToHost));
+  return r;
+}
+
+ErrorSums CudaBackend::compare_with_reference(std::uint64_t seed) {
+  // The fp32 GPU reference over the whole key sequence, in chunks of keys merged like ring steps.
+  const ProblemSpec& s = case_.spec;
+  const std::int64_t chunk = check_chunk(s);
+  DeviceBuffer ref_o(o_.bytes()), ref_lse(lse_.bytes());
+  DeviceBuffer keys(kv_elements(s, chunk) * element_bytes(s.dtype));
+  kernel_.reset(ref_o.get<float>(), ref_lse.get<float>());
+  for (std::int64_t first = 0; first < s.seq_len; first += chunk) {
+    const std::int64_t len = std::min(chunk, s.seq_len - first);
+    const PositionRun run{0, first, len, 1};
+    const std::size_t half = kv_elements(s, len) / 2 * element_bytes(s.dtype);
+    generate_device_tensor(TensorRole::k, seed, s, {&run, 1}, keys.get(), compute_.get());
+    generate_device_tensor(TensorRole::v, seed, s, {&run, 1}, keys.get<char>() + half, compute_.get());
+    kernel_.attend_raw(q_.get(), runs_, keys.get(), keys.get<char>() + half, len, {&run, 1}, s.mask,
+                       ref_o.get<float>(), ref_lse.get<float>(), KernelKind::reference);
+  }
+  const AttentionResult got = read_result();
+  AttentionResult ref{std::vector<float>(got.o.size()), std::vector<float>(got.lse.size())};
+  RINGBENCH_CHECK_CUDA(cudaMemcpy(ref.o.data(), ref_o.get(), ref_o.bytes(), cudaMemcpyDeviceToHost));
+  RINGBENCH_CHECK_CUDA(cudaMemcpy(ref.lse.data(), ref_lse.get(), ref_lse.bytes(), cudaMemcpyDeviceToHost));
+  return compare_outputs(got.o, got.lse, ref.o, ref.lse);
+}
+
+std::map<std::string, double> CudaBackend::telemetry() {
+  std::map<std::string, double> t = nvml_.sample();
+  std::size_t free = 0, total = 0;
+  if (cudaMemGetInfo(&free, &total) == cudaSuccess) t["memory_used_bytes"] = static_cast<double>(total - free);
+  return t;
+}
+
+std::map<std::string, std::string> CudaBackend::provenance() const {
+  auto p = gpu_provenance();
+  p["gpu_name"] = gpu_.name;
+  p["gpu_sm_count"] = std::to_string(gpu_.sm_count);
+  p["gpu_compute_capability"] = std::to_string(gpu_.cc_major) + "." + std::to_string(gpu_.cc_minor);
+  p["gpu_memory_bytes"] = std::to_string(gpu_.total_bytes);
+  p["gpu_active_nvlinks"] = std::to_string(nvml_.active_nvlinks());
+  p["gpu_telemetry"] = nvml_.available() ? "nvml" : "unavailable";
+  return p;
+}
+
+}  // namespace ringbench

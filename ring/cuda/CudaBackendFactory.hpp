@@ -1,0 +1,23 @@
+// The CUDA side of BackendFactory: chooses this rank's GPU, plans its memory (refusing a case
+// that does not fit, on every rank, with the numbers), and wires each backend to its transport:
+// NCCL between ranks, or device copies between the virtual ranks of one GPU.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "core/BenchmarkCase.hpp"
+#include "core/SequenceLayout.hpp"
+#include "distributed/MpiRuntime.hpp"
+#include "ring/RankBackend.hpp"
+
+namespace ringbench {
+
+std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(const BenchmarkCase& c, const SequenceLayout& layout,
+                                                             const MpiRuntime& rt, const std::vector<int>& ranks);
+
+// The NCCL communicator is made once per process and kept for later cases; released here,
+// before MPI is finalised.
+void release_cuda_resources();
+
+}  // namespace ringbench

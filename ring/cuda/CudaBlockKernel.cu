@@ -1,0 +1,64 @@
+#include <limits>
+
+#include "ring/cuda/CudaBlockKernel.hpp"
+#include "ring/cuda/DeviceFill.cuh"
+
+namespace ringbench {
+
+CudaBlockKernel::CudaBlockKernel(const ProblemSpec& spec, KernelKind kind, std::int64_t local_len,
+                                 cudaStream_t stream)
+    : spec_(spec),
+      kind_(kind),
+      n_(local_len),
+      stream_(stream),
+      q_pos_(sizeof(std::int32_t) * local_len),
+      kv_pos_(sizeof(std::int32_t) * local_len) {}
+
+std::string CudaBlockKernel::name() const { return std::string(to_string(kind_)); }
+
+void CudaBlockKernel::reset(float* o, float* lse) {
+  (void)o;  // ignored where lse = -inf
+  fill_constant(lse, static_cast<std::size_t>(spec_.batch * spec_.heads * n_),
+                -std::numeric_limits<float>::infinity(), stream_);
+}
+
+void CudaBlockKernel::attend(const void* q, const void* kv, const BlockMask& mask, float* o, float* lse) {
+  const std::size_t half = static_cast<std::size_t>(spec_.batch * spec_.effective_kv_heads() * n_ *
+                                                    spec_.head_dim) * element_bytes(spec_.dtype);
+  const void* v = static_cast<const char*>(kv) + half;
+  attend_raw(q, mask.q_runs, kv, v, n_, mask.kv_runs, mask.pattern->kind(), o, lse, kind_);
+}
+
+void CudaBlockKernel::attend_raw(const void* q, std::span<const PositionRun> q_runs, const void* k,
+                                 const void* v, std::int64_t kv_len, std::span<const PositionRun> kv_runs,
+                                 MaskKind mask, float* o, float* lse, KernelKind kind) {
+  if (filled_q_ != q_runs.data()) {
+    fill_positions(q_pos_.get<std::int32_t>(), q_runs, stream_);
+    filled_q_ = q_runs.data();
+  }
+  if (kv_pos_.bytes() < sizeof(std::int32_t) * kv_len) kv_pos_ = DeviceBuffer(sizeof(std::int32_t) * kv_len);
+  fill_positions(kv_pos_.get<std::int32_t>(), kv_runs, stream_);
+  cuda::BlockAttentionArgs a{};
+  a.q = q;
+  a.k = k;
+  a.v = v;
+  a.q_pos = q_pos_.get<std::int32_t>();
+  a.kv_pos = kv_pos_.get<std::int32_t>();
+  a.o_acc = o;
+  a.lse_acc = lse;
+  a.batch = static_cast<int>(spec_.batch);
+  a.heads = static_cast<int>(spec_.heads);
+  a.kv_heads = static_cast<int>(spec_.effective_kv_heads());
+  a.head_dim = static_cast<int>(spec_.head_dim);
+  a.q_len = static_cast<int>(n_);
+  a.kv_len = static_cast<int>(kv_len);
+  a.type = spec_.dtype == DType::fp16 ? cuda::ElementType::fp16 : cuda::ElementType::bf16;
+  a.mask = mask == MaskKind::causal ? cuda::MaskKind::causal : cuda::MaskKind::none;
+  a.softmax_scale = static_cast<float>(spec_.scale());
+  if (kind == KernelKind::flash)
+    cuda::flash_attend_merge(a, stream_);
+  else
+    cuda::reference_attend_merge(a, stream_);
+}
+
+}  // namespace ringbench

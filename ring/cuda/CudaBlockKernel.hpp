@@ -1,0 +1,36 @@
+// BlockKernel on the GPU: the own flash kernel or the simple reference kernel, on the compute
+// stream. Token positions live on the device (the kernels judge masks from them); the block
+// owner's positions are filled each step by a tiny kernel, so nothing crosses from the host.
+#pragma once
+
+#include "core/BenchmarkCase.hpp"
+#include "distributed/cuda/CudaHandles.hpp"
+#include "flash/BlockAttention.cuh"
+#include "ring/BlockKernel.hpp"
+
+namespace ringbench {
+
+class CudaBlockKernel final : public BlockKernel {
+ public:
+  CudaBlockKernel(const ProblemSpec& spec, KernelKind kind, std::int64_t local_len, cudaStream_t stream);
+  std::string name() const override;
+  void reset(float* o, float* lse) override;
+  void attend(const void* q, const void* kv, const BlockMask& mask, float* o, float* lse) override;
+
+  // Attention of `q` (positions q_runs) against `kv_len` keys at `k`, `v` (positions kv_runs)
+  // merged into o/lse: the step above, and the chunks of the reference check.
+  void attend_raw(const void* q, std::span<const PositionRun> q_runs, const void* k, const void* v,
+                  std::int64_t kv_len, std::span<const PositionRun> kv_runs, MaskKind mask, float* o,
+                  float* lse, KernelKind kind);
+  static std::size_t workspace_bytes(std::int64_t local_len) { return 2 * sizeof(std::int32_t) * local_len; }
+
+ private:
+  ProblemSpec spec_;
+  KernelKind kind_;
+  std::int64_t n_;
+  cudaStream_t stream_;
+  DeviceBuffer q_pos_, kv_pos_;
+  const PositionRun* filled_q_ = nullptr;  // q positions are filled once per set of runs
+};
+
+}  // namespace ringbench

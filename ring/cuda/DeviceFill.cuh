@@ -1,0 +1,26 @@
+// Small device kernels that fill buffers: token positions from layout runs, constants, and the
+// seeded inputs (bit-identical to the host generator).
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <span>
+
+#include "core/InputGenerator.hpp"
+#include "core/ProblemSpec.hpp"
+#include "core/SequenceLayout.hpp"
+
+namespace ringbench {
+
+// positions[local] = global position, for the tokens described by `runs` (at most 4 runs).
+void fill_positions(std::int32_t* positions, std::span<const PositionRun> runs, cudaStream_t stream);
+
+void fill_constant(float* data, std::size_t count, float value, cudaStream_t stream);
+
+// out[batch][heads_of(role)][n][head_dim] in spec.dtype (bf16 or fp16) for the tokens of `runs`,
+// n = total tokens of the runs.
+void generate_device_tensor(TensorRole role, std::uint64_t seed, const ProblemSpec& spec,
+                            std::span<const PositionRun> runs, void* out, cudaStream_t stream);
+
+}  // namespace ringbench

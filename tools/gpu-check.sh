@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The whole GPU check in one command, for the GPU machine:
+#   tools/gpu-check.sh OUT_DIR [stages...]     stages: build tests bench (default: all three)
+# Unpacks carried dependencies (.gpu-deps, from ../shared/gpu-machine/fetch-deps.sh), configures
+# and builds with all cores, runs every test (GPU tests included) and the GPU benchmarks, and
+# writes logs and the HDF5 results into OUT_DIR. NCCL_NVLS_ENABLE=0 stays set in every process.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${1:?usage: tools/gpu-check.sh OUT_DIR [build tests bench]}; shift
+stages=${*:-build tests bench}
+mkdir -p "$out"
+source tools/mpi-env.sh
+export NCCL_NVLS_ENABLE=0
+build=${BUILD_DIR:-build-gpu}
+rb=$build/apps/ringbench
+gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)
+mpirun_n() { local n=$1; shift; mpirun --allow-run-as-root -np "$n" -x NCCL_NVLS_ENABLE -x PATH "$@"; }
+log() { echo "### $*" | tee -a "$out/bench.log"; }
+
+if [[ " $stages " == *" build "* ]]; then
+  if [ -d .gpu-deps ]; then for f in .gpu-deps/*.deb; do dpkg -x "$f" /; done; fi
+  extra=()
+  [ -f .gpu-deps/cudnn-frontend/include/cudnn_frontend.h ] &&
+    extra+=(-DCUDNN_FRONTEND_INCLUDE_DIR="$PWD/.gpu-deps/cudnn-frontend/include")
+  { nvidia-smi; nvidia-smi topo -m; nvcc --version; } >"$out/machine.log" 2>&1
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DRINGBENCH_CUDA=ON "${extra[@]}" >"$out/build.log" 2>&1 &&
+    cmake --build "$build" -j "$(nproc)" >>"$out/build.log" 2>&1 || { tail -60 "$out/build.log"; exit 1; }
+  echo "build ok"
+fi
+
+if [[ " $stages " == *" tests "* ]]; then
+  (cd "$build" && ctest --output-on-failure --timeout 600) >"$out/tests.log" 2>&1
+  echo "tests rc=$?"; grep -E "tests passed|Failed|Skipped|\(Failed\)" "$out/tests.log" | tail -20
+  # more ranks on this host than GPUs: refused on every rank with one message, exit 2
+  mpirun_n $((gpus + 1)) --oversubscribe "$rb" run --device cuda --seq-len 4K --output none >"$out/too-many.log" 2>&1
+  echo "too many ranks: rc=$? $(grep -m1 'error' "$out/too-many.log")"
+fi
+
+if [[ " $stages " == *" bench "* ]]; then
+  h5="$out/results.h5"
+  shape=(--heads 32 --head-dim 128 --dtype bf16 --output "$h5")
+  log "kernel alone: flash_kernel_check --bench (B=1, H=32, D=128, S=16K, bf16)"
+  "$build/ring/cuda/flash/flash_kernel_check" --bench 2>&1 | tee -a "$out/bench.log"
+  log "1 GPU, own flash kernel, 16K and 128K tokens"
+  mpirun_n 1 "$rb" run --seq-len 16K 128K --mask none causal --warmup 3 --iters 10 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
+  if [ "$gpus" -ge 2 ]; then
+    log "2 GPUs, 256K tokens, checked (the GPU-ring acceptance run)"
+    mpirun_n 2 "$rb" run --seq-len 256K --mask none --check --warmup 2 --iters 5 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
+    log "2 GPUs, 256K tokens causal, both layouts"
+    mpirun_n 2 "$rb" run --seq-len 256K --mask causal --layout contiguous zigzag --warmup 2 --iters 5 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
+  fi
+  log "1 GPU, virtual 2-way ring, 256K tokens"
+  mpirun_n 1 "$rb" run --seq-len 256K --virtual-ranks 2 --warmup 2 --iters 5 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
+fi
