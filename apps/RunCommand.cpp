@@ -92,12 +92,22 @@ std::string find_config(const std::string& file) {
                     "a folder holding " + file + " (the project's configs/)");
 }
 
+// The device quick will run on: what --device says, else the GPU when there is one.
+bool quick_on_gpu(const Args& args) {
+  std::string device = "auto";
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--device" && i + 1 < args.size()) device = args[i + 1];
+    if (args[i].rfind("--device=", 0) == 0) device = args[i].substr(9);
+  }
+  return device == "cuda" || (device == "auto" && cuda_available());
+}
+
 }  // namespace
 
 int run_command(const Args& args, const MpiRuntime& rt) { return run_cases("run", args, rt, "", false); }
 
 int quick_command(const Args& args, const MpiRuntime& rt) {
-  const std::string file = cuda_available() ? "quick-cuda.ini" : "quick.ini";
+  const std::string file = quick_on_gpu(args) ? "quick-cuda.ini" : "quick.ini";
   return run_cases("quick", args, rt, wants_help(args) ? "" : find_config(file), true);
 }
 

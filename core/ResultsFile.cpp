@@ -189,6 +189,7 @@ void write_run(hid_t runs, const std::string& id, const RunRecord& run) {
   write_dataset(timing, "comm_ms", {iters, ranks, steps}, run.comm_ms);
   write_dataset(timing, "wait_ms", {iters, ranks, steps}, run.wait_ms);
   write_dataset(timing, "total_ms", {iters, ranks}, run.total_ms);
+  write_dataset(timing, "wall_ms", {iters, ranks}, run.wall_ms);
   H5Id comm = create_group(g, "comm");
   write_dataset(comm, "bytes_sent", {ranks, steps}, run.bytes_sent);
   H5Id work = create_group(g, "work");
@@ -357,6 +358,7 @@ RunRecord read_run(const fs::path& file, const std::string& id) {
   run.comm_ms = read_dataset<double>(timing, "comm_ms");
   run.wait_ms = read_dataset<double>(timing, "wait_ms");
   run.total_ms = read_dataset<double>(timing, "total_ms");
+  run.wall_ms = read_dataset<double>(timing, "wall_ms");
   H5Id comm = open_group(g, "comm");
   run.bytes_sent = read_dataset<std::int64_t>(comm, "bytes_sent");
   H5Id work = open_group(g, "work");

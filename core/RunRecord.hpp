@@ -45,7 +45,8 @@ struct RunRecord {
   int steps = 0;
   // [iterations][ranks][steps], milliseconds
   std::vector<double> compute_ms, comm_ms, wait_ms;
-  std::vector<double> total_ms;          // [iterations][ranks]
+  std::vector<double> total_ms;          // [iterations][ranks], device clock
+  std::vector<double> wall_ms;           // [iterations][ranks], host clock incl. synchronisation
   std::vector<std::int64_t> bytes_sent;  // [ranks][steps]
   std::vector<double> step_flops;        // [ranks][steps], work each rank did at each step
 

@@ -18,13 +18,14 @@ double step_sum(const std::vector<double>& a, int steps, std::size_t iter_rank) 
 
 void summarize_run(RunRecord& run, double flops, std::int64_t tokens) {
   const int I = run.iterations, R = run.world_size, S = run.steps;
-  std::vector<double> ring_ms, exposed, comm, compute, wait;
+  std::vector<double> ring_ms, wall_ms, exposed, comm, compute, wait;
   std::vector<double> per_rank_compute(static_cast<std::size_t>(R), 0.0);
   for (int i = 0; i < I; ++i) {
-    double slowest = 0, wait_sum = 0, total_sum = 0, comm_sum = 0, compute_sum = 0;
+    double slowest = 0, slowest_wall = 0, wait_sum = 0, total_sum = 0, comm_sum = 0, compute_sum = 0;
     for (int r = 0; r < R; ++r) {
       const std::size_t ir = static_cast<std::size_t>(i) * R + r;
       slowest = std::max(slowest, run.total_ms[ir]);
+      if (ir < run.wall_ms.size()) slowest_wall = std::max(slowest_wall, run.wall_ms[ir]);
       total_sum += run.total_ms[ir];
       wait_sum += step_sum(run.wait_ms, S, ir);
       comm_sum += step_sum(run.comm_ms, S, ir);
@@ -33,6 +34,7 @@ void summarize_run(RunRecord& run, double flops, std::int64_t tokens) {
       per_rank_compute[r] += c / I;
     }
     ring_ms.push_back(slowest);  // an iteration ends when its slowest rank does
+    wall_ms.push_back(slowest_wall);
     exposed.push_back(total_sum > 0 ? wait_sum / total_sum : 0.0);
     comm.push_back(comm_sum / R);
     compute.push_back(compute_sum / R);
@@ -57,6 +59,7 @@ void summarize_run(RunRecord& run, double flops, std::int64_t tokens) {
   s["min_ms"] = ring.min;
   s["max_ms"] = ring.max;
   s["p95_ms"] = ring.p95;
+  s["wall_median_ms"] = percentile(wall_ms, 0.5);
   s["rank_min_ms"] = ranks.min;
   s["rank_median_ms"] = ranks.median;
   s["rank_max_ms"] = ranks.max;

@@ -1,5 +1,7 @@
 #include "ring/RingAttention.hpp"
 
+#include <chrono>
+
 namespace ringbench {
 
 IterationTiming ring_attention_forward(const RingSchedule& schedule, RankBackend& backend) {
@@ -9,6 +11,7 @@ IterationTiming ring_attention_forward(const RingSchedule& schedule, RankBackend
   StepTimer& timer = backend.timer();
   const int steps = schedule.steps();
 
+  const auto wall_begin = std::chrono::steady_clock::now();
   timer.iteration_begin();
   kernel.reset(buf.o, buf.lse);
   const void* current = buf.kv_local;  // the local block is only read, never received into
@@ -30,6 +33,7 @@ IterationTiming ring_attention_forward(const RingSchedule& schedule, RankBackend
   backend.synchronize();
 
   IterationTiming timing = timer.collect(steps);
+  timing.wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall_begin).count();
   timing.comm_ms = transport.take_comm_ms();
   timing.comm_ms.resize(static_cast<std::size_t>(steps), 0.0);
   return timing;

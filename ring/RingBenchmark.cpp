@@ -45,7 +45,8 @@ std::vector<double> gather_by_rank(const MpiRuntime& rt, const std::vector<doubl
 }
 
 struct LocalTimings {
-  std::vector<double> compute, wait, comm, total;  // [local][iters][steps], total [local][iters]
+  std::vector<double> compute, wait, comm;  // [local][iters][steps]
+  std::vector<double> total, wall;          // [local][iters]
 };
 
 LocalTimings run_iterations(const BenchmarkCase& c, const MpiRuntime& rt,
@@ -66,6 +67,7 @@ LocalTimings run_iterations(const BenchmarkCase& c, const MpiRuntime& rt,
       t.wait.insert(t.wait.end(), it.wait_ms.begin(), it.wait_ms.end());
       t.comm.insert(t.comm.end(), it.comm_ms.begin(), it.comm_ms.end());
       t.total.push_back(it.total_ms);
+      t.wall.push_back(it.wall_ms);
     }
   return t;
 }
@@ -207,6 +209,7 @@ BenchmarkOutcome run_ring_benchmark(const BenchmarkCase& c, const MpiRuntime& rt
   run.wait_ms = gather_by_rank(rt, t.wait, L, c.iters, steps);
   run.comm_ms = gather_by_rank(rt, t.comm, L, c.iters, steps);
   run.total_ms = gather_by_rank(rt, t.total, L, c.iters, 1);
+  run.wall_ms = gather_by_rank(rt, t.wall, L, c.iters, 1);
 
   std::vector<double> bytes, flops;  // [local][steps]
   for (const auto& l : locals)

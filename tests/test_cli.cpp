@@ -69,7 +69,8 @@ TEST_CASE("every config file shipped in configs/ parses and validates", "[cli][c
     if (entry.path().extension() != ".ini") continue;
     INFO(entry.path().string());
     for (int world : {1, 2, 4, 8}) {
-      const auto o = parse_case_options({"--config", entry.path().string(), "--output", "none"}, world);
+      const auto o =
+          parse_case_options({"--config", entry.path().string(), "--device", "cpu", "--output", "none"}, world);
       REQUIRE_FALSE(o.cases.empty());
     }
     ++files;

@@ -33,6 +33,7 @@ RunRecord sample_run() {
     r.wait_ms.push_back(0.01 * i);
   }
   r.total_ms = {3, 4, 5, 6, 7, 8};
+  r.wall_ms = {3.5, 4.5, 5.5, 6.5, 7.5, 8.5};
   r.bytes_sent = {100, 0, 100, 0};
   r.step_flops = {1e9, 2e9, 3e9, 4e9};
   summarize_run(r, 1e10, 4096);
@@ -61,6 +62,7 @@ TEST_CASE("a run written to the results file reads back equal", "[hdf5]") {
   REQUIRE(back.comm_ms == run.comm_ms);
   REQUIRE(back.wait_ms == run.wait_ms);
   REQUIRE(back.total_ms == run.total_ms);
+  REQUIRE(back.wall_ms == run.wall_ms);
   REQUIRE(back.bytes_sent == run.bytes_sent);
   REQUIRE(back.step_flops == run.step_flops);
   REQUIRE(back.summary == run.summary);

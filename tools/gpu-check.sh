@@ -32,7 +32,7 @@ if [[ " $stages " == *" tests "* ]]; then
   (cd "$build" && ctest --output-on-failure --timeout 600) >"$out/tests.log" 2>&1
   echo "tests rc=$?"; grep -E "tests passed|Failed|Skipped|\(Failed\)" "$out/tests.log" | tail -20
   # more ranks on this host than GPUs: refused on every rank with one message, exit 2
-  mpirun_n $((gpus + 1)) --oversubscribe "$rb" run --device cuda --seq-len 4K --output none >"$out/too-many.log" 2>&1
+  mpirun_n $((gpus + 1)) --oversubscribe "$rb" run --device cuda --seq-len $((gpus + 1))K --output none >"$out/too-many.log" 2>&1
   echo "too many ranks: rc=$? $(grep -m1 'error' "$out/too-many.log")"
 fi
 

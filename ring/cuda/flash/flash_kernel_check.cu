@@ -8,6 +8,7 @@
 //                                q_len = kv_len = 16384, bf16, non-causal and causal
 //                                (FLOPs = 4 B H Sq Sk D times the allowed fraction); then
 //                                the default variant in fp16 and the D=64 variants.
+//   flash_kernel_check --bench-ref  one timed fp32 reference call at 64K x 64K (H=8, D=128).
 #include "flash/BlockAttention.cuh"
 
 #include <cuda_bf16.h>
@@ -463,6 +464,42 @@ void bench_shape(const BenchShape& shape) {
   }
 }
 
+// One timed call of the fp32 reference at a 64K x 64K block (it is for checking, not speed).
+int bench_reference() {
+  const int B = 1, H = 8, D = 128, S = 65536;
+  const size_t elems = size_t(B) * H * S * D;
+  DeviceArray<uint16_t> q(elems), k(elems), v(elems);
+  fill_random(q, 21, 1.7f, ElementType::bf16);
+  fill_random(k, 22, 1.7f, ElementType::bf16);
+  fill_random(v, 23, 1.f, ElementType::bf16);
+  const DeviceArray<int32_t> pos(run(0, S));
+  DeviceArray<float> o(elems), lse(size_t(B) * H * S);
+  for (const MaskKind mask : {MaskKind::none, MaskKind::causal}) {
+    lse.upload(std::vector<float>(size_t(B) * H * S, -INFINITY));
+    BlockAttentionArgs a{};
+    a.q = q.get(); a.k = k.get(); a.v = v.get();
+    a.q_pos = pos.get(); a.kv_pos = pos.get();
+    a.o_acc = o.get(); a.lse_acc = lse.get();
+    a.batch = B; a.heads = H; a.kv_heads = H; a.head_dim = D; a.q_len = S; a.kv_len = S;
+    a.type = ElementType::bf16; a.mask = mask;
+    a.softmax_scale = 1.f / std::sqrt(float(D));
+    cudaEvent_t start, stop;
+    CHECK_CUDA(cudaEventCreate(&start));
+    CHECK_CUDA(cudaEventCreate(&stop));
+    CHECK_CUDA(cudaEventRecord(start));
+    reference_attend_merge(a, nullptr);
+    CHECK_CUDA(cudaEventRecord(stop));
+    CHECK_CUDA(cudaEventSynchronize(stop));
+    float ms = 0;
+    CHECK_CUDA(cudaEventElapsedTime(&ms, start, stop));
+    std::printf("reference B=%d H=%d D=%d q_len=kv_len=%d bf16 mask=%s: %.1f ms\n", B, H, D, S,
+                mask_name(mask), ms);
+    CHECK_CUDA(cudaEventDestroy(start));
+    CHECK_CUDA(cudaEventDestroy(stop));
+  }
+  return 0;
+}
+
 int bench() {
   cudaDeviceProp prop{};
   CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
@@ -479,8 +516,9 @@ int main(int argc, char** argv) {
   try {
     const std::string mode = argc > 1 ? argv[1] : "";
     if (mode == "--bench") return bench();
+    if (mode == "--bench-ref") return bench_reference();
     if (!mode.empty() && mode != "--small") {
-      std::fprintf(stderr, "usage: %s [--small | --bench]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--small | --bench | --bench-ref]\n", argv[0]);
       return 2;
     }
     bool ok = true;
