@@ -35,3 +35,27 @@ if(RINGBENCH_CUDA_ENABLED)
   target_include_directories(ringbench_nccl SYSTEM INTERFACE ${NCCL_INCLUDE_DIR})
   target_link_libraries(ringbench_nccl INTERFACE ${NCCL_LIBRARY})
 endif()
+
+# cuDNN fused attention (optional): cuDNN itself plus the header-only cuDNN frontend, found through
+# CUDNN_FRONTEND_INCLUDE_DIR or the pip package nvidia-cudnn-frontend (its wheel carries the
+# headers into site-packages/include).
+set(RINGBENCH_CUDNN_ENABLED OFF)
+set(RINGBENCH_CUDNN_REASON "CUDA backend off")
+if(RINGBENCH_CUDA_ENABLED)
+  find_path(CUDNN_INCLUDE_DIR cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS} /usr/include /usr/include/x86_64-linux-gnu)
+  find_library(CUDNN_LIBRARY cudnn HINTS ${CUDAToolkit_LIBRARY_DIR} /usr/lib/x86_64-linux-gnu)
+  if(NOT CUDNN_FRONTEND_INCLUDE_DIR)
+    find_package(Python3 QUIET COMPONENTS Interpreter)
+    if(Python3_Interpreter_FOUND)
+      execute_process(COMMAND ${Python3_EXECUTABLE} -c "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+                      OUTPUT_VARIABLE _purelib OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+    endif()
+  endif()
+  find_path(CUDNN_FRONTEND_INCLUDE_DIR cudnn_frontend.h HINTS "${_purelib}/include")
+  if(CUDNN_INCLUDE_DIR AND CUDNN_LIBRARY AND CUDNN_FRONTEND_INCLUDE_DIR)
+    set(RINGBENCH_CUDNN_ENABLED ON)
+    set(RINGBENCH_CUDNN_REASON "frontend ${CUDNN_FRONTEND_INCLUDE_DIR}")
+  else()
+    set(RINGBENCH_CUDNN_REASON "cudnn.h '${CUDNN_INCLUDE_DIR}', libcudnn '${CUDNN_LIBRARY}', cudnn_frontend.h '${CUDNN_FRONTEND_INCLUDE_DIR}' (pip install nvidia-cudnn-frontend or set CUDNN_FRONTEND_INCLUDE_DIR)")
+  endif()
+endif()

@@ -13,16 +13,19 @@ std::string_view to_string(KernelKind k) {
     case KernelKind::cpu: return "cpu";
     case KernelKind::flash: return "flash";
     case KernelKind::reference: return "reference";
+    case KernelKind::cudnn: return "cudnn";
+    case KernelKind::automatic: return "auto";
   }
   return "?";
 }
 
 KernelKind parse_kernel(std::string_view text, DeviceKind device) {
-  if (text == "auto") return device == DeviceKind::cuda ? KernelKind::flash : KernelKind::cpu;
+  if (text == "auto") return device == DeviceKind::cuda ? KernelKind::automatic : KernelKind::cpu;
   if (text == "cpu") return KernelKind::cpu;
   if (text == "flash") return KernelKind::flash;
+  if (text == "cudnn") return KernelKind::cudnn;
   if (text == "reference") return KernelKind::reference;
-  throw ConfigError("kernel", std::string(text), "auto, cpu, flash, reference");
+  throw ConfigError("kernel", std::string(text), "auto, cpu, flash, cudnn, reference");
 }
 
 double default_tolerance(DType t) {
@@ -83,11 +86,14 @@ void validate_device(const BenchmarkCase& c) {
   const bool on_gpu = c.device == DeviceKind::cuda;
   if (on_gpu == (c.kernel == KernelKind::cpu))
     throw ConfigError("kernel", std::string(to_string(c.kernel)),
-                      on_gpu ? "flash, reference or auto with device cuda" : "cpu or auto with device cpu");
+                      on_gpu ? "auto, flash, cudnn or reference with device cuda" : "cpu or auto with device cpu");
   if (on_gpu && c.spec.dtype == DType::fp32)
     throw ConfigError("dtype", "fp32", "bf16 or fp16 on device cuda (or auto)");
-  if (c.kernel == KernelKind::flash && c.spec.head_dim != 64 && c.spec.head_dim != 128)
-    throw ConfigError("head-dim", std::to_string(c.spec.head_dim), "64 or 128 with kernel flash");
+  if ((c.kernel == KernelKind::flash || c.kernel == KernelKind::automatic) && c.spec.head_dim != 64 &&
+      c.spec.head_dim != 128)
+    throw ConfigError("head-dim", std::to_string(c.spec.head_dim), "64 or 128 with kernel flash (and auto)");
+  if (c.kernel == KernelKind::cudnn && (c.spec.head_dim % 8 != 0 || c.spec.head_dim > 256))
+    throw ConfigError("head-dim", std::to_string(c.spec.head_dim), "a multiple of 8 up to 256 with kernel cudnn");
   if (c.kernel == KernelKind::reference && c.spec.head_dim > 256)
     throw ConfigError("head-dim", std::to_string(c.spec.head_dim), "at most 256 with kernel reference");
 }

@@ -18,10 +18,11 @@ enum class DeviceKind { cpu, cuda };
 std::string_view to_string(DeviceKind d);
 
 // The block kernel inside the ring: cpu (host, fp32), flash (own CUDA kernel, tensor cores),
-// reference (simple fp32 CUDA kernel, for checking).
-enum class KernelKind { cpu, flash, reference };
+// cudnn (cuDNN fused attention), reference (simple fp32 CUDA kernel, for checking), or
+// automatic: the fastest GPU kernel for the shape, measured when the run starts.
+enum class KernelKind { cpu, flash, cudnn, reference, automatic };
 std::string_view to_string(KernelKind k);
-KernelKind parse_kernel(std::string_view text, DeviceKind device);  // "auto" picks by device
+KernelKind parse_kernel(std::string_view text, DeviceKind device);  // "auto": cpu on the CPU
 
 struct BenchmarkCase {
   ProblemSpec spec;

@@ -31,6 +31,7 @@ CudaMemoryPlan plan_cuda_rank(const BenchmarkCase& c, std::int64_t n) {
 }
 
 CudaBackend::CudaBackend(const BenchmarkCase& c, std::int64_t local_len, int steps, const GpuInfo& gpu,
+                         const KernelFactory& make_kernel, std::size_t kernel_bytes,
                          const TransportFactory& make_transport, std::shared_ptr<NcclCommunicator> comm)
     : case_(c),
       n_(local_len),
@@ -41,7 +42,9 @@ CudaBackend::CudaBackend(const BenchmarkCase& c, std::int64_t local_len, int ste
       kv_recv_{DeviceBuffer(kv_local_.bytes()), DeviceBuffer(kv_local_.bytes())},
       o_(q_elements(c.spec, local_len) * sizeof(float)),
       lse_(static_cast<std::size_t>(c.spec.batch * c.spec.heads * local_len) * sizeof(float)),
-      kernel_(c.spec, c.kernel, local_len, compute_.get()),
+      kernel_(make_kernel(compute_.get())),
+      kernel_bytes_(kernel_bytes),
+      checker_(c.spec, KernelKind::reference, local_len, compute_.get()),
       transport_(make_transport(compute_.get())),
       timer_(compute_.get(), steps),
       nvml_(gpu.pci_bus_id) {
@@ -80,14 +83,14 @@ ErrorSums CudaBackend::compare_with_reference(std::uint64_t seed) {
   const std::int64_t chunk = check_chunk(s);
   DeviceBuffer ref_o(o_.bytes()), ref_lse(lse_.bytes());
   DeviceBuffer keys(kv_elements(s, chunk) * element_bytes(s.dtype));
-  kernel_.reset(ref_o.get<float>(), ref_lse.get<float>());
+  checker_.reset(ref_o.get<float>(), ref_lse.get<float>());
   for (std::int64_t first = 0; first < s.seq_len; first += chunk) {
     const std::int64_t len = std::min(chunk, s.seq_len - first);
     const PositionRun run{0, first, len, 1};
     const std::size_t half = kv_elements(s, len) / 2 * element_bytes(s.dtype);
     generate_device_tensor(TensorRole::k, seed, s, {&run, 1}, keys.get(), compute_.get());
     generate_device_tensor(TensorRole::v, seed, s, {&run, 1}, keys.get<char>() + half, compute_.get());
-    kernel_.attend_raw(q_.get(), runs_, keys.get(), keys.get<char>() + half, len, {&run, 1}, s.mask,
+    checker_.attend_raw(q_.get(), runs_, keys.get(), keys.get<char>() + half, len, {&run, 1}, s.mask,
                        ref_o.get<float>(), ref_lse.get<float>(), KernelKind::reference);
   }
   const AttentionResult got = read_result();
@@ -112,6 +115,7 @@ std::map<std::string, std::string> CudaBackend::provenance() const {
   p["gpu_memory_bytes"] = std::to_string(gpu_.total_bytes);
   p["gpu_active_nvlinks"] = std::to_string(nvml_.active_nvlinks());
   p["gpu_telemetry"] = nvml_.available() ? "nvml" : "unavailable";
+  p["kernel_selected"] = kernel_->name();
   return p;
 }
 

@@ -27,16 +27,19 @@ CudaMemoryPlan plan_cuda_rank(const BenchmarkCase& c, std::int64_t local_len);
 class CudaBackend final : public RankBackend {
  public:
   using TransportFactory = std::function<std::unique_ptr<Transport>(cudaStream_t compute)>;
-  // `comm` (may be null) is polled for errors while waiting for the GPU.
+  using KernelFactory = std::function<std::unique_ptr<BlockKernel>(cudaStream_t compute)>;
+  // `comm` (may be null) is polled for errors while waiting for the GPU; `kernel_bytes` is what
+  // the kernel holds beyond the plan (cuDNN scratch and workspace).
   CudaBackend(const BenchmarkCase& c, std::int64_t local_len, int steps, const GpuInfo& gpu,
-              const TransportFactory& make_transport, std::shared_ptr<NcclCommunicator> comm);
+              const KernelFactory& make_kernel, std::size_t kernel_bytes, const TransportFactory& make_transport,
+              std::shared_ptr<NcclCommunicator> comm);
 
   std::string device_name() const override { return gpu_.name; }
   std::string pci_bus_id() const override { return gpu_.pci_bus_id; }
-  std::size_t allocated_bytes() const override { return plan_cuda_rank(case_, n_).total(); }
+  std::size_t allocated_bytes() const override { return plan_cuda_rank(case_, n_).total() + kernel_bytes_; }
   void generate_inputs(std::uint64_t seed, std::span<const PositionRun> runs) override;
   const RankBuffers& buffers() const override { return buffers_; }
-  BlockKernel& kernel() override { return kernel_; }
+  BlockKernel& kernel() override { return *kernel_; }
   Transport& transport() override { return *transport_; }
   StepTimer& timer() override { return timer_; }
   void synchronize() override;
@@ -53,7 +56,9 @@ class CudaBackend final : public RankBackend {
   CudaStream compute_;
   DeviceBuffer q_, kv_local_, kv_recv_[2], o_, lse_;
   RankBuffers buffers_;
-  CudaBlockKernel kernel_;
+  std::unique_ptr<BlockKernel> kernel_;
+  std::size_t kernel_bytes_;
+  CudaBlockKernel checker_;  // the reference kernel, for --check
   std::unique_ptr<Transport> transport_;
   CudaStepTimer timer_;
   CudaEvent done_;
