@@ -43,7 +43,8 @@ po::options_description case_options_description() {
       ("seed", text(), "seed of the input generator [42]")
       ("dump-tensors", po::value<std::string>()->implicit_value("true"),
        "store global Q, K, V, O, LSE in the results file (small runs) [false]")
-      ("output", text(), "HDF5 results file, appended; 'none' to skip [results.h5]");
+      ("output", text(), "HDF5 results file, appended; 'none' to skip [results.h5]")
+      ("trace", text(), "write a Chrome-trace/Perfetto timeline of the cases to this JSON file [none]");
   return d;
 }
 
@@ -215,6 +216,10 @@ CaseOptions parse_case_options(const std::vector<std::string>& args, int world_s
   out.output = raw.text("output", "results.h5");
   if (out.output == "none") out.output.clear();
   if (!out.output.empty()) check_results_file_usable(out.output);
+  out.trace = raw.text("trace", "");
+  const std::filesystem::path trace_dir = std::filesystem::path(out.trace).parent_path();
+  if (!out.trace.empty() && !trace_dir.empty() && !std::filesystem::is_directory(trace_dir))
+    throw ConfigError("trace", out.trace, "a file in an existing folder");
 
   for (const auto& seq : raw.list("seq-len", "4096"))
     for (const auto& heads : raw.list("heads", "4"))

@@ -14,6 +14,7 @@ namespace ringbench {
 struct CaseOptions {
   std::vector<BenchmarkCase> cases;
   std::string output;  // results file; empty: do not write one
+  std::string trace;   // Chrome-trace timeline file; empty: do not write one
 };
 
 // Descriptions of the case keys (for --help and for parsing).

@@ -6,6 +6,7 @@
 #include "apps/CaseOptions.hpp"
 #include "apps/Commands.hpp"
 #include "apps/ResultTable.hpp"
+#include "core/ChromeTrace.hpp"
 #include "core/Error.hpp"
 #include "core/ResultsFile.hpp"
 #include "core/Version.hpp"
@@ -55,6 +56,8 @@ int run_cases(const std::string& name, const Args& args, const MpiRuntime& rt,
     print_table_header(stdout);
   }
   std::vector<std::string> verdict_lines;
+  std::vector<RunRecord> traced;  // with --trace: every case, drawn after the last one
+  std::vector<std::string> traced_ids;
   bool any_failed = false;
   for (const auto& c : options.cases) {
     const BenchmarkOutcome outcome = run_ring_benchmark(c, rt);
@@ -63,6 +66,11 @@ int run_cases(const std::string& name, const Args& args, const MpiRuntime& rt,
     print_table_row(stdout, outcome.record);
     std::string id;
     if (!options.output.empty()) id = append_run(options.output, outcome.record);
+    if (!options.trace.empty()) {
+      traced.push_back(outcome.record);
+      traced.back().tensors.clear();  // the timeline needs timings only
+      traced_ids.push_back(id);
+    }
     if (outcome.record.check) {
       char line[512];
       std::snprintf(line, sizeof line, "%s: %s (rel_err %.3e, tolerance %.1e)%s%s",
@@ -77,6 +85,13 @@ int run_cases(const std::string& name, const Args& args, const MpiRuntime& rt,
     for (const auto& v : verdict_lines)
       if (verdicts || v.find("FAILED") != std::string::npos) std::printf("# check %s\n", v.c_str());
     if (verdicts) std::printf("# verdict: %s\n", any_failed ? "FAILED" : "all cases passed");
+    if (verdicts && !options.output.empty())
+      std::printf("# validation table and plots: ringbench report %s (report.md#validation)\n",
+                  options.output.c_str());
+    if (!options.trace.empty()) {
+      write_trace(traced, options.trace, traced_ids);
+      std::printf("# timeline written to %s (open in https://ui.perfetto.dev)\n", options.trace.c_str());
+    }
   }
   return any_failed ? 1 : 0;
 }

@@ -8,6 +8,33 @@ packages=(cmake g++ make git python3 libopenmpi-dev openmpi-bin libhdf5-dev hdf5
 
 have_package() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
+# `ringbench report` draws with h5py and matplotlib in the python3 on PATH. A distribution's own
+# python (Debian 12, Ubuntu 24.04) is "externally managed" and refuses pip, so it gets the apt
+# packages; any other python (pyenv, a virtual environment) gets them from pip. Without root this
+# only says what to install: the build and every other command work without them.
+report_python_deps() {
+  python3 -c 'import h5py, matplotlib' >/dev/null 2>&1 && return 0
+  local python; python=$(command -v python3)
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup-deps: note: 'ringbench report' needs h5py and matplotlib for $python:" \
+         "$python -m pip install h5py matplotlib (or apt: python3-h5py python3-matplotlib)" >&2
+    return 0
+  fi
+  if python3 -c 'import os, sys, sysconfig
+sys.exit(0 if os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")) else 1)' &&
+     command -v apt-get >/dev/null 2>&1; then
+    echo "setup-deps: installing python3-h5py python3-matplotlib"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends python3-h5py python3-matplotlib >/dev/null
+  else
+    echo "setup-deps: installing h5py matplotlib with pip for $python"
+    PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check h5py matplotlib
+  fi
+  python3 -c 'import h5py, matplotlib' ||
+    { echo "setup-deps: h5py and matplotlib are still not importable by $python" >&2; exit 1; }
+}
+
 if ! command -v dpkg-query >/dev/null 2>&1; then
   # Not Debian-like: check for the tools and say what to provide.
   missing=()
@@ -21,13 +48,14 @@ fi
 
 missing=()
 for p in "${packages[@]}"; do have_package "$p" || missing+=("$p"); done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then report_python_deps; exit 0; fi
 
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "setup-deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  report_python_deps
 else
   echo "setup-deps: missing packages: ${missing[*]}" >&2
   echo "setup-deps: install them with: sudo apt-get install ${missing[*]}" >&2
