@@ -4,15 +4,18 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "apps/CasePlan.hpp"
 #include "core/BenchmarkCase.hpp"
 
 namespace ringbench {
 
 struct CaseOptions {
   std::vector<BenchmarkCase> cases;
+  std::vector<CasePlacement> placements;  // where each case runs (same order as cases)
   std::string output;  // results file; empty: do not write one
   std::string trace;   // Chrome-trace timeline file; empty: do not write one
 };
@@ -25,6 +28,26 @@ boost::program_options::options_description case_options_description();
 // gives. Throws ConfigError naming the key for anything invalid, before any communication.
 CaseOptions parse_case_options(const std::vector<std::string>& args, int world_size,
                                const std::string& defaults_file = "");
+
+// What options are validated against: the ranks they will run on, and whether CUDA is usable
+// there (unset: ask this process; `submit` validates for a daemon on other machines).
+struct ParseTarget {
+  int world_size = 1;
+  std::optional<bool> cuda;
+};
+
+// A daemon job: INI text (screened by JobFile first) with the config-file keys, validated for
+// `target` like a command line. Reads no file except a named preset; `output` stays empty (jobs
+// write to the daemon's results file).
+CaseOptions parse_job_options(const std::string& ini_text, const ParseTarget& target);
+
+// The sequence-range presets of configs/ that `preset = NAME` selects.
+inline constexpr const char* kPresets[] = {"production", "medium",  "long",
+                                           "document",   "context", "book"};
+
+// configs/<file>, looked up beside the sources (build tree) or in RINGBENCH_CONFIG_DIR.
+// Throws ConfigError when it is in neither.
+std::string find_config(const std::string& file);
 
 // "4096", "64K", "1M" (K = 1024) -> tokens. Throws ConfigError(key, text, ...).
 std::int64_t parse_count(const std::string& key, const std::string& text);

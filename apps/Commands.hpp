@@ -17,4 +17,11 @@ int report_command(const Args& args, const MpiRuntime& rt);
 int export_command(const Args& args, const MpiRuntime& rt);
 int compare_command(const Args& args, const MpiRuntime& rt);
 
+// Sweeps and the benchmark daemon with its job queue (see README, "Daemon").
+int sweep_command(const Args& args, const MpiRuntime& rt);
+int daemon_command(const Args& args, const MpiRuntime& rt);
+int submit_command(const Args& args, const MpiRuntime& rt);
+int status_command(const Args& args, const MpiRuntime& rt);
+int stop_command(const Args& args, const MpiRuntime& rt);
+
 }  // namespace ringbench

@@ -5,6 +5,7 @@
 
 #include "apps/CaseOptions.hpp"
 #include "apps/Commands.hpp"
+#include "apps/ConfigAgreement.hpp"
 #include "apps/ResultTable.hpp"
 #include "core/ChromeTrace.hpp"
 #include "core/Error.hpp"
@@ -17,16 +18,13 @@ namespace ringbench {
 
 namespace {
 
-// Rank 0's canonical cases are broadcast and every rank compares them with its own, so ranks
-// started with different options or config files fail together before any benchmark work.
-void require_same_config_everywhere(const MpiRuntime& rt, const CaseOptions& options) {
-  std::string mine = "output = " + options.output + "\n";
-  for (const auto& c : options.cases) mine += "[case]\n" + c.canonical();
-  std::string root = mine;
-  broadcast(rt.world(), root);
-  if (!all_true(rt.world(), root == mine))
-    throw ConfigError("config", "(differs between ranks)",
-                      "the same options and config files on every rank");
+// run and quick use the whole job; sub-rings and scaling series are what `sweep` adds.
+void require_whole_world(const CaseOptions& options, int world) {
+  for (const auto& p : options.placements)
+    if (p.ranks != world)
+      throw ConfigError("ranks", std::to_string(p.ranks),
+                        "all ranks (" + std::to_string(world) +
+                            ") with run; ringbench sweep runs sub-rings");
 }
 
 std::string describe(const RunRecord& run) {
@@ -47,6 +45,7 @@ int run_cases(const std::string& name, const Args& args, const MpiRuntime& rt,
   Args effective = args;
   if (verdicts) effective.push_back("--check");  // quick always checks correctness
   const CaseOptions options = parse_case_options(effective, rt.size(), defaults_file);
+  require_whole_world(options, rt.size());
   require_same_config_everywhere(rt, options);
 
   if (rt.is_root()) {
@@ -94,17 +93,6 @@ int run_cases(const std::string& name, const Args& args, const MpiRuntime& rt,
     }
   }
   return any_failed ? 1 : 0;
-}
-
-// configs/ is looked up beside the sources (build tree) or through RINGBENCH_CONFIG_DIR.
-std::string find_config(const std::string& file) {
-  namespace fs = std::filesystem;
-  const char* env = std::getenv("RINGBENCH_CONFIG_DIR");
-  for (const char* dir : {env, static_cast<const char*>(RINGBENCH_SOURCE_CONFIG_DIR)}) {
-    if (dir && fs::exists(fs::path(dir) / file)) return (fs::path(dir) / file).string();
-  }
-  throw ConfigError("RINGBENCH_CONFIG_DIR", env ? env : "",
-                    "a folder holding " + file + " (the project's configs/)");
 }
 
 // The device quick will run on: what --device says, else the GPU when there is one.

@@ -22,6 +22,11 @@ const std::map<std::string, std::pair<Command, const char*>>& commands() {
       {"report", {ringbench::report_command, "Markdown report with plots of a results file"}},
       {"export", {ringbench::export_command, "a results file as JSON or CSV records, one per case"}},
       {"compare", {ringbench::compare_command, "regression check of a results file against a baseline"}},
+      {"sweep", {ringbench::sweep_command, "presets or lists of cases, scaling over --ranks 1,2,4"}},
+      {"daemon", {ringbench::daemon_command, "serve benchmark jobs from a spool folder"}},
+      {"submit", {ringbench::submit_command, "validate a job file and queue it for the daemon"}},
+      {"status", {ringbench::status_command, "the daemon's heartbeat and its jobs, folder by folder"}},
+      {"stop", {ringbench::stop_command, "ask the daemon to exit after its current job"}},
   };
   return table;
 }

@@ -1,12 +1,16 @@
 #include "ring/cuda/CudaBackendFactory.hpp"
 
 #include <algorithm>
+#include <map>
+#include <numeric>
+#include <vector>
 
 #include "distributed/VirtualRing.hpp"
 #include "distributed/cuda/DeviceCopyTransport.hpp"
 #include "distributed/cuda/NcclTransport.hpp"
 #include "distributed/Collectives.hpp"
 #include "distributed/MemoryFit.hpp"
+#include "distributed/MpiCheck.hpp"
 #include "ring/RingSchedule.hpp"
 #include "ring/cuda/CudaBackend.hpp"
 #include "ring/cuda/KernelChoice.hpp"
@@ -18,14 +22,33 @@ namespace ringbench {
 
 namespace {
 
-// Creating a communicator costs a second or more on many ranks: one per process, reused.
-std::shared_ptr<NcclCommunicator>& cached_communicator() {
-  static std::shared_ptr<NcclCommunicator> comm;
-  return comm;
+// Creating a communicator costs a second or more on many ranks: one per ring, made the first
+// time the ring runs a case and reused. A ring is the whole job or, in scaling sweeps, a sub-ring
+// of its first P ranks (MpiRuntime::first_ranks); it is known by its members' MPI_COMM_WORLD ranks.
+using RingMembers = std::vector<int>;
+
+std::map<RingMembers, std::shared_ptr<NcclCommunicator>>& cached_communicators() {
+  static std::map<RingMembers, std::shared_ptr<NcclCommunicator>> comms;
+  return comms;
 }
 
+RingMembers members_of(MPI_Comm comm) {
+  MPI_Group group = MPI_GROUP_NULL, world = MPI_GROUP_NULL;
+  RINGBENCH_CHECK_MPI(MPI_Comm_group(comm, &group));
+  RINGBENCH_CHECK_MPI(MPI_Comm_group(MPI_COMM_WORLD, &world));
+  int n = 0;
+  RINGBENCH_CHECK_MPI(MPI_Group_size(group, &n));
+  std::vector<int> ranks(static_cast<std::size_t>(n)), members(static_cast<std::size_t>(n));
+  std::iota(ranks.begin(), ranks.end(), 0);
+  RINGBENCH_CHECK_MPI(MPI_Group_translate_ranks(group, n, ranks.data(), world, members.data()));
+  MPI_Group_free(&group);
+  MPI_Group_free(&world);
+  return members;
+}
+
+// Collective over rt.world(): every member finds the ring cached, or none does.
 std::shared_ptr<NcclCommunicator> communicator(const MpiRuntime& rt) {
-  auto& comm = cached_communicator();
+  auto& comm = cached_communicators()[members_of(rt.world())];
   if (!comm) comm = std::make_shared<NcclCommunicator>(rt.world());
   return comm;
 }
@@ -35,7 +58,7 @@ constexpr double kReservedBytes = 1.0 * (1 << 30);
 
 }  // namespace
 
-void release_cuda_resources() { cached_communicator().reset(); }
+void release_cuda_resources() { cached_communicators().clear(); }
 
 namespace {
 

@@ -1,0 +1,269 @@
+// The daemon's spool: screening of untrusted job files, names that cannot escape the spool,
+// safe reads, and every move of a job between pending/, running/, done/ and failed/.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "apps/spool/DaemonStatus.hpp"
+#include "apps/spool/JobFile.hpp"
+#include "apps/spool/JobSpool.hpp"
+#include "apps/spool/SafeFile.hpp"
+#include "core/Error.hpp"
+#include "tests/catch.hpp"
+
+using namespace ringbench;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A fresh folder per test, removed afterwards.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    static int counter = 0;
+    path = fs::temp_directory_path() /
+           ("ringbench-spool-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+std::string refused_key(const std::string& text) {
+  try {
+    screen_job(text);
+  } catch (const ConfigError& e) {
+    return e.key();
+  }
+  return "(accepted)";
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void write(const fs::path& p, const std::string& text) {
+  std::ofstream(p) << text;
+}
+
+// Pending files are claimed once they have not changed for a second: age the fresh ones.
+void settle(const JobSpool& spool) {
+  const auto past = fs::file_time_type::clock::now() - std::chrono::seconds(2);
+  for (const auto& e : fs::directory_iterator(spool.folder(JobState::pending)))
+    if (fs::last_write_time(e.path()) > past) fs::last_write_time(e.path(), past);
+}
+
+}  // namespace
+
+TEST_CASE("job screening keeps case keys and takes out the priority", "[spool]") {
+  const ScreenedJob job =
+      screen_job("# comment\nseq-len = 1K 2K  # trailing\n\npriority = 5\nmask=causal\n");
+  REQUIRE(job.priority == 5);
+  REQUIRE(job.options.find("seq-len = 1K 2K") != std::string::npos);
+  REQUIRE(job.options.find("mask = causal") != std::string::npos);
+  REQUIRE(job.options.find("priority =") == std::string::npos);
+  REQUIRE(screen_job("").priority == 0);
+}
+
+TEST_CASE("job screening refuses what a job may not say", "[spool][security]") {
+  REQUIRE(refused_key("output = /etc/passwd\n") == "output");
+  REQUIRE(refused_key("config = /etc/shadow\n") == "config");
+  REQUIRE(refused_key("trace = /tmp/t.json\n") == "trace");
+  REQUIRE(refused_key("dump-tensors = true\n") == "dump-tensors");
+  REQUIRE(refused_key("[section]\nheads = 2\n") == "job");
+  REQUIRE(refused_key("heads 2\n") == "job");
+  REQUIRE(refused_key("heads = 2\nheads = 4\n") == "heads");
+  REQUIRE(refused_key("heads = 2\x1b[2J\n") == "job");  // control characters
+  REQUIRE(refused_key("heads = \xc3\xa9\n") == "job");
+  REQUIRE(refused_key("priority = 100000\n") == "priority");
+  REQUIRE(refused_key("priority = high\n") == "priority");
+  REQUIRE(refused_key(std::string(kMaxJobBytes + 1, '#')) == "job");
+  REQUIRE(refused_key("# " + std::string(kMaxJobLineBytes, 'x') + "\n") == "job");
+}
+
+TEST_CASE("job names cannot leave their folder", "[spool][security]") {
+  REQUIRE(valid_job_name("20261121T101500-000001-42-ab12-scaling.ini"));
+  REQUIRE(valid_job_name("a.ini"));
+  REQUIRE_FALSE(valid_job_name("../escape.ini"));
+  REQUIRE_FALSE(valid_job_name("sub/dir.ini"));
+  REQUIRE_FALSE(valid_job_name(".hidden.ini"));
+  REQUIRE_FALSE(valid_job_name("job.txt"));
+  REQUIRE_FALSE(valid_job_name("job .ini"));
+  REQUIRE_FALSE(valid_job_name(std::string(200, 'a') + ".ini"));
+}
+
+TEST_CASE("untrusted reads refuse links, FIFOs and large files", "[spool][security]") {
+  TempDir dir;
+  const fs::path file = dir.path / "job.ini";
+  write(file, "heads = 2\n");
+  REQUIRE(read_untrusted_file(file, 100) == "heads = 2\n");
+  REQUIRE_THROWS_AS(read_untrusted_file(file, 5), ConfigError);
+  fs::create_symlink(file, dir.path / "link.ini");
+  REQUIRE_THROWS_AS(read_untrusted_file(dir.path / "link.ini", 100), ConfigError);
+  fs::create_hard_link(file, dir.path / "hard.ini");
+  REQUIRE_THROWS_AS(read_untrusted_file(dir.path / "hard.ini", 100), ConfigError);
+  REQUIRE(::mkfifo((dir.path / "fifo.ini").c_str(), 0600) == 0);
+  REQUIRE_THROWS_AS(read_untrusted_file(dir.path / "fifo.ini", 100),
+                    ConfigError);  // and does not block
+  REQUIRE_THROWS_AS(read_untrusted_file(dir.path / "missing.ini", 100), ConfigError);
+}
+
+TEST_CASE("atomic writes replace the file and leave no temporary behind", "[spool]") {
+  TempDir dir;
+  write_file_atomically(dir.path / "status", "one\n");
+  write_file_atomically(dir.path / "status", "two\n");
+  REQUIRE(slurp(dir.path / "status") == "two\n");
+  REQUIRE(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()) == 1);
+}
+
+TEST_CASE("a job moves pending -> running -> done with its report", "[spool]") {
+  TempDir dir;
+  JobSpool spool(dir.path / "spool");
+  REQUIRE_THROWS_AS(spool.require_layout(), ConfigError);
+  spool.create();
+  spool.require_layout();
+  const std::string name = spool.submit("heads = 2\n", "my job!/..");
+  REQUIRE(valid_job_name(name));
+  REQUIRE(name.find("-myjob") != std::string::npos);
+  REQUIRE(spool.list(JobState::pending).size() == 1);
+  REQUIRE_FALSE(spool.claim_next());  // just written: left to settle
+
+  settle(spool);
+  auto job = spool.claim_next();
+  REQUIRE(job);
+  REQUIRE(job->name == name);
+  REQUIRE(job->error.empty());
+  REQUIRE(job->text == "heads = 2\n");
+  REQUIRE(spool.list(JobState::pending).empty());
+  REQUIRE(spool.list(JobState::running).size() == 1);
+  REQUIRE_FALSE(spool.claim_next());
+
+  spool.finish(name, true, job->text, "# report\n");
+  REQUIRE(spool.list(JobState::running).empty());
+  REQUIRE(slurp(spool.folder(JobState::done) / name) == "heads = 2\n# report\n");
+}
+
+TEST_CASE("pending jobs run by priority, then oldest first", "[spool]") {
+  TempDir dir;
+  JobSpool spool(dir.path);
+  spool.create();
+  write(spool.folder(JobState::pending) / "b-old.ini", "heads = 2\n");
+  write(spool.folder(JobState::pending) / "a-new.ini", "heads = 2\n");
+  write(spool.folder(JobState::pending) / "c-urgent.ini", "priority = 10\n");
+  write(spool.folder(JobState::pending) / "d-broken.ini",
+        "output = x\n");  // priority 0, fails when claimed
+  write(spool.folder(JobState::pending) / ".tmp-not-a-job.ini", "heads = 2\n");
+  const auto t = fs::file_time_type::clock::now();
+  fs::last_write_time(spool.folder(JobState::pending) / "b-old.ini", t - std::chrono::hours(2));
+  fs::last_write_time(spool.folder(JobState::pending) / "d-broken.ini", t - std::chrono::hours(1));
+  fs::last_write_time(spool.folder(JobState::pending) / "a-new.ini", t);
+  const auto jobs = spool.list(JobState::pending);
+  REQUIRE(jobs.size() == 4);
+  REQUIRE(jobs[0].name == "c-urgent.ini");
+  REQUIRE(jobs[1].name == "b-old.ini");
+  REQUIRE(jobs[2].name == "d-broken.ini");
+  REQUIRE(jobs[3].name == "a-new.ini");
+
+  settle(spool);
+  REQUIRE(spool.claim_next()->name == "c-urgent.ini");
+  REQUIRE(spool.claim_next()->name == "b-old.ini");
+  const auto broken = spool.claim_next();
+  REQUIRE(broken->name == "d-broken.ini");
+  REQUIRE(broken->error.find("'output'") != std::string::npos);
+}
+
+TEST_CASE("a job left in running/ goes back to pending/, until it has crashed too often",
+          "[spool]") {
+  TempDir dir;
+  JobSpool spool(dir.path);
+  spool.create();
+  const std::string name = spool.submit("heads = 2\n", "crashy");
+  for (int crash = 1; crash <= 2; ++crash) {
+    settle(spool);
+    REQUIRE(spool.claim_next());
+    spool.record_start(name);  // the daemon then dies: the job stays in running/
+    const auto lines = spool.recover_running(3);
+    REQUIRE(lines.size() == 1);
+    REQUIRE(spool.list(JobState::pending).size() == 1);
+    REQUIRE(spool.attempts(name).crashes == crash);
+    REQUIRE(spool.attempts(name).starts == crash);
+  }
+  settle(spool);
+  REQUIRE(spool.claim_next());
+  spool.recover_running(3);
+  REQUIRE(spool.list(JobState::pending).empty());
+  REQUIRE(spool.list(JobState::failed).size() == 1);
+  REQUIRE(slurp(spool.folder(JobState::failed) / name).find("stopped 3 times") !=
+          std::string::npos);
+}
+
+TEST_CASE("a job that finished just before a crash is not run again", "[spool]") {
+  TempDir dir;
+  JobSpool spool(dir.path);
+  spool.create();
+  const std::string name = spool.submit("heads = 2\n", "once");
+  settle(spool);
+  REQUIRE(spool.claim_next());
+  write(spool.folder(JobState::done) / name,
+        "heads = 2\n# report\n");  // finish() died before the unlink
+  spool.recover_running(3);
+  REQUIRE(spool.list(JobState::running).empty());
+  REQUIRE(spool.list(JobState::pending).empty());
+  REQUIRE(spool.list(JobState::done).size() == 1);
+
+  write(spool.folder(JobState::pending) / name, "heads = 4\n");  // the same name submitted again
+  settle(spool);
+  REQUIRE_FALSE(spool.claim_next());
+  REQUIRE(spool.list(JobState::failed).size() == 1);
+  REQUIRE(spool.list(JobState::failed).front().name.find(".duplicate-") != std::string::npos);
+}
+
+TEST_CASE("put back, stop requests and the daemon lock", "[spool]") {
+  TempDir dir;
+  JobSpool spool(dir.path);
+  spool.create();
+  const std::string name = spool.submit("heads = 2\n", "");
+  settle(spool);
+  REQUIRE(spool.claim_next());
+  spool.put_back(name);
+  REQUIRE(spool.list(JobState::pending).size() == 1);
+
+  REQUIRE_FALSE(spool.stop_requested());
+  spool.request_stop("test");
+  REQUIRE(spool.stop_requested());
+  spool.clear_stop();
+  REQUIRE_FALSE(spool.stop_requested());
+
+  {
+    SpoolLock first(spool);
+    REQUIRE_THROWS_AS(SpoolLock(spool), ConfigError);
+  }
+  SpoolLock again(spool);  // released with the first
+}
+
+TEST_CASE("the status file round-trips", "[spool]") {
+  DaemonStatus s;
+  s.state = "running";
+  s.pid = "42";
+  s.pids = "42 43";
+  s.ranks = "2";
+  s.hosts = "a,b";
+  s.device = "cpu";
+  s.results = "/x/results.h5";
+  s.job = "job.ini";
+  s.progress = "case 1/2\nwith a line break";
+  s.jobs_done = 3;
+  s.jobs_failed = 1;
+  s.heartbeat = 1700000000;
+  const DaemonStatus back = DaemonStatus::parse(s.to_text());
+  REQUIRE(back.state == "running");
+  REQUIRE(back.pids == "42 43");
+  REQUIRE(back.progress == "case 1/2 with a line break");
+  REQUIRE(back.jobs_done == 3);
+  REQUIRE(back.jobs_failed == 1);
+  REQUIRE(back.heartbeat == 1700000000);
+}
