@@ -297,6 +297,9 @@ void expand_cases(const RawOptions& raw, const ParseTarget& target, CaseOptions&
               c.spec.mask = parse_mask(mask);
               c.layout = parse_layout(layout);
               c.kernel = parse_kernel_option(kernel, c.device);
+              if (target.max_cases && out.cases.size() >= target.max_cases)
+                throw ConfigError("job", "(more than " + std::to_string(target.max_cases) + " cases)",
+                                  "at most " + std::to_string(target.max_cases) + " cases");
               add_placed_cases(c, scaling, world_size, out.cases, out.placements);
             }
 }

@@ -34,6 +34,7 @@ CaseOptions parse_case_options(const std::vector<std::string>& args, int world_s
 struct ParseTarget {
   int world_size = 1;
   std::optional<bool> cuda;
+  std::size_t max_cases = 0;  // > 0: refuse more cases (a job's lists must not exhaust memory)
 };
 
 // A daemon job: INI text (screened by JobFile first) with the config-file keys, validated for

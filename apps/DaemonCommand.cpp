@@ -261,12 +261,14 @@ class Daemon {
     std::optional<ConfigError> refusal;
     CaseOptions options;
     try {
-      options = parse_job_options(text, ParseTarget{rt_.size(), std::nullopt});
-      if (options.cases.size() > kMaxJobCases)
+      options = parse_job_options(text, ParseTarget{rt_.size(), std::nullopt, kMaxJobCases});
+      if (options.cases.size() > kMaxJobCases)  // a scaling series adds cases after the check
         throw ConfigError("job", std::to_string(options.cases.size()) + " cases",
                           "at most " + std::to_string(kMaxJobCases) + " cases");
     } catch (const ConfigError& e) {
       refusal = e;
+    } catch (const std::exception& e) {  // whatever a job says must not end the daemon
+      refusal = ConfigError("job", "(unparsable)", std::string("a valid job: ") + e.what());
     }
     refusal = first_config_error(rt_, refusal);  // e.g. device auto resolving differently
     if (!refusal) {

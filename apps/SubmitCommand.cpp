@@ -41,6 +41,7 @@ struct Target {
 
 Target target_of(const JobSpool& spool, const po::variables_map& vm) {
   Target t;
+  t.parse.max_cases = kMaxJobCases;
   std::optional<DaemonStatus> status;
   try {
     status = DaemonStatus::parse(read_untrusted_file(spool.status_file(), 64 * 1024));

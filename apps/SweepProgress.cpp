@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "core/FlopCount.hpp"
 
@@ -52,28 +53,37 @@ std::string clock_text(double seconds) {
   return text;
 }
 
-ProgressDisplay::ProgressDisplay(std::FILE* log)
-    : log_(log), terminal_(::isatty(STDERR_FILENO) != 0) {}
+namespace {
+bool wants_bar(std::FILE* out) {
+  const char* choice = std::getenv("RINGBENCH_PROGRESS");
+  if (choice && std::string(choice) == "bar") return true;
+  if (choice && std::string(choice) == "lines") return false;
+  const bool under_mpirun = std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr;
+  return !under_mpirun && ::isatty(::fileno(out)) != 0;
+}
+}  // namespace
+
+ProgressDisplay::ProgressDisplay(std::FILE* out) : out_(out), bar_(wants_bar(out)) {}
 
 void ProgressDisplay::starting(const SweepClock& clock, std::size_t index,
                                const std::string& what) {
-  if (!terminal_) {
-    std::fprintf(log_, "# %s: %s\n", clock.line(index).c_str(), what.c_str());
-    std::fflush(log_);
+  if (!bar_) {
+    std::fprintf(out_, "# %s: %s\n", clock.line(index).c_str(), what.c_str());
+    std::fflush(out_);
     return;
   }
   constexpr int kWidth = 30;
   const int filled = clock.total() ? static_cast<int>(kWidth * clock.done() / clock.total()) : 0;
   const std::string bar = std::string(filled, '#') + std::string(kWidth - filled, '.');
-  std::fprintf(stderr, "\r\033[K[%s] %s: %s", bar.c_str(), clock.line(index).c_str(), what.c_str());
-  std::fflush(stderr);
+  std::fprintf(out_, "\r\033[K[%s] %s: %s", bar.c_str(), clock.line(index).c_str(), what.c_str());
+  std::fflush(out_);
   drawn_ = true;
 }
 
 void ProgressDisplay::clear() {
   if (!drawn_) return;
-  std::fprintf(stderr, "\r\033[K");
-  std::fflush(stderr);
+  std::fprintf(out_, "\r\033[K");
+  std::fflush(out_);
   drawn_ = false;
 }
 

@@ -35,18 +35,20 @@ class SweepClock {
 // "01:02:03"
 std::string clock_text(double seconds);
 
-// Rank 0's display: on a terminal a bar redrawn in place on stderr; otherwise (a log) one plain
-// line per case on stdout, so logs read top to bottom.
+// Rank 0's display on `out`: on a terminal a bar redrawn in place; otherwise (a log) one plain line
+// per case, so logs read top to bottom. mpirun gives every rank a pseudo-terminal for stdout even
+// when its own output goes to a file, so under mpirun the bar is drawn only on request:
+// RINGBENCH_PROGRESS=bar forces the bar, RINGBENCH_PROGRESS=lines the lines.
 class ProgressDisplay {
  public:
-  explicit ProgressDisplay(std::FILE* log);
+  explicit ProgressDisplay(std::FILE* out);
   void starting(const SweepClock& clock, std::size_t index, const std::string& what);
   void clear();  // before other output on the terminal
   void finished();
 
  private:
-  std::FILE* log_;
-  bool terminal_;
+  std::FILE* out_;
+  bool bar_;
   bool drawn_ = false;
 };
 

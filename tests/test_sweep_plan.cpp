@@ -100,6 +100,16 @@ TEST_CASE("a job cannot name files or dump tensors", "[sweep][security]") {
   REQUIRE(refused_key("frobnicate = 1\n") == "frobnicate");
 }
 
+TEST_CASE("a job's lists cannot expand into more cases than allowed", "[sweep][security]") {
+  std::string many = "device = cpu\nseq-len =";
+  for (int i = 1; i <= 40; ++i) many += " " + std::to_string(64 * i);
+  many += "\nheads =";
+  for (int i = 1; i <= 40; ++i) many += " " + std::to_string(i);
+  many += "\n";
+  REQUIRE_THROWS_AS(parse_job_options(many, ParseTarget{1, false, 1000}), ConfigError);
+  REQUIRE(parse_job_options(many, ParseTarget{1, false, 2000}).cases.size() == 1600);
+}
+
 TEST_CASE("kernels are a list like the other keys", "[sweep]") {
   const CaseOptions o =
       parse_job_options("device = cpu\nkernel = cpu auto\n", ParseTarget{1, false});
