@@ -13,6 +13,7 @@ using Args = std::vector<std::string>;
 
 int run_command(const Args& args, const MpiRuntime& rt);
 int quick_command(const Args& args, const MpiRuntime& rt);
+int kernels_command(const Args& args, const MpiRuntime& rt);
 int report_command(const Args& args, const MpiRuntime& rt);
 int export_command(const Args& args, const MpiRuntime& rt);
 int compare_command(const Args& args, const MpiRuntime& rt);

@@ -1,5 +1,6 @@
 #include "apps/ResultTable.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace ringbench {
@@ -14,29 +15,46 @@ double summary_value(const RunRecord& run, const std::string& key) {
   auto it = run.summary.find(key);
   return it == run.summary.end() ? 0.0 : it->second;
 }
+// The kernel that ran: what `auto` picked, else what was asked for.
+std::string kernel_of(const RunRecord& run) {
+  auto it = run.provenance.find("kernel_selected");
+  return it != run.provenance.end() ? it->second : config_value(run, "kernel");
+}
+// The lowest SM clock any rank had at the end of the run: long runs slow down when the GPU
+// reaches its power limit, and this column shows it where the numbers fall.
+std::string end_clock(const RunRecord& run) {
+  auto it = run.telemetry.find("sm_clock_mhz");
+  if (it == run.telemetry.end() || it->second.size() < 2) return "-";
+  double lowest = it->second[1];
+  for (std::size_t r = 1; r < it->second.size(); r += 2) lowest = std::min(lowest, it->second[r]);
+  return std::to_string(static_cast<int>(lowest));
+}
 }  // namespace
 
 void print_table_header(std::FILE* out) {
-  std::fprintf(out,
-               "#%10s %5s %7s %4s %6s %10s %9s %9s %9s %9s %11s %9s %7s %8s %9s\n", "seq",
-               "world", "heads", "hdim", "mask", "layout", "min_ms", "med_ms", "max_ms",
-               "TFLOP/s", "tokens/s", "comm_ms", "exp%", "GB/s", "rel_err");
-  std::fprintf(out, "#%10s %5s %7s %4s %6s %10s %9s %9s %9s %9s %11s %9s %7s %8s %9s\n", "", "",
-               "(q/kv)", "", "", "", "(ranks)", "(ranks)", "(ranks)", "(/rank)", "", "", "", "", "");
+  std::fprintf(out, "#%10s %5s %7s %4s %6s %10s %9s %9s %9s %9s %9s %11s %9s %7s %8s %5s %9s\n",
+               "seq", "world", "heads", "hdim", "mask", "layout", "kernel", "min_ms", "med_ms",
+               "max_ms", "TFLOP/s", "tokens/s", "comm_ms", "exp%", "GB/s", "MHz", "rel_err");
+  std::fprintf(out, "#%10s %5s %7s %4s %6s %10s %9s %9s %9s %9s %9s %11s %9s %7s %8s %5s %9s\n", "",
+               "", "(q/kv)", "", "", "", "", "(ranks)", "(ranks)", "(ranks)", "(/rank)", "", "", "",
+               "", "(end)", "");
 }
 
 void print_table_row(std::FILE* out, const RunRecord& run) {
   const std::string heads = config_value(run, "heads") + "/" + config_value(run, "kv-heads");
   char err[16] = "n/a";
   if (run.check) std::snprintf(err, sizeof err, "%.2e", run.check->rel_err);
-  std::fprintf(out, " %10s %5d %7s %4s %6s %10s %9.3f %9.3f %9.3f %9.4f %11.4g %9.3f %7.2f %8.3f %9s\n",
-               config_value(run, "seq-len").c_str(), run.world_size, heads.c_str(),
-               config_value(run, "head-dim").c_str(), config_value(run, "mask").c_str(),
-               config_value(run, "layout").c_str(), summary_value(run, "rank_min_ms"),
-               summary_value(run, "rank_median_ms"), summary_value(run, "rank_max_ms"),
-               summary_value(run, "tflops_per_rank"), summary_value(run, "tokens_per_s"),
-               summary_value(run, "comm_ms"), 100.0 * summary_value(run, "exposed_comm_fraction"),
-               summary_value(run, "achieved_GBps"), err);
+  std::fprintf(
+      out,
+      " %10s %5d %7s %4s %6s %10s %9s %9.3f %9.3f %9.3f %9.4f %11.4g %9.3f %7.2f %8.3f %5s %9s\n",
+      config_value(run, "seq-len").c_str(), run.world_size, heads.c_str(),
+      config_value(run, "head-dim").c_str(), config_value(run, "mask").c_str(),
+      config_value(run, "layout").c_str(), kernel_of(run).c_str(),
+      summary_value(run, "rank_min_ms"), summary_value(run, "rank_median_ms"),
+      summary_value(run, "rank_max_ms"), summary_value(run, "tflops_per_rank"),
+      summary_value(run, "tokens_per_s"), summary_value(run, "comm_ms"),
+      100.0 * summary_value(run, "exposed_comm_fraction"), summary_value(run, "achieved_GBps"),
+      end_clock(run).c_str(), err);
   std::fflush(out);
 }
 

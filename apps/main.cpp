@@ -19,6 +19,7 @@ const std::map<std::string, std::pair<Command, const char*>>& commands() {
   static const std::map<std::string, std::pair<Command, const char*>> table = {
       {"run", {ringbench::run_command, "run ring attention cases, print the table, append to HDF5"}},
       {"quick", {ringbench::quick_command, "a small checked benchmark of this machine (configs/quick*.ini)"}},
+      {"kernels", {ringbench::kernels_command, "compare the block kernels on one GPU: time, TFLOP/s, memory, error"}},
       {"report", {ringbench::report_command, "Markdown report with plots of a results file"}},
       {"export", {ringbench::export_command, "a results file as JSON or CSV records, one per case"}},
       {"compare", {ringbench::compare_command, "regression check of a results file against a baseline"}},

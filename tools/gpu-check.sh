@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The whole GPU check in one command, for the GPU machine:
-#   tools/gpu-check.sh OUT_DIR [stages...]     stages: build tests bench (default: all three)
+#   tools/gpu-check.sh OUT_DIR [stages...]     stages: build tests bench ring (default: all)
 # Unpacks carried dependencies (.gpu-deps, from ../shared/gpu-machine/fetch-deps.sh), configures
 # and builds with all cores, runs every test (GPU tests included) and the GPU benchmarks, and
 # writes logs and the HDF5 results into OUT_DIR. NCCL_NVLS_ENABLE=0 stays set in every process.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-out=${1:?usage: tools/gpu-check.sh OUT_DIR [build tests bench]}; shift
-stages=${*:-build tests bench}
+out=${1:?usage: tools/gpu-check.sh OUT_DIR [build tests bench ring]}; shift
+stages=${*:-build tests bench ring}
 mkdir -p "$out"
 source tools/mpi-env.sh
 export NCCL_NVLS_ENABLE=0
@@ -41,14 +41,22 @@ if [[ " $stages " == *" bench "* ]]; then
   shape=(--heads 32 --head-dim 128 --dtype bf16 --output "$h5")
   log "kernel alone: flash_kernel_check --bench (B=1, H=32, D=128, S=16K, bf16)"
   "$build/ring/cuda/flash/flash_kernel_check" --bench 2>&1 | tee -a "$out/bench.log"
-  log "1 GPU, own flash kernel, 16K and 128K tokens"
-  mpirun_n 1 "$rb" run --seq-len 16K 128K --mask none causal --warmup 3 --iters 10 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
+  log "kernels: every kernel, 4K and 16K, 32x128 and 8x64, both masks, checked"
+  mpirun_n 1 "$rb" kernels --config configs/kernels.ini --output "$h5" 2>&1 | tee -a "$out/bench.log"
+  mpirun_n 1 "$rb" kernels --config configs/kernels.ini --heads 8 --head-dim 64 --seq-len 16K --output "$h5" 2>&1 | tee -a "$out/bench.log"
+fi
+
+if [[ " $stages " == *" ring "* ]]; then
+  h5="$out/results.h5"
+  shape=(--heads 32 --head-dim 128 --dtype bf16 --output "$h5")
+  kernels=${RING_KERNELS:-flash cudnn}
+  log "1 GPU: block sizes of the 2-GPU rings (32K, 128K, 512K tokens), kernels: $kernels"
+  mpirun_n 1 "$rb" run --seq-len 32K 128K 512K --kernel $kernels --warmup 1 --iters 2 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
   if [ "$gpus" -ge 2 ]; then
-    log "2 GPUs, 256K tokens, checked (the GPU-ring acceptance run)"
-    mpirun_n 2 "$rb" run --seq-len 256K --mask none --check --warmup 2 --iters 5 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
-    log "2 GPUs, 256K tokens causal, both layouts"
-    mpirun_n 2 "$rb" run --seq-len 256K --mask causal --layout contiguous zigzag --warmup 2 --iters 5 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
+    log "2 GPUs: 64K, 256K, 1M tokens, non-causal and causal zigzag, kernels: $kernels"
+    mpirun_n 2 "$rb" run --seq-len 64K 256K 1M --mask none --kernel $kernels --warmup 1 --iters 2 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
+    mpirun_n 2 "$rb" run --seq-len 64K 256K 1M --mask causal --layout zigzag --kernel $kernels --warmup 1 --iters 2 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
+    log "2 GPUs: 64K checked against the GPU reference, auto kernel, both masks"
+    mpirun_n 2 "$rb" run --seq-len 64K --mask none causal --layout zigzag --kernel auto --check "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
   fi
-  log "1 GPU, virtual 2-way ring, 256K tokens"
-  mpirun_n 1 "$rb" run --seq-len 256K --virtual-ranks 2 --warmup 2 --iters 5 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
 fi
