@@ -45,7 +45,12 @@ std::vector<KernelKind> take_kernel_list(Args& args, DeviceKind device) {
   }
   std::vector<KernelKind> kinds;
   for (const auto& n : names) {
-    const KernelKind k = parse_kernel(n, device);
+    KernelKind k = KernelKind::cpu;
+    try {
+      k = parse_kernel(n, device);
+    } catch (const ConfigError& e) {
+      throw ConfigError("kernels", n, e.allowed());  // the key this command was given
+    }
     if (k == KernelKind::automatic || (k == KernelKind::cpu) != (device == DeviceKind::cpu))
       throw ConfigError(
           "kernels", n,
