@@ -37,8 +37,8 @@ if(RINGBENCH_CUDA_ENABLED)
 endif()
 
 # cuDNN fused attention (optional): cuDNN itself plus the header-only cuDNN frontend, found through
-# CUDNN_FRONTEND_INCLUDE_DIR or the pip package nvidia-cudnn-frontend (its wheel carries the
-# headers into site-packages/include).
+# CUDNN_FRONTEND_INCLUDE_DIR, .deps/cudnn-frontend (tools/setup-deps.sh puts the headers of the
+# pip wheel nvidia-cudnn-frontend there) or an installed wheel (site-packages/include).
 set(RINGBENCH_CUDNN_ENABLED OFF)
 set(RINGBENCH_CUDNN_REASON "CUDA backend off")
 if(RINGBENCH_CUDA_ENABLED)
@@ -51,7 +51,8 @@ if(RINGBENCH_CUDA_ENABLED)
                       OUTPUT_VARIABLE _purelib OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
     endif()
   endif()
-  find_path(CUDNN_FRONTEND_INCLUDE_DIR cudnn_frontend.h HINTS "${_purelib}/include")
+  find_path(CUDNN_FRONTEND_INCLUDE_DIR cudnn_frontend.h
+            HINTS "${PROJECT_SOURCE_DIR}/.deps/cudnn-frontend/include" "${_purelib}/include")
   if(CUDNN_INCLUDE_DIR AND CUDNN_LIBRARY AND CUDNN_FRONTEND_INCLUDE_DIR)
     set(RINGBENCH_CUDNN_ENABLED ON)
     set(RINGBENCH_CUDNN_REASON "frontend ${CUDNN_FRONTEND_INCLUDE_DIR}")

@@ -35,6 +35,27 @@ sys.exit(0 if os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNA
     { echo "setup-deps: h5py and matplotlib are still not importable by $python" >&2; exit 1; }
 }
 
+# The cuDNN frontend is header-only and optional (the cuDNN kernel); with a CUDA toolkit present,
+# its headers are taken from the pip wheel nvidia-cudnn-frontend into .deps/ (downloaded, not
+# installed, so any python works), where CMake looks for them.
+fetch_cudnn_frontend() {
+  local dest=.deps/cudnn-frontend
+  command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ] || return 0
+  [ -f "$dest/include/cudnn_frontend.h" ] && return 0
+  local tmp; tmp=$(mktemp -d)
+  if PIP_ROOT_USER_ACTION=ignore python3 -m pip download --quiet --disable-pip-version-check --no-deps \
+       --only-binary=:all: -d "$tmp" nvidia-cudnn-frontend >/dev/null 2>&1; then
+    mkdir -p "$dest" && python3 -m zipfile -e "$tmp"/nvidia_cudnn_frontend-*.whl "$tmp/unz" &&
+      rm -rf "$dest/include" && mv "$tmp/unz/include" "$dest/include" &&
+      echo "setup-deps: cuDNN frontend headers in $dest/include"
+  else
+    echo "setup-deps: note: could not download nvidia-cudnn-frontend; the cuDNN kernel will be off" >&2
+  fi
+  rm -rf "$tmp"
+}
+cd "$(dirname "$0")/.."
+fetch_cudnn_frontend
+
 if ! command -v dpkg-query >/dev/null 2>&1; then
   # Not Debian-like: check for the tools and say what to provide.
   missing=()
