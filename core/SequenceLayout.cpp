@@ -7,17 +7,23 @@
 namespace ringbench {
 
 std::string_view to_string(LayoutKind k) {
-  return k == LayoutKind::zigzag ? "zigzag" : "contiguous";
+  switch (k) {
+    case LayoutKind::contiguous: return "contiguous";
+    case LayoutKind::zigzag: return "zigzag";
+    case LayoutKind::striped: return "striped";
+  }
+  return "?";
 }
 
 LayoutKind parse_layout(std::string_view text) {
   if (text == "contiguous") return LayoutKind::contiguous;
   if (text == "zigzag") return LayoutKind::zigzag;
-  throw ConfigError("layout", std::string(text), "contiguous, zigzag");
+  if (text == "striped") return LayoutKind::striped;
+  throw ConfigError("layout", std::string(text), "contiguous, zigzag, striped");
 }
 
 std::int64_t SequenceLayout::required_multiple(LayoutKind kind, int ranks) {
-  // zigzag cuts the sequence into 2P equal chunks
+  // zigzag cuts the sequence into 2P equal chunks; striped deals tokens out one per rank in turn
   return kind == LayoutKind::zigzag ? 2 * std::int64_t{ranks} : ranks;
 }
 
@@ -32,6 +38,10 @@ SequenceLayout::SequenceLayout(LayoutKind kind, std::int64_t seq_len, int ranks)
   for (int r = 0; r < ranks; ++r) {
     if (kind == LayoutKind::contiguous) {
       runs_[r] = {{0, r * n, n, 1}};
+    } else if (kind == LayoutKind::striped) {
+      // token i on rank i mod P: every rank sees every part of the sequence, so causal work is
+      // equal up to the diagonal (a rank's own keys at or before each query)
+      runs_[r] = {{0, r, n, ranks}};
     } else {
       // rank r holds chunk r and chunk 2P-1-r: early and late tokens, equal causal work
       const std::int64_t chunk = n / 2;
@@ -53,6 +63,7 @@ std::pair<int, std::int64_t> SequenceLayout::locate(std::int64_t global) const {
     throw std::out_of_range("global index " + std::to_string(global) + " outside the sequence");
   const std::int64_t n = local_len();
   if (kind_ == LayoutKind::contiguous) return {static_cast<int>(global / n), global % n};
+  if (kind_ == LayoutKind::striped) return {static_cast<int>(global % ranks_), global / ranks_};
   const std::int64_t chunk = n / 2;
   const std::int64_t c = global / chunk;
   const std::int64_t offset = global % chunk;

@@ -10,7 +10,7 @@
 
 namespace ringbench {
 
-enum class LayoutKind { contiguous, zigzag };
+enum class LayoutKind { contiguous, zigzag, striped };
 
 std::string_view to_string(LayoutKind k);
 LayoutKind parse_layout(std::string_view text);  // throws ConfigError (key "layout")
