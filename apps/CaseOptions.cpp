@@ -32,7 +32,8 @@ po::options_description case_options_description() {
       ("tokens-per-step", text(), "tokens per step with batch auto; 0 = the largest seq-len [0]")
       ("dtype", text(), "auto | fp32 | bf16 | fp16 (auto: fp32 on cpu, bf16 on cuda) [auto]")
       ("mask", list(), "none | causal, list [none]")
-      ("layout", list(), "contiguous | zigzag, list [contiguous]")
+      ("layout", list(), "contiguous | zigzag | striped, list [contiguous]")
+      ("pass", list(), "fwd | bwd | fwdbwd: forward, backward (from an untimed forward), or both, list [fwd]")
       ("softmax-scale", text(), "score scale; 0 = 1/sqrt(head-dim) [0]")
       ("device", text(), "auto | cpu | cuda [auto]")
       ("kernel", list(), "auto | cpu | flash | cudnn | reference (auto: the fastest GPU kernel, measured; cpu on cpu) [auto]")
@@ -288,20 +289,22 @@ void expand_cases(const RawOptions& raw, const ParseTarget& target, CaseOptions&
       for (const auto& dim : raw.list("head-dim", "64"))
         for (const auto& mask : raw.list("mask", "none"))
           for (const auto& layout : raw.list("layout", "contiguous"))
-            for (const auto& kernel : raw.list("kernel", "auto")) {
-              BenchmarkCase c = base;
-              c.spec.seq_len = seq_len;
-              c.spec.batch = batch.batch_for(seq_len);
-              c.spec.heads = parse_count("heads", heads);
-              c.spec.head_dim = parse_count("head-dim", dim);
-              c.spec.mask = parse_mask(mask);
-              c.layout = parse_layout(layout);
-              c.kernel = parse_kernel_option(kernel, c.device);
-              if (target.max_cases && out.cases.size() >= target.max_cases)
-                throw ConfigError("job", "(more than " + std::to_string(target.max_cases) + " cases)",
-                                  "at most " + std::to_string(target.max_cases) + " cases");
-              add_placed_cases(c, scaling, world_size, out.cases, out.placements);
-            }
+            for (const auto& pass : raw.list("pass", "fwd"))
+              for (const auto& kernel : raw.list("kernel", "auto")) {
+                BenchmarkCase c = base;
+                c.spec.seq_len = seq_len;
+                c.spec.batch = batch.batch_for(seq_len);
+                c.spec.heads = parse_count("heads", heads);
+                c.spec.head_dim = parse_count("head-dim", dim);
+                c.spec.mask = parse_mask(mask);
+                c.layout = parse_layout(layout);
+                c.pass = parse_pass(pass);
+                c.kernel = parse_kernel_option(kernel, c.device);
+                if (target.max_cases && out.cases.size() >= target.max_cases)
+                  throw ConfigError("job", "(more than " + std::to_string(target.max_cases) + " cases)",
+                                    "at most " + std::to_string(target.max_cases) + " cases");
+                add_placed_cases(c, scaling, world_size, out.cases, out.placements);
+              }
 }
 
 }  // namespace

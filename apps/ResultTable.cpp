@@ -29,15 +29,32 @@ std::string end_clock(const RunRecord& run) {
   for (std::size_t r = 1; r < it->second.size(); r += 2) lowest = std::min(lowest, it->second[r]);
   return std::to_string(static_cast<int>(lowest));
 }
+// A pass's median time (the slowest rank per iteration), or "-" when the run did not time it.
+std::string pass_ms(const RunRecord& run, const std::string& prefix) {
+  auto it = run.summary.find(prefix + "median_ms");
+  if (it == run.summary.end()) return "-";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3f", it->second);
+  return text;
+}
+// The largest relative error of dQ, dK and dV, when the check compared gradients.
+std::string gradient_error(const RunRecord& run) {
+  if (!run.check || !run.check->gradients) return "n/a";
+  const GradientErrors& g = *run.check->gradients;
+  char text[16];
+  std::snprintf(text, sizeof text, "%.2e", std::max({g.dq_rel_err, g.dk_rel_err, g.dv_rel_err}));
+  return text;
+}
 }  // namespace
 
 void print_table_header(std::FILE* out) {
-  std::fprintf(out, "#%10s %5s %7s %4s %6s %10s %9s %9s %9s %9s %9s %11s %9s %7s %8s %5s %9s\n",
-               "seq", "world", "heads", "hdim", "mask", "layout", "kernel", "min_ms", "med_ms",
-               "max_ms", "TFLOP/s", "tokens/s", "comm_ms", "exp%", "GB/s", "MHz", "rel_err");
-  std::fprintf(out, "#%10s %5s %7s %4s %6s %10s %9s %9s %9s %9s %9s %11s %9s %7s %8s %5s %9s\n", "",
-               "", "(q/kv)", "", "", "", "", "(ranks)", "(ranks)", "(ranks)", "(/rank)", "", "", "",
-               "", "(end)", "");
+  std::fprintf(out, "#%10s %5s %7s %4s %6s %10s %9s %6s %9s %9s %9s %9s %9s %9s %11s %9s %7s %8s %5s %9s %9s\n",
+               "seq", "world", "heads", "hdim", "mask", "layout", "kernel", "pass", "min_ms", "med_ms",
+               "max_ms", "fwd_ms", "bwd_ms", "TFLOP/s", "tokens/s", "comm_ms", "exp%", "GB/s", "MHz",
+               "grad_err", "rel_err");
+  std::fprintf(out, "#%10s %5s %7s %4s %6s %10s %9s %6s %9s %9s %9s %9s %9s %9s %11s %9s %7s %8s %5s %9s %9s\n",
+               "", "", "(q/kv)", "", "", "", "", "", "(ranks)", "(ranks)", "(ranks)", "(median)", "(median)",
+               "(/rank)", "", "", "", "", "(end)", "(max)", "");
 }
 
 void print_table_row(std::FILE* out, const RunRecord& run) {
@@ -46,15 +63,15 @@ void print_table_row(std::FILE* out, const RunRecord& run) {
   if (run.check) std::snprintf(err, sizeof err, "%.2e", run.check->rel_err);
   std::fprintf(
       out,
-      " %10s %5d %7s %4s %6s %10s %9s %9.3f %9.3f %9.3f %9.4f %11.4g %9.3f %7.2f %8.3f %5s %9s\n",
+      " %10s %5d %7s %4s %6s %10s %9s %6s %9.3f %9.3f %9.3f %9s %9s %9.4f %11.4g %9.3f %7.2f %8.3f %5s %9s %9s\n",
       config_value(run, "seq-len").c_str(), run.world_size, heads.c_str(),
       config_value(run, "head-dim").c_str(), config_value(run, "mask").c_str(),
-      config_value(run, "layout").c_str(), kernel_of(run).c_str(),
+      config_value(run, "layout").c_str(), kernel_of(run).c_str(), config_value(run, "pass").c_str(),
       summary_value(run, "rank_min_ms"), summary_value(run, "rank_median_ms"),
-      summary_value(run, "rank_max_ms"), summary_value(run, "tflops_per_rank"),
-      summary_value(run, "tokens_per_s"), summary_value(run, "comm_ms"),
+      summary_value(run, "rank_max_ms"), pass_ms(run, "fwd_").c_str(), pass_ms(run, "bwd_").c_str(),
+      summary_value(run, "tflops_per_rank"), summary_value(run, "tokens_per_s"), summary_value(run, "comm_ms"),
       100.0 * summary_value(run, "exposed_comm_fraction"), summary_value(run, "achieved_GBps"),
-      end_clock(run).c_str(), err);
+      end_clock(run).c_str(), gradient_error(run).c_str(), err);
   std::fflush(out);
 }
 

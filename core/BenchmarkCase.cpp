@@ -28,6 +28,22 @@ KernelKind parse_kernel(std::string_view text, DeviceKind device) {
   throw ConfigError("kernel", std::string(text), "auto, cpu, flash, cudnn, reference");
 }
 
+std::string_view to_string(PassKind p) {
+  switch (p) {
+    case PassKind::fwd: return "fwd";
+    case PassKind::bwd: return "bwd";
+    case PassKind::fwdbwd: return "fwdbwd";
+  }
+  return "?";
+}
+
+PassKind parse_pass(std::string_view text) {
+  if (text == "fwd") return PassKind::fwd;
+  if (text == "bwd") return PassKind::bwd;
+  if (text == "fwdbwd") return PassKind::fwdbwd;
+  throw ConfigError("pass", std::string(text), "fwd, bwd, fwdbwd");
+}
+
 double default_tolerance(DType t) {
   switch (t) {
     case DType::fp32: return 1e-5;
@@ -63,6 +79,7 @@ std::vector<std::pair<std::string, std::string>> BenchmarkCase::entries() const 
       {"layout", std::string(to_string(layout))},
       {"device", std::string(to_string(device))},
       {"kernel", std::string(to_string(kernel))},
+      {"pass", std::string(to_string(pass))},
       {"virtual-ranks", std::to_string(virtual_ranks)},
       {"gpu", std::to_string(gpu)},
       {"timeout", number(timeout_s)},
@@ -96,6 +113,13 @@ void validate_device(const BenchmarkCase& c) {
     throw ConfigError("head-dim", std::to_string(c.spec.head_dim), "a multiple of 8 up to 256 with kernel cudnn");
   if (c.kernel == KernelKind::reference && c.spec.head_dim > 256)
     throw ConfigError("head-dim", std::to_string(c.spec.head_dim), "at most 256 with kernel reference");
+  // cuDNN takes dense or causal-diagonal rectangles; a striped causal step is neither
+  if (c.kernel == KernelKind::cudnn && c.layout == LayoutKind::striped && c.spec.mask == MaskKind::causal)
+    throw ConfigError("layout", "striped", "contiguous or zigzag with kernel cudnn and mask causal");
+  // Until the GPU backward kernels exist, refused here: before any communication or allocation
+  if (on_gpu && has_backward(c.pass))
+    throw ConfigError("pass", std::string(to_string(c.pass)),
+                      "fwd with device cuda (the GPU backward pass is not implemented yet)");
 }
 }  // namespace
 

@@ -24,11 +24,20 @@ enum class KernelKind { cpu, flash, cudnn, reference, automatic };
 std::string_view to_string(KernelKind k);
 KernelKind parse_kernel(std::string_view text, DeviceKind device);  // "auto": cpu on the CPU
 
+// What each timed iteration runs: the forward pass, the backward pass (given the forward's O and
+// LSE, computed once before timing), or both one after the other.
+enum class PassKind { fwd, bwd, fwdbwd };
+std::string_view to_string(PassKind p);
+PassKind parse_pass(std::string_view text);  // throws ConfigError (key "pass")
+inline bool has_forward(PassKind p) { return p != PassKind::bwd; }
+inline bool has_backward(PassKind p) { return p != PassKind::fwd; }
+
 struct BenchmarkCase {
   ProblemSpec spec;
   LayoutKind layout = LayoutKind::contiguous;
   DeviceKind device = DeviceKind::cpu;
   KernelKind kernel = KernelKind::cpu;
+  PassKind pass = PassKind::fwd;
   int virtual_ranks = 0;     // > 1: run the schedule of a P-way ring inside one process
   int gpu = -1;              // >= 0: use this GPU ordinal instead of the node-local rank
   double timeout_s = 600.0;  // longest wait for one rank's GPU work before aborting

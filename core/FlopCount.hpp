@@ -16,6 +16,11 @@ inline double flops_for_pairs(const ProblemSpec& spec, std::int64_t pairs) {
          static_cast<double>(spec.heads) * static_cast<double>(pairs);
 }
 
+// The backward pass is counted as 2.5 x the forward's FLOPs, the convention attention benchmarks
+// use (FlashAttention-2): it recomputes the scores (Q·K) and does four more matrix products
+// (dP = dO·V, dV += P·dO, dQ += dS·K, dK += dS·Q), 5 against the forward's 2, softmax not counted.
+inline constexpr double kBackwardFlopsPerForward = 2.5;
+
 // Forward FLOPs of the whole (unsharded) problem.
 double attention_flops(const ProblemSpec& spec);
 

@@ -7,9 +7,8 @@
 
 namespace ringbench {
 
-
 std::int64_t heads_of(TensorRole role, const ProblemSpec& spec) {
-  return role == TensorRole::q ? spec.heads : spec.effective_kv_heads();
+  return role == TensorRole::q || role == TensorRole::d_o ? spec.heads : spec.effective_kv_heads();
 }
 
 float input_value(TensorRole role, std::uint64_t seed, const ProblemSpec& spec, std::int64_t b,

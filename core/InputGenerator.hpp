@@ -10,14 +10,16 @@
 
 namespace ringbench {
 
-enum class TensorRole : std::uint32_t { q = 1, k = 2, v = 3 };
+// d_o is dO, the gradient of the loss with respect to the attention output: the input of the
+// backward pass, shaped like Q.
+enum class TensorRole : std::uint32_t { q = 1, k = 2, v = 3, d_o = 4 };
 
 // Uniform in [-1, 1), rounded to spec.dtype.
 float input_value(TensorRole role, std::uint64_t seed, const ProblemSpec& spec, std::int64_t b,
                   std::int64_t h, std::int64_t position, std::int64_t d);
 
-// Fills out[batch][heads_of(role)][positions.size()][head_dim] (Q has spec.heads heads, K and V
-// have the kv heads) at the given global positions.
+// Fills out[batch][heads_of(role)][positions.size()][head_dim] (Q and dO have spec.heads heads, K
+// and V have the kv heads) at the given global positions.
 void generate_tensor(TensorRole role, std::uint64_t seed, const ProblemSpec& spec,
                      std::span<const std::int64_t> positions, std::span<float> out);
 

@@ -41,16 +41,19 @@ ExportValue device_memory_used_mb(const RunRecord& run) {
   return most / kMiB;
 }
 
-// Forward statistics under the suites' names; the ring runs the forward pass only, so backward
-// is null and total equals forward.
+// Iteration statistics under the suites' names: forward and backward from each timed pass's own
+// times (fwd_*, bwd_*; null for a pass the run did not time), total from the whole iteration.
+// Version-1 runs timed the forward only and have no fwd_* keys: their forward is the total.
 void add_times(std::vector<std::pair<std::string, ExportValue>>& f, const RunRecord& run) {
   const std::pair<const char*, const char*> stats[] = {{"mean", "mean_ms"},     {"std", "std_ms"},
                                                        {"min", "min_ms"},       {"max", "max_ms"},
                                                        {"median", "median_ms"}, {"p95", "p95_ms"}};
+  const bool per_pass = run.summary.count("fwd_median_ms") || run.summary.count("bwd_median_ms");
   for (const auto& [name, key] : stats)
-    f.emplace_back(std::string("forward_time_") + name, summary_value(run, key));
+    f.emplace_back(std::string("forward_time_") + name,
+                   summary_value(run, per_pass ? std::string("fwd_") + key : std::string(key)));
   for (const auto& [name, key] : stats)
-    f.emplace_back(std::string("backward_time_") + name, std::monostate{});
+    f.emplace_back(std::string("backward_time_") + name, summary_value(run, std::string("bwd_") + key));
   for (const auto& [name, key] : stats)
     f.emplace_back(std::string("total_time_") + name, summary_value(run, key));
 }
@@ -65,6 +68,10 @@ void add_check(std::vector<std::pair<std::string, ExportValue>>& f, const RunRec
     f.emplace_back("check_tolerance", std::monostate{});
     f.emplace_back("check_passed", std::monostate{});
   }
+  const std::optional<GradientErrors> g = run.check ? run.check->gradients : std::nullopt;
+  f.emplace_back("check_dq_rel_err", g ? ExportValue{g->dq_rel_err} : ExportValue{});
+  f.emplace_back("check_dk_rel_err", g ? ExportValue{g->dk_rel_err} : ExportValue{});
+  f.emplace_back("check_dv_rel_err", g ? ExportValue{g->dv_rel_err} : ExportValue{});
 }
 
 void write_json_value(JsonWriter& j, const ExportValue& v) {
@@ -154,6 +161,7 @@ ExportRecord export_record(const std::string& id, const RunRecord& run) {
   f.emplace_back("kernel", config_text(run, "kernel"));
   f.emplace_back("device", config_text(run, "device"));
   f.emplace_back("dtype", config_text(run, "dtype"));
+  f.emplace_back("pass", config_text(run, "pass"));
   f.emplace_back("iterations", static_cast<long long>(run.iterations));
   add_times(f, run);
   // ringbench allocates every buffer before the timed iterations, so peak and allocated memory
@@ -165,6 +173,8 @@ ExportRecord export_record(const std::string& id, const RunRecord& run) {
   f.emplace_back("memory_efficiency_mb_per_token",
                  summary_value(run, "bytes_per_token", 1.0 / kMiB));
   f.emplace_back("tflops_per_gpu", summary_value(run, "tflops_per_rank"));
+  f.emplace_back("forward_tflops_per_gpu", summary_value(run, "fwd_tflops_per_rank"));
+  f.emplace_back("backward_tflops_per_gpu", summary_value(run, "bwd_tflops_per_rank"));
   f.emplace_back("flops", summary_value(run, "flops"));
   f.emplace_back("exposed_comm_fraction", summary_value(run, "exposed_comm_fraction"));
   for (const char* key :

@@ -172,6 +172,46 @@ std::string join_keys(const std::vector<std::pair<std::string, std::string>>& co
   return keys;
 }
 
+// timing/forward and timing/backward: each timed pass on its own, [iterations, ranks, ring steps].
+void write_passes(hid_t timing, const RunRecord& run) {
+  const auto iters = static_cast<hsize_t>(run.iterations), ranks = static_cast<hsize_t>(run.world_size);
+  for (const auto& [name, pass] : run.passes) {
+    H5Id g = create_group(timing, name);
+    const auto steps = static_cast<hsize_t>(run.world_size);
+    write_dataset(g, "compute_ms", {iters, ranks, steps}, pass.compute_ms);
+    write_dataset(g, "comm_ms", {iters, ranks, steps}, pass.comm_ms);
+    write_dataset(g, "wait_ms", {iters, ranks, steps}, pass.wait_ms);
+    write_dataset(g, "total_ms", {iters, ranks}, pass.total_ms);
+    write_dataset(g, "wall_ms", {iters, ranks}, pass.wall_ms);
+    write_attr(g, "flops", pass.flops);
+  }
+}
+
+std::map<std::string, PassTiming> read_passes(hid_t timing) {
+  std::map<std::string, PassTiming> passes;
+  for (const char* name : {"forward", "backward"}) {
+    if (!has_link(timing, name)) continue;
+    H5Id g = open_group(timing, name);
+    passes[name] = {read_dataset<double>(g, "compute_ms"), read_dataset<double>(g, "comm_ms"),
+                    read_dataset<double>(g, "wait_ms"),    read_dataset<double>(g, "total_ms"),
+                    read_dataset<double>(g, "wall_ms"),    read_attr<double>(g, "flops")};
+  }
+  return passes;
+}
+
+CheckResult read_check(hid_t check) {
+  CheckResult c;
+  c.rel_err = read_attr<double>(check, "rel_err");
+  c.max_abs_err = read_attr<double>(check, "max_abs_err");
+  c.lse_max_abs_err = read_attr<double>(check, "lse_max_abs_err");
+  c.tolerance = read_attr<double>(check, "tolerance");
+  c.passed = read_attr<std::int64_t>(check, "passed") != 0;
+  if (H5Aexists(check, "dq_rel_err") > 0)
+    c.gradients = GradientErrors{read_attr<double>(check, "dq_rel_err"), read_attr<double>(check, "dk_rel_err"),
+                                 read_attr<double>(check, "dv_rel_err")};
+  return c;
+}
+
 void write_run(hid_t runs, const std::string& id, const RunRecord& run) {
   H5Id g = create_group(runs, id);
   for (const auto& [k, v] : run.config) write_attr(g, k, v);
@@ -190,6 +230,7 @@ void write_run(hid_t runs, const std::string& id, const RunRecord& run) {
   write_dataset(timing, "wait_ms", {iters, ranks, steps}, run.wait_ms);
   write_dataset(timing, "total_ms", {iters, ranks}, run.total_ms);
   write_dataset(timing, "wall_ms", {iters, ranks}, run.wall_ms);
+  write_passes(timing, run);
   H5Id comm = create_group(g, "comm");
   write_dataset(comm, "bytes_sent", {ranks, steps}, run.bytes_sent);
   H5Id work = create_group(g, "work");
@@ -208,6 +249,11 @@ void write_run(hid_t runs, const std::string& id, const RunRecord& run) {
     write_attr(check, "lse_max_abs_err", run.check->lse_max_abs_err);
     write_attr(check, "tolerance", run.check->tolerance);
     write_attr(check, "passed", std::int64_t{run.check->passed ? 1 : 0});
+    if (const auto& g = run.check->gradients) {
+      write_attr(check, "dq_rel_err", g->dq_rel_err);
+      write_attr(check, "dk_rel_err", g->dk_rel_err);
+      write_attr(check, "dv_rel_err", g->dv_rel_err);
+    }
   }
   if (!run.tensors.empty()) {
     H5Id tensors = create_group(g, "tensors");
@@ -227,6 +273,13 @@ H5Id create_results_file(const fs::path& path) {
   write_attr(f, "git_commit", std::string(kGitCommit));
   create_group(f, "runs");
   return f;
+}
+
+// A file gets the version of the newest layout it holds; older runs stay readable as they are.
+void raise_schema_version(hid_t file) {
+  if (read_attr<std::int64_t>(file, "schema_version") >= kSchemaVersion) return;
+  RINGBENCH_CHECK_HDF5(H5Adelete(file, "schema_version"));
+  write_attr(file, "schema_version", std::int64_t{kSchemaVersion});
 }
 
 std::string next_run_id(hid_t runs) {
@@ -295,6 +348,7 @@ std::string append_run(const fs::path& file, const RunRecord& run) {
         }
         fs::copy_file(file, tmp, fs::copy_options::overwrite_existing);
         f = h5_file(RINGBENCH_CHECK_HDF5(H5Fopen(tmp.c_str(), H5F_ACC_RDWR, H5P_DEFAULT)));
+        raise_schema_version(f);
       } else {
         f = create_results_file(tmp);
       }
@@ -337,6 +391,9 @@ RunRecord read_run(const fs::path& file, const std::string& id) {
   RunRecord run;
   std::istringstream keys(read_string_attr(g, "config_keys"));
   for (std::string key; keys >> key;) run.config.emplace_back(key, read_string_attr(g, key));
+  // Version 1 had no pass key: its runs timed the forward pass only.
+  if (std::none_of(run.config.begin(), run.config.end(), [](const auto& kv) { return kv.first == "pass"; }))
+    run.config.emplace_back("pass", "fwd");
   run.world_size = static_cast<int>(read_attr<std::int64_t>(g, "world_size"));
   run.status = read_string_attr(g, "status");
   run.error = read_string_attr(g, "error");
@@ -365,6 +422,7 @@ RunRecord read_run(const fs::path& file, const std::string& id) {
   run.wait_ms = read_dataset<double>(timing, "wait_ms");
   run.total_ms = read_dataset<double>(timing, "total_ms");
   run.wall_ms = read_dataset<double>(timing, "wall_ms");
+  run.passes = read_passes(timing);
   H5Id comm = open_group(g, "comm");
   run.bytes_sent = read_dataset<std::int64_t>(comm, "bytes_sent");
   H5Id work = open_group(g, "work");
@@ -392,14 +450,11 @@ RunRecord read_run(const fs::path& file, const std::string& id) {
   }
   if (has_link(g, "check")) {
     H5Id check = open_group(g, "check");
-    run.check = CheckResult{read_attr<double>(check, "rel_err"), read_attr<double>(check, "max_abs_err"),
-                            read_attr<double>(check, "lse_max_abs_err"),
-                            read_attr<double>(check, "tolerance"),
-                            read_attr<std::int64_t>(check, "passed") != 0};
+    run.check = read_check(check);
   }
   if (has_link(g, "tensors")) {
     H5Id tensors = open_group(g, "tensors");
-    for (const char* name : {"Q", "K", "V", "O", "LSE"}) {
+    for (const char* name : {"Q", "K", "V", "O", "LSE", "dO", "dQ", "dK", "dV"}) {
       if (!has_link(tensors, name)) continue;
       TensorDump t{name, {}, read_dataset<float>(tensors, name, &dims)};
       t.shape.assign(dims.begin(), dims.end());

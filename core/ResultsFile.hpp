@@ -11,7 +11,9 @@
 
 namespace ringbench {
 
-inline constexpr int kSchemaVersion = 1;
+// 2: the backward pass (config key pass, timing/forward and timing/backward, fwd_*/bwd_* summary
+// keys, gradient errors in check). Version-1 files are read as forward-only runs (pass = fwd).
+inline constexpr int kSchemaVersion = 2;
 
 // Throws ConfigError (key "output") when `file` cannot take results: its folder is missing, or it
 // exists and is not a ringbench results file.

@@ -19,12 +19,25 @@ struct RankInfo {
   std::string pci_bus_id;  // empty on CPU
 };
 
+// Relative Frobenius errors of the backward pass's gradients over the whole problem.
+struct GradientErrors {
+  double dq_rel_err = 0, dk_rel_err = 0, dv_rel_err = 0;
+};
+
 struct CheckResult {
   double rel_err = 0;      // ||O - O_ref||_F / ||O_ref||_F over the whole problem
   double max_abs_err = 0;  // max |O - O_ref|
   double lse_max_abs_err = 0;
   double tolerance = 0;
-  bool passed = false;
+  bool passed = false;  // O and, with a backward pass, every gradient within tolerance
+  std::optional<GradientErrors> gradients;  // runs with a backward pass
+};
+
+// One pass's own timings (schema 2), for runs that time a backward pass or both passes.
+struct PassTiming {
+  std::vector<double> compute_ms, comm_ms, wait_ms;  // [iterations][ranks][ring steps]
+  std::vector<double> total_ms, wall_ms;             // [iterations][ranks]
+  double flops = 0;  // this pass over the whole problem (backward: 2.5 x forward)
 };
 
 struct TensorDump {
@@ -42,11 +55,12 @@ struct RunRecord {
 
   std::vector<RankInfo> ranks;
   int iterations = 0;
-  int steps = 0;
+  int steps = 0;  // timed steps per iteration: the ring size per pass (fwdbwd: forward's, then backward's)
   // [iterations][ranks][steps], milliseconds
   std::vector<double> compute_ms, comm_ms, wait_ms;
-  std::vector<double> total_ms;          // [iterations][ranks], device clock
+  std::vector<double> total_ms;          // [iterations][ranks], device clock, the whole iteration
   std::vector<double> wall_ms;           // [iterations][ranks], host clock incl. synchronisation
+  std::map<std::string, PassTiming> passes;  // "forward", "backward": each pass timed (schema 2)
   std::vector<std::int64_t> bytes_sent;  // [ranks][steps]
   std::vector<double> step_flops;        // [ranks][steps], work each rank did at each step
 

@@ -14,6 +14,27 @@ double step_sum(const std::vector<double>& a, int steps, std::size_t iter_rank) 
   const auto begin = a.begin() + static_cast<std::ptrdiff_t>(iter_rank * steps);
   return std::accumulate(begin, begin + steps, 0.0);
 }
+// fwd_* / bwd_*: one pass's iteration times (the slowest rank's pass time per iteration) and rate.
+void summarize_pass(RunRecord& run, const std::string& prefix, const PassTiming& pass) {
+  const int I = run.iterations, R = run.world_size;
+  std::vector<double> ring_ms;
+  for (int i = 0; i < I; ++i) {
+    double slowest = 0;
+    for (int r = 0; r < R; ++r) slowest = std::max(slowest, pass.total_ms[static_cast<std::size_t>(i) * R + r]);
+    ring_ms.push_back(slowest);
+  }
+  const Summary t = summarize(ring_ms);
+  auto& s = run.summary;
+  s[prefix + "median_ms"] = t.median;
+  s[prefix + "mean_ms"] = t.mean;
+  s[prefix + "std_ms"] = t.std;
+  s[prefix + "min_ms"] = t.min;
+  s[prefix + "max_ms"] = t.max;
+  s[prefix + "p95_ms"] = t.p95;
+  s[prefix + "flops"] = pass.flops;
+  s[prefix + "tflops_per_rank"] = t.median > 0 ? pass.flops / R / (t.median * 1e-3) / 1e12 : 0.0;
+}
+
 }  // namespace
 
 void summarize_run(RunRecord& run, double flops, std::int64_t tokens) {
@@ -73,6 +94,7 @@ void summarize_run(RunRecord& run, double flops, std::int64_t tokens) {
   s["bytes_sent_per_rank"] = bytes_per_rank;
   s["achieved_GBps"] = comm_ms > 0 ? bytes_per_rank / (comm_ms * 1e-3) / 1e9 : 0.0;
   s["compute_imbalance"] = (R > 0 && *lo > 0) ? *hi / *lo : 1.0;
+  for (const auto& [name, pass] : run.passes) summarize_pass(run, name == "backward" ? "bwd_" : "fwd_", pass);
 }
 
 }  // namespace ringbench

@@ -11,6 +11,7 @@
 #include "distributed/HostCopyTransport.hpp"
 #include "distributed/MpiTransport.hpp"
 #include "ring/cpu/CpuBackend.hpp"
+#include "ring/cpu/RelayTransport.hpp"
 #ifdef RINGBENCH_HAVE_CUDA
 #include "ring/cuda/CudaBackendFactory.hpp"
 #endif
@@ -21,7 +22,8 @@ namespace {
 
 std::vector<std::unique_ptr<RankBackend>> make_cpu_backends(const BenchmarkCase& c, const SequenceLayout& layout,
                                                             const MpiRuntime& rt, const std::vector<int>& ranks) {
-  const double needed = static_cast<double>(cpu_rank_bytes(c.spec, layout.local_len())) * ranks.size();
+  const bool backward = has_backward(c.pass);
+  const double needed = static_cast<double>(cpu_rank_bytes(c.spec, layout.local_len(), backward)) * ranks.size();
   const double available = static_cast<double>(::sysconf(_SC_AVPHYS_PAGES)) * ::sysconf(_SC_PAGESIZE);
   refuse_unless_all_fit(rt, needed, available / rt.local_size(), "host memory");
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -30,13 +32,15 @@ std::vector<std::unique_ptr<RankBackend>> make_cpu_backends(const BenchmarkCase&
   std::vector<std::unique_ptr<RankBackend>> backends;
   if (c.virtual_ranks <= 1) {
     backends.push_back(std::make_unique<CpuBackend>(c.spec, layout.local_len(),
-                                                    std::make_unique<MpiTransport>(rt.world()), threads));
+                                                    std::make_unique<MpiTransport>(rt.world()), threads, backward));
     return backends;
   }
   auto ring = std::make_shared<VirtualRing>();
+  auto relay = std::make_shared<RelayRing>(static_cast<int>(ranks.size()));  // the backward's blocks change
   for (int r : ranks) {
-    backends.push_back(std::make_unique<CpuBackend>(c.spec, layout.local_len(),
-                                                    std::make_unique<HostCopyTransport>(ring, r), threads));
+    backends.push_back(std::make_unique<CpuBackend>(
+        c.spec, layout.local_len(), std::make_unique<HostCopyTransport>(ring, r), threads, backward,
+        backward ? std::make_unique<RelayTransport>(relay, r) : nullptr));
     ring->local_blocks.push_back(backends.back()->buffers().kv_local);
   }
   return backends;

@@ -5,14 +5,16 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <span>
 #include <map>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "core/ErrorSums.hpp"
 #include "core/ReferenceAttention.hpp"
 #include "core/SequenceLayout.hpp"
 #include "distributed/Transport.hpp"
+#include "ring/BlockBackwardKernel.hpp"
 #include "ring/BlockKernel.hpp"
 #include "ring/StepTimer.hpp"
 
@@ -25,6 +27,23 @@ struct RankBuffers {
   std::size_t kv_bytes = 0;               // one packed K/V block
   float* o = nullptr;
   float* lse = nullptr;
+
+  // The backward pass (cases with pass bwd or fwdbwd; null and 0 otherwise). Its travelling block
+  // is the K/V block followed by the block's fp32 gradient accumulators (dK then dV, dkv_bytes),
+  // so kv_local and both kv_recv hold kv_bytes + dkv_bytes; kv_local's gradient part stays zero:
+  // it is the empty accumulator that step 0 sends along with the local K/V.
+  const void* d_o = nullptr;  // dO, like q
+  float* dq = nullptr;        // fp32, like o
+  float* delta = nullptr;     // D = rowsum(dO ∘ O), like lse
+  float* dkv_part = nullptr;  // this rank's dK, dV for the block in hand
+  float* dkv_home = nullptr;  // where the finished dK, dV of this rank's own keys arrive
+  std::size_t dkv_bytes = 0;  // dK and dV of one block, fp32
+};
+
+// The gradients a backward pass leaves on one rank, as host floats.
+struct GradientResult {
+  std::vector<float> dq;      // [batch, heads, rows, head_dim]: this rank's queries
+  std::vector<float> dk, dv;  // [batch, kv_heads, rows, head_dim]: this rank's keys
 };
 
 inline constexpr const char* kTelemetryKeys[] = {"sm_clock_mhz", "power_w", "temperature_c",
@@ -46,6 +65,14 @@ class RankBackend {
   virtual StepTimer& timer() = 0;
   virtual void synchronize() = 0;             // all queued work of this rank has completed
   virtual AttentionResult read_result() = 0;  // the running O and LSE, as host floats
+
+  // The backward pass: its kernel, and the transport of its (K, V, dK, dV) blocks. A ring
+  // simulated in one process needs a transport that moves what the predecessor sends (the
+  // accumulators change on the way), not copies of the owners' blocks. Backends without a
+  // backward pass throw ConfigError naming "pass".
+  virtual BlockBackwardKernel& backward_kernel() = 0;
+  virtual Transport& backward_transport() { return transport(); }
+  virtual GradientResult read_gradients() = 0;
   // Compares this rank's output rows with a reference over the whole key sequence: float64 on the
   // host, or the fp32 GPU reference kernel for sizes the host cannot reach.
   virtual ErrorSums compare_with_reference(std::uint64_t seed) = 0;

@@ -15,8 +15,10 @@
 #include "distributed/Collectives.hpp"
 #include "distributed/MpiCheck.hpp"
 #include "ring/BackendFactory.hpp"
+#include "ring/BackwardCheck.hpp"
 #include "ring/Provenance.hpp"
 #include "ring/RingAttention.hpp"
+#include "ring/RingBackward.hpp"
 
 namespace ringbench {
 
@@ -44,35 +46,88 @@ std::vector<double> gather_by_rank(const MpiRuntime& rt, const std::vector<doubl
   return out;
 }
 
-struct LocalTimings {
-  std::vector<double> compute, wait, comm;  // [local][iters][steps]
-  std::vector<double> total, wall;          // [local][iters]
+// One pass's timed iterations of this process's ranks: [local][iters][steps] and [local][iters].
+struct PassSamples {
+  std::vector<double> compute, wait, comm, total, wall;
 };
 
-LocalTimings run_iterations(const BenchmarkCase& c, const MpiRuntime& rt,
-                            std::vector<LocalRank>& locals) {
-  LocalTimings t;
-  std::vector<std::vector<IterationTiming>> timed(locals.size());
+PassSamples flatten(const std::vector<std::vector<IterationTiming>>& per_local) {
+  PassSamples s;
+  for (const auto& per_rank : per_local)
+    for (const auto& it : per_rank) {
+      s.compute.insert(s.compute.end(), it.compute_ms.begin(), it.compute_ms.end());
+      s.wait.insert(s.wait.end(), it.wait_ms.begin(), it.wait_ms.end());
+      s.comm.insert(s.comm.end(), it.comm_ms.begin(), it.comm_ms.end());
+      s.total.push_back(it.total_ms);
+      s.wall.push_back(it.wall_ms);
+    }
+  return s;
+}
+
+struct LocalTimings {
+  PassSamples forward, backward;  // empty for a pass the case does not time
+};
+
+std::vector<RingMember> ring_members(std::vector<LocalRank>& locals) {
+  std::vector<RingMember> members;
+  for (auto& l : locals) members.push_back({&l.schedule, l.backend.get()});
+  return members;
+}
+
+LocalTimings run_iterations(const BenchmarkCase& c, const MpiRuntime& rt, std::vector<LocalRank>& locals) {
+  const std::vector<RingMember> members = ring_members(locals);
+  if (c.pass == PassKind::bwd)  // the backward starts from the forward's O and LSE: made once, untimed
+    for (auto& l : locals) ring_attention_forward(l.schedule, *l.backend);
+  std::vector<std::vector<IterationTiming>> forward(locals.size()), backward(locals.size());
   for (int it = 0; it < c.warmup + c.iters; ++it) {
     maybe_inject_fault(rt, it);
     RINGBENCH_CHECK_MPI(MPI_Barrier(rt.world()));  // start every iteration together
-    for (std::size_t l = 0; l < locals.size(); ++l) {
-      IterationTiming timing = ring_attention_forward(locals[l].schedule, *locals[l].backend);
-      if (it >= c.warmup) timed[l].push_back(std::move(timing));
+    const bool timed = it >= c.warmup;
+    if (has_forward(c.pass))
+      for (std::size_t l = 0; l < locals.size(); ++l) {
+        IterationTiming timing = ring_attention_forward(locals[l].schedule, *locals[l].backend);
+        if (timed) forward[l].push_back(std::move(timing));
+      }
+    if (has_backward(c.pass)) {
+      std::vector<IterationTiming> timings = ring_attention_backward(members);
+      for (std::size_t l = 0; timed && l < locals.size(); ++l) backward[l].push_back(std::move(timings[l]));
     }
   }
-  for (const auto& per_rank : timed)
-    for (const auto& it : per_rank) {
-      t.compute.insert(t.compute.end(), it.compute_ms.begin(), it.compute_ms.end());
-      t.wait.insert(t.wait.end(), it.wait_ms.begin(), it.wait_ms.end());
-      t.comm.insert(t.comm.end(), it.comm_ms.begin(), it.comm_ms.end());
-      t.total.push_back(it.total_ms);
-      t.wall.push_back(it.wall_ms);
-    }
-  return t;
+  return {flatten(forward), flatten(backward)};
 }
 
-CheckResult check(const BenchmarkCase& c, const MpiRuntime& rt, std::vector<LocalRank>& locals) {
+PassTiming gather_pass(const MpiRuntime& rt, const PassSamples& s, int locals, int iters, int steps,
+                       double flops) {
+  return {gather_by_rank(rt, s.compute, locals, iters, steps), gather_by_rank(rt, s.comm, locals, iters, steps),
+          gather_by_rank(rt, s.wait, locals, iters, steps),    gather_by_rank(rt, s.total, locals, iters, 1),
+          gather_by_rank(rt, s.wall, locals, iters, 1),        flops};
+}
+
+// The run's iteration: every timed step in order (fwdbwd: the forward's, then the backward's), and
+// per (iteration, rank) the passes' totals added up.
+void concatenate_passes(RunRecord& run) {
+  const auto cells = static_cast<std::size_t>(run.iterations) * static_cast<std::size_t>(run.world_size);
+  const auto P = static_cast<std::size_t>(run.world_size);
+  run.compute_ms.clear(), run.comm_ms.clear(), run.wait_ms.clear();
+  run.total_ms.assign(cells, 0.0);
+  run.wall_ms.assign(cells, 0.0);
+  for (std::size_t cell = 0; cell < cells; ++cell)
+    for (const char* name : {"forward", "backward"}) {
+      const auto it = run.passes.find(name);
+      if (it == run.passes.end() || it->second.total_ms.size() != cells) continue;  // not timed, or not root
+      const PassTiming& p = it->second;
+      const auto first = static_cast<std::ptrdiff_t>(cell * P), last = first + static_cast<std::ptrdiff_t>(P);
+      run.compute_ms.insert(run.compute_ms.end(), p.compute_ms.begin() + first, p.compute_ms.begin() + last);
+      run.comm_ms.insert(run.comm_ms.end(), p.comm_ms.begin() + first, p.comm_ms.begin() + last);
+      run.wait_ms.insert(run.wait_ms.end(), p.wait_ms.begin() + first, p.wait_ms.begin() + last);
+      run.total_ms[cell] += p.total_ms[cell];
+      run.wall_ms[cell] += p.wall_ms[cell];
+    }
+  run.steps = static_cast<int>(run.passes.size()) * run.world_size;
+}
+
+CheckResult check(const BenchmarkCase& c, const SequenceLayout& layout, const MpiRuntime& rt,
+                  std::vector<LocalRank>& locals) {
   ErrorSums mine;
   for (auto& l : locals) {
     const ErrorSums s = l.backend->compare_with_reference(c.seed);
@@ -89,25 +144,56 @@ CheckResult check(const BenchmarkCase& c, const MpiRuntime& rt, std::vector<Loca
   r.tolerance = c.effective_tolerance();
   r.passed = std::isfinite(r.rel_err) && r.rel_err <= r.tolerance && std::isfinite(r.max_abs_err) &&
              std::isfinite(r.lse_max_abs_err);
+  if (has_backward(c.pass)) {
+    r.gradients = check_gradients(c, layout, rt, locals);
+    for (double e : {r.gradients->dq_rel_err, r.gradients->dk_rel_err, r.gradients->dv_rel_err})
+      r.passed = r.passed && std::isfinite(e) && e <= r.tolerance;
+  }
   return r;
 }
 
-// Global tensors in token order for --dump-tensors: the CPU regenerates Q, K, V; O and LSE rows
-// are gathered and placed by the layout.
+// Rows gathered rank by rank ([ring rank][heads][local rows][width]) -> global token order
+// ([heads][seq][width]), placed by the layout.
+std::vector<float> place_rows(const SequenceLayout& layout, const std::vector<float>& gathered, std::int64_t heads,
+                              std::int64_t width) {
+  const auto S = static_cast<std::size_t>(layout.seq_len()), W = static_cast<std::size_t>(width);
+  const auto n = static_cast<std::size_t>(layout.local_len()), BH = static_cast<std::size_t>(heads);
+  std::vector<float> global(gathered.size());
+  for (int r = 0; r < layout.ranks(); ++r) {
+    const auto pos = layout.positions(r);
+    for (std::size_t bh = 0; bh < BH; ++bh)
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t src = (static_cast<std::size_t>(r) * BH + bh) * n + i;
+        const std::size_t dst = bh * S + static_cast<std::size_t>(pos[i]);
+        std::copy_n(gathered.begin() + static_cast<std::ptrdiff_t>(src * W), W,
+                    global.begin() + static_cast<std::ptrdiff_t>(dst * W));
+      }
+  }
+  return global;
+}
+
+// Global tensors in token order for --dump-tensors: the CPU regenerates the inputs (Q, K, V and,
+// with a backward pass, dO); O, LSE and the gradients are gathered and placed by the layout.
 std::vector<TensorDump> dump_tensors(const BenchmarkCase& c, const MpiRuntime& rt,
                                      const SequenceLayout& layout, std::vector<LocalRank>& locals) {
-  std::vector<float> o_local, lse_local;
+  const bool backward = has_backward(c.pass);
+  std::vector<float> o, lse, dq, dk, dv;  // this process's ranks, one after another
   for (auto& l : locals) {
     const AttentionResult r = l.backend->read_result();
-    o_local.insert(o_local.end(), r.o.begin(), r.o.end());
-    lse_local.insert(lse_local.end(), r.lse.begin(), r.lse.end());
+    o.insert(o.end(), r.o.begin(), r.o.end());
+    lse.insert(lse.end(), r.lse.begin(), r.lse.end());
+    if (!backward) continue;
+    const GradientResult g = l.backend->read_gradients();
+    dq.insert(dq.end(), g.dq.begin(), g.dq.end());
+    dk.insert(dk.end(), g.dk.begin(), g.dk.end());
+    dv.insert(dv.end(), g.dv.begin(), g.dv.end());
   }
-  const std::vector<float> o = gather(rt.world(), std::span<const float>(o_local));
-  const std::vector<float> lse = gather(rt.world(), std::span<const float>(lse_local));
+  for (auto* t : {&o, &lse, &dq, &dk, &dv}) *t = gather(rt.world(), std::span<const float>(*t));
   if (!rt.is_root()) return {};
   const ProblemSpec& s = c.spec;
   const auto S = static_cast<std::uint64_t>(s.seq_len), D = static_cast<std::uint64_t>(s.head_dim);
-  const auto BH = static_cast<std::uint64_t>(s.batch * s.heads);
+  const auto B = static_cast<std::uint64_t>(s.batch), H = static_cast<std::uint64_t>(s.heads),
+             Hkv = static_cast<std::uint64_t>(s.effective_kv_heads());
   std::vector<std::int64_t> all(S);
   std::iota(all.begin(), all.end(), 0);
   auto tensor = [&](TensorRole role) {
@@ -115,26 +201,19 @@ std::vector<TensorDump> dump_tensors(const BenchmarkCase& c, const MpiRuntime& r
     generate_tensor(role, c.seed, s, all, t);  // the values the kernels saw
     return t;
   };
-  std::vector<float> o_global(o.size()), lse_global(lse.size());
-  const std::int64_t n = layout.local_len();
-  for (int r = 0; r < layout.ranks(); ++r) {
-    const auto pos = layout.positions(r);
-    for (std::uint64_t bh = 0; bh < BH; ++bh)
-      for (std::int64_t i = 0; i < n; ++i) {
-        const std::uint64_t src = (static_cast<std::uint64_t>(r) * BH + bh) * n + i;
-        const std::uint64_t dst = bh * S + static_cast<std::uint64_t>(pos[i]);
-        lse_global[dst] = lse[src];
-        std::copy_n(o.begin() + static_cast<std::ptrdiff_t>(src * D), D,
-                    o_global.begin() + static_cast<std::ptrdiff_t>(dst * D));
-      }
+  const std::int64_t q_heads = s.batch * s.heads, kv_heads = s.batch * s.effective_kv_heads();
+  std::vector<TensorDump> out{{"Q", {B, H, S, D}, tensor(TensorRole::q)},
+                              {"K", {B, Hkv, S, D}, tensor(TensorRole::k)},
+                              {"V", {B, Hkv, S, D}, tensor(TensorRole::v)},
+                              {"O", {B, H, S, D}, place_rows(layout, o, q_heads, s.head_dim)},
+                              {"LSE", {B, H, S}, place_rows(layout, lse, q_heads, 1)}};
+  if (backward) {
+    out.push_back({"dO", {B, H, S, D}, tensor(TensorRole::d_o)});
+    out.push_back({"dQ", {B, H, S, D}, place_rows(layout, dq, q_heads, s.head_dim)});
+    out.push_back({"dK", {B, Hkv, S, D}, place_rows(layout, dk, kv_heads, s.head_dim)});
+    out.push_back({"dV", {B, Hkv, S, D}, place_rows(layout, dv, kv_heads, s.head_dim)});
   }
-  const auto B = static_cast<std::uint64_t>(s.batch), H = static_cast<std::uint64_t>(s.heads),
-             Hkv = static_cast<std::uint64_t>(s.effective_kv_heads());
-  return {{"Q", {B, H, S, D}, tensor(TensorRole::q)},
-          {"K", {B, Hkv, S, D}, tensor(TensorRole::k)},
-          {"V", {B, Hkv, S, D}, tensor(TensorRole::v)},
-          {"O", {B, H, S, D}, std::move(o_global)},
-          {"LSE", {B, H, S}, std::move(lse_global)}};
+  return out;
 }
 
 std::vector<RankInfo> gather_ranks(const MpiRuntime& rt, const std::vector<LocalRank>& locals) {
@@ -188,6 +267,36 @@ void store_telemetry(RunRecord& run, const std::vector<double>& start, const std
   }
 }
 
+// Bytes each local rank sends and FLOPs it computes at every timed step: [local][steps].
+struct StepWork {
+  std::vector<double> bytes, flops;
+};
+
+StepWork step_work(const BenchmarkCase& c, const std::vector<LocalRank>& locals) {
+  StepWork w;
+  for (const auto& l : locals) {
+    const RankBuffers& buf = l.backend->buffers();
+    const int steps = l.schedule.steps();
+    auto work_at = [&](int s) {
+      const BlockMask m = l.schedule.mask(s);
+      return m.empty() ? 0.0 : block_flops(c.spec, *m.pattern, m.q_runs, m.kv_runs);
+    };
+    if (has_forward(c.pass))
+      for (int s = 0; s < steps; ++s) {
+        w.bytes.push_back(s + 1 < steps ? static_cast<double>(buf.kv_bytes) : 0.0);
+        w.flops.push_back(work_at(s));
+      }
+    // the backward sends (K, V, dK, dV) until the last step, which sends dK, dV on and then home
+    const double travelling = double(buf.kv_bytes + buf.dkv_bytes), last = 2.0 * double(buf.dkv_bytes);
+    if (has_backward(c.pass))
+      for (int s = 0; s < steps; ++s) {
+        w.bytes.push_back(steps == 1 ? 0.0 : s + 1 < steps ? travelling : last);
+        w.flops.push_back(kBackwardFlopsPerForward * work_at(s));
+      }
+  }
+  return w;
+}
+
 }  // namespace
 
 BenchmarkOutcome run_ring_benchmark(const BenchmarkCase& c, const MpiRuntime& rt) {
@@ -204,29 +313,24 @@ BenchmarkOutcome run_ring_benchmark(const BenchmarkCase& c, const MpiRuntime& rt
   run.config = c.entries();
   run.world_size = layout.ranks();
   run.iterations = c.iters;
-  run.steps = steps;
-  run.compute_ms = gather_by_rank(rt, t.compute, L, c.iters, steps);
-  run.wait_ms = gather_by_rank(rt, t.wait, L, c.iters, steps);
-  run.comm_ms = gather_by_rank(rt, t.comm, L, c.iters, steps);
-  run.total_ms = gather_by_rank(rt, t.total, L, c.iters, 1);
-  run.wall_ms = gather_by_rank(rt, t.wall, L, c.iters, 1);
+  const double forward_flops = attention_flops(c.spec);
+  if (has_forward(c.pass)) run.passes["forward"] = gather_pass(rt, t.forward, L, c.iters, steps, forward_flops);
+  if (has_backward(c.pass))
+    run.passes["backward"] =
+        gather_pass(rt, t.backward, L, c.iters, steps, kBackwardFlopsPerForward * forward_flops);
+  concatenate_passes(run);
 
-  std::vector<double> bytes, flops;  // [local][steps]
-  for (const auto& l : locals)
-    for (int s = 0; s < steps; ++s) {
-      bytes.push_back(s + 1 < steps ? static_cast<double>(l.backend->buffers().kv_bytes) : 0.0);
-      const BlockMask m = l.schedule.mask(s);
-      flops.push_back(m.empty() ? 0.0 : block_flops(c.spec, *m.pattern, m.q_runs, m.kv_runs));
-    }
-  for (double b : gather_by_rank(rt, bytes, L, 1, steps)) run.bytes_sent.push_back(static_cast<std::int64_t>(b));
-  run.step_flops = gather_by_rank(rt, flops, L, 1, steps);
+  const StepWork work = step_work(c, locals);
+  for (double b : gather_by_rank(rt, work.bytes, L, 1, run.steps))
+    run.bytes_sent.push_back(static_cast<std::int64_t>(b));
+  run.step_flops = gather_by_rank(rt, work.flops, L, 1, run.steps);
   run.ranks = gather_ranks(rt, locals);
   const auto keys = static_cast<int>(std::size(kTelemetryKeys));
   store_telemetry(run, gather_by_rank(rt, telemetry_start, L, 1, keys),
                   gather_by_rank(rt, telemetry_end, L, 1, keys));
 
   if (c.check) {
-    run.check = check(c, rt, locals);
+    run.check = check(c, layout, rt, locals);
     out.check_failed = !run.check->passed;
   }
   if (c.dump_tensors) run.tensors = dump_tensors(c, rt, layout, locals);
@@ -235,7 +339,9 @@ BenchmarkOutcome run_ring_benchmark(const BenchmarkCase& c, const MpiRuntime& rt
   for (const auto& l : locals) held = std::max(held, static_cast<double>(l.backend->allocated_bytes()));
   const double peak = max_all(rt.world(), held);
   if (rt.is_root()) {
-    summarize_run(run, attention_flops(c.spec), c.spec.batch * c.spec.seq_len);
+    double flops = 0;
+    for (const auto& [name, pass] : run.passes) flops += pass.flops;
+    summarize_run(run, flops, c.spec.batch * c.spec.seq_len);
     run.summary["peak_mem_bytes"] = peak;
     run.summary["bytes_per_token"] = peak / static_cast<double>(c.spec.batch * layout.local_len());
     run.provenance = collect_provenance(rt, run.ranks);

@@ -21,7 +21,7 @@ fs::path temp_path(const std::string& name) {
 
 RunRecord sample_run() {
   RunRecord r;
-  r.config = {{"seq-len", "4096"}, {"mask", "causal"}, {"layout", "zigzag"}};
+  r.config = {{"seq-len", "4096"}, {"mask", "causal"}, {"layout", "zigzag"}, {"pass", "fwd"}};
   r.provenance = {{"created_utc", "2026-11-21T00:00:00Z"}, {"hostnames", "a,b"}};
   r.world_size = 2;
   r.iterations = 3;

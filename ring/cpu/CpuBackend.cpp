@@ -14,34 +14,57 @@ namespace {
 std::size_t q_values(const ProblemSpec& s, std::int64_t n) {
   return static_cast<std::size_t>(s.batch * s.heads * n * s.head_dim);
 }
-std::size_t kv_values(const ProblemSpec& s, std::int64_t n) {
+std::size_t kv_values(const ProblemSpec& s, std::int64_t n) {  // K and V (or dK and dV) of one block
   return static_cast<std::size_t>(2 * s.batch * s.effective_kv_heads() * n * s.head_dim);
 }
+std::size_t rows(const ProblemSpec& s, std::int64_t n) { return static_cast<std::size_t>(s.batch * s.heads * n); }
+std::vector<float> values_if(bool wanted, std::size_t count) { return std::vector<float>(wanted ? count : 0); }
 }  // namespace
 
-std::size_t cpu_rank_bytes(const ProblemSpec& spec, std::int64_t n) {
-  // Q, O, three K/V blocks (local + double buffer), LSE; all fp32
-  const std::size_t lse = static_cast<std::size_t>(spec.batch * spec.heads * n);
-  return sizeof(float) * (2 * q_values(spec, n) + 3 * kv_values(spec, n) + lse);
+std::size_t cpu_rank_bytes(const ProblemSpec& spec, std::int64_t n, bool backward) {
+  // Q, O, three K/V blocks (local + double buffer), LSE; all fp32. The backward adds dO, dQ, D,
+  // the dK/dV accumulators travelling with each of the three blocks, this rank's share, and the
+  // finished gradients of its own keys.
+  const std::size_t forward = 2 * q_values(spec, n) + 3 * kv_values(spec, n) + rows(spec, n);
+  const std::size_t extra = backward ? 2 * q_values(spec, n) + 5 * kv_values(spec, n) + rows(spec, n) : 0;
+  return sizeof(float) * (forward + extra);
 }
 
-CpuBackend::CpuBackend(const ProblemSpec& spec, std::int64_t local_len,
-                       std::unique_ptr<Transport> transport, int threads)
+CpuBackend::CpuBackend(const ProblemSpec& spec, std::int64_t local_len, std::unique_ptr<Transport> transport,
+                       int threads, bool backward, std::unique_ptr<Transport> backward_transport)
     : spec_(spec),
       n_(local_len),
+      backward_(backward),
       q_(q_values(spec, local_len)),
-      kv_local_(kv_values(spec, local_len)),
+      // with the backward pass a block carries its dK/dV accumulators after K/V; the local
+      // block's stay zero (they leave at step 0 as the empty accumulator)
+      kv_local_(kv_values(spec, local_len) * (backward ? 2 : 1)),
       kv_recv_{std::vector<float>(kv_local_.size()), std::vector<float>(kv_local_.size())},
       o_(q_.size()),
-      lse_(static_cast<std::size_t>(spec.batch * spec.heads * local_len)),
+      lse_(rows(spec, local_len)),
+      d_o_(values_if(backward, q_.size())),
+      dq_(values_if(backward, q_.size())),
+      delta_(values_if(backward, lse_.size())),
+      dkv_part_(values_if(backward, kv_values(spec, local_len))),
+      dkv_home_(values_if(backward, kv_values(spec, local_len))),
       kernel_(spec, local_len),
-      transport_(std::move(transport)) {
+      backward_kernel_(spec, local_len),
+      transport_(std::move(transport)),
+      backward_transport_(std::move(backward_transport)) {
   omp_set_num_threads(std::max(1, threads));
   buffers_ = {q_.data(), kv_local_.data(), {kv_recv_[0].data(), kv_recv_[1].data()},
-              kv_local_.size() * sizeof(float), o_.data(), lse_.data()};
+              kv_values(spec, local_len) * sizeof(float), o_.data(), lse_.data()};
+  if (backward) {
+    buffers_.d_o = d_o_.data();
+    buffers_.dq = dq_.data();
+    buffers_.delta = delta_.data();
+    buffers_.dkv_part = dkv_part_.data();
+    buffers_.dkv_home = dkv_home_.data();
+    buffers_.dkv_bytes = dkv_part_.size() * sizeof(float);
+  }
 }
 
-std::size_t CpuBackend::allocated_bytes() const { return cpu_rank_bytes(spec_, n_); }
+std::size_t CpuBackend::allocated_bytes() const { return cpu_rank_bytes(spec_, n_, backward_); }
 
 void CpuBackend::generate_inputs(std::uint64_t seed, std::span<const PositionRun> runs) {
   positions_.clear();
@@ -49,10 +72,11 @@ void CpuBackend::generate_inputs(std::uint64_t seed, std::span<const PositionRun
     for (std::int64_t i = 0; i < r.length; ++i) positions_.push_back(r.global_start + i * r.stride);
   if (static_cast<std::int64_t>(positions_.size()) != n_)
     throw std::invalid_argument("CpuBackend: runs do not cover the rank's tokens");
-  const std::size_t half = kv_local_.size() / 2;
+  const std::size_t half = kv_values(spec_, n_) / 2;
   generate_tensor(TensorRole::q, seed, spec_, positions_, q_);
   generate_tensor(TensorRole::k, seed, spec_, positions_, std::span(kv_local_).first(half));
-  generate_tensor(TensorRole::v, seed, spec_, positions_, std::span(kv_local_).subspan(half));
+  generate_tensor(TensorRole::v, seed, spec_, positions_, std::span(kv_local_).subspan(half, half));
+  if (backward_) generate_tensor(TensorRole::d_o, seed, spec_, positions_, d_o_);
 }
 
 ErrorSums CpuBackend::compare_with_reference(std::uint64_t seed) {
@@ -66,6 +90,19 @@ ErrorSums CpuBackend::compare_with_reference(std::uint64_t seed) {
   generate_tensor(TensorRole::v, seed, spec_, all, v);
   const AttentionResult ref = reference_attention(spec_, q_, positions_, k, v, all);
   return compare_outputs(o_, lse_, ref.o, ref.lse);
+}
+
+BlockBackwardKernel& CpuBackend::backward_kernel() {
+  if (!backward_) throw std::logic_error("CpuBackend: made without the backward pass's buffers");
+  return backward_kernel_;
+}
+
+Transport& CpuBackend::backward_transport() { return backward_transport_ ? *backward_transport_ : *transport_; }
+
+GradientResult CpuBackend::read_gradients() {
+  const std::size_t half = dkv_home_.size() / 2;
+  return {dq_, std::vector<float>(dkv_home_.begin(), dkv_home_.begin() + static_cast<std::ptrdiff_t>(half)),
+          std::vector<float>(dkv_home_.begin() + static_cast<std::ptrdiff_t>(half), dkv_home_.end())};
 }
 
 }  // namespace ringbench

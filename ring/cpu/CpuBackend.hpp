@@ -1,4 +1,4 @@
-// A rank computing on the host: fp32 buffers in memory, the tiled CPU kernel, K/V passed over MPI.
+// A rank computing on the host: fp32 buffers in memory, the tiled CPU kernels, K/V passed over MPI.
 #pragma once
 
 #include <mpi.h>
@@ -8,19 +8,22 @@
 
 #include "core/ProblemSpec.hpp"
 #include "ring/RankBackend.hpp"
+#include "ring/cpu/CpuBackwardKernel.hpp"
 #include "ring/cpu/CpuBlockKernel.hpp"
 #include "ring/cpu/HostStepTimer.hpp"
 
 namespace ringbench {
 
 // Bytes a CPU rank allocates for a case (checked against free memory before allocating).
-std::size_t cpu_rank_bytes(const ProblemSpec& spec, std::int64_t local_len);
+std::size_t cpu_rank_bytes(const ProblemSpec& spec, std::int64_t local_len, bool backward);
 
 class CpuBackend final : public RankBackend {
  public:
-  // `threads`: OpenMP threads for the kernel (cores on this node divided among its ranks).
-  CpuBackend(const ProblemSpec& spec, std::int64_t local_len, std::unique_ptr<Transport> transport,
-             int threads);
+  // `threads`: OpenMP threads for the kernels (cores on this node divided among its ranks).
+  // `backward`: also allocate the backward pass's buffers; its blocks travel on
+  // `backward_transport`, or on `transport` when that is null (real ranks: the same ring).
+  CpuBackend(const ProblemSpec& spec, std::int64_t local_len, std::unique_ptr<Transport> transport, int threads,
+             bool backward = false, std::unique_ptr<Transport> backward_transport = nullptr);
 
   std::string device_name() const override { return "cpu"; }
   std::string pci_bus_id() const override { return ""; }
@@ -33,14 +36,21 @@ class CpuBackend final : public RankBackend {
   void synchronize() override {}
   AttentionResult read_result() override { return {o_, lse_}; }
   ErrorSums compare_with_reference(std::uint64_t seed) override;
+  BlockBackwardKernel& backward_kernel() override;
+  Transport& backward_transport() override;
+  GradientResult read_gradients() override;
 
  private:
   ProblemSpec spec_;
   std::int64_t n_;
+  bool backward_ = false;
+  // kv_local_ and kv_recv_ hold K, V and, with the backward pass, the block's dK, dV after them
   std::vector<float> q_, kv_local_, kv_recv_[2], o_, lse_;
+  std::vector<float> d_o_, dq_, delta_, dkv_part_, dkv_home_;  // the backward pass
   RankBuffers buffers_;
   CpuBlockKernel kernel_;
-  std::unique_ptr<Transport> transport_;
+  CpuBackwardKernel backward_kernel_;
+  std::unique_ptr<Transport> transport_, backward_transport_;
   std::vector<std::int64_t> positions_;
   HostStepTimer timer_;
 };

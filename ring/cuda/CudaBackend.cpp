@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/Error.hpp"
 #include "distributed/cuda/EventWait.hpp"
 #include "ring/cuda/DeviceFill.cuh"
 
@@ -99,6 +100,17 @@ ErrorSums CudaBackend::compare_with_reference(std::uint64_t seed) {
   RINGBENCH_CHECK_CUDA(cudaMemcpy(ref.lse.data(), ref_lse.get(), ref_lse.bytes(), cudaMemcpyDeviceToHost));
   return compare_outputs(got.o, got.lse, ref.o, ref.lse);
 }
+
+namespace {
+[[noreturn]] void refuse_backward(const BenchmarkCase& c) {
+  throw ConfigError("pass", std::string(to_string(c.pass)),
+                    "fwd with device cuda (the GPU backward pass is not implemented yet)");
+}
+}  // namespace
+
+BlockBackwardKernel& CudaBackend::backward_kernel() { refuse_backward(case_); }
+
+GradientResult CudaBackend::read_gradients() { refuse_backward(case_); }
 
 std::map<std::string, double> CudaBackend::telemetry() {
   std::map<std::string, double> t = nvml_.sample();

@@ -45,6 +45,10 @@ class CudaBackend final : public RankBackend {
   void synchronize() override;
   AttentionResult read_result() override;
   ErrorSums compare_with_reference(std::uint64_t seed) override;
+  // No GPU backward kernels yet: both refuse with ConfigError("pass", ...). validate() refuses
+  // such cases before any communication; these keep any other caller from running a half pass.
+  BlockBackwardKernel& backward_kernel() override;
+  GradientResult read_gradients() override;
   std::map<std::string, double> telemetry() override;
   std::map<std::string, std::string> provenance() const override;
 

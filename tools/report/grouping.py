@@ -6,7 +6,7 @@ from collections import OrderedDict
 import formatting as fmt
 
 # What a table holds fixed; sequence length, mask and layout vary inside one table.
-TABLE_KEYS = ("device", "kernel", "dtype", "heads", "kv-heads", "head-dim", "batch", "virtual-ranks")
+TABLE_KEYS = ("device", "kernel", "dtype", "heads", "kv-heads", "head-dim", "batch", "virtual-ranks", "pass")
 
 
 def table_key(run):
@@ -16,7 +16,8 @@ def table_key(run):
 def table_title(run):
     ranks = f"{run.world_size} ranks" + (" (virtual, one device)" if run.virtual else "")
     return (f"{run.get('device')} · kernel {run.get('kernel')} · {run.get('dtype')} · {ranks} · "
-            f"{run.get('heads')}/{run.get('kv-heads')} heads × {run.get('head-dim')} · batch {run.get('batch')}")
+            f"{run.get('heads')}/{run.get('kv-heads')} heads × {run.get('head-dim')} · batch {run.get('batch')} · "
+            f"pass {run.get('pass')}")
 
 
 def group_tables(runs):
@@ -32,7 +33,8 @@ def series_attrs(run):
     return OrderedDict([
         ("device", run.get("device")), ("kernel", run.get("kernel")), ("dtype", run.get("dtype")),
         ("heads", f"{run.get('heads')}/{run.get('kv-heads')}×{run.get('head-dim')}"),
-        ("batch", f"batch {run.get('batch')}"), ("layout", run.get("layout")), ("mask", run.get("mask")),
+        ("batch", f"batch {run.get('batch')}"), ("pass", run.get("pass")), ("layout", run.get("layout")),
+        ("mask", run.get("mask")),
         ("ranks", f"{run.world_size}{'v' if run.virtual else ''} ranks"),
     ])
 
@@ -59,5 +61,6 @@ def group_series(runs, without=()):
 
 def case_text(run):
     """One line naming a run's case, for tables that mix sets."""
-    return (f"{fmt.tokens(run.seq_len)} {run.get('mask')} {run.get('layout')}, {run.world_size} ranks, "
+    passes = "" if run.get("pass") == "fwd" else f" {run.get('pass')}"
+    return (f"{fmt.tokens(run.seq_len)} {run.get('mask')} {run.get('layout')}{passes}, {run.world_size} ranks, "
             f"{run.get('kernel')} {run.get('dtype')}, {run.get('heads')}/{run.get('kv-heads')}×{run.get('head-dim')}")

@@ -114,6 +114,12 @@ def results(runs):
     return lines
 
 
+def _gradient_error(run):
+    """The largest relative error of dQ, dK and dV, for runs that checked a backward pass."""
+    errors = [run.check[k] for k in ("dq_rel_err", "dk_rel_err", "dv_rel_err") if k in run.check]
+    return fmt.sci(max(errors)) if errors else "—"
+
+
 def validation(runs):
     lines = ["## Validation", "",
              "Runs checked against the float64 reference (`ringbench quick`, or `run --check`): relative "
@@ -123,9 +129,10 @@ def validation(runs):
     failed_runs = [r for r in runs if r.status != "ok"]
     if checked:
         rows = [(r.id, case_text(r), fmt.sci(r.check["rel_err"]), fmt.sci(r.check.get("max_abs_err", math.nan)),
-                 fmt.sci(r.check["tolerance"]), "passed" if r.check.get("passed", 0) else "**FAILED**")
+                 _gradient_error(r), fmt.sci(r.check["tolerance"]), "passed" if r.check.get("passed", 0) else "**FAILED**")
                 for r in checked]
-        lines += _table(["run", "case", "rel. error", "max abs. error", "tolerance", "verdict"], rows)
+        lines += _table(["run", "case", "rel. error", "max abs. error", "gradients' rel. error (dQ, dK, dV)",
+                         "tolerance", "verdict"], rows)
         failed = sum(1 for r in checked if not r.check.get("passed", 0))
         lines.append(f"**Verdict: {'all ' + str(len(checked)) + ' checked cases passed' if not failed else f'{failed} of {len(checked)} checked cases FAILED'}.**")
         lines.append("")

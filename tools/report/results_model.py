@@ -61,7 +61,7 @@ class Run:
 
     def problem_key(self):
         """What is computed: two runs with equal keys solve the same attention problem."""
-        return tuple(self.get(k) for k in ("seq-len", "batch", "heads", "kv-heads", "head-dim", "mask", "dtype"))
+        return tuple(self.get(k) for k in ("seq-len", "batch", "heads", "kv-heads", "head-dim", "mask", "dtype", "pass"))
 
     def case_key(self):
         """What is measured: the configuration without measurement settings, plus the world size."""
@@ -72,6 +72,7 @@ class Run:
 def _read_run(run_id, g):
     keys = _text(g.attrs["config_keys"]).split()
     config = {k: _text(g.attrs[k]) for k in keys}
+    config.setdefault("pass", "fwd")  # schema 1 timed the forward pass only
     fixed = {"config_keys", "status", "error", "world_size", "complete"}
     provenance = {
         name: _text(value)

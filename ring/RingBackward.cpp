@@ -1,0 +1,140 @@
+#include "ring/RingBackward.hpp"
+
+#include <chrono>
+#include <numeric>
+
+namespace ringbench {
+
+namespace {
+
+// One rank's backward pass, cut where the ranks of a virtual ring must take turns: send(hop)
+// folds the previous step's share into the block in hand and starts the hop's exchange;
+// finish(hop) computes the step and waits for the exchange. Hop P (P > 1) only brings the
+// accumulators home.
+class BackwardPass {
+ public:
+  BackwardPass(const RingSchedule& schedule, RankBackend& backend)
+      : schedule_(schedule),
+        backend_(backend),
+        buf_(backend.buffers()),
+        kernel_(backend.backward_kernel()),
+        transport_(backend.backward_transport()),
+        timer_(backend.timer()),
+        steps_(schedule.steps()),
+        in_{buf_.q, buf_.d_o, buf_.o, buf_.lse, buf_.delta} {}
+
+  int hops() const { return steps_ > 1 ? steps_ + 1 : 1; }
+
+  void begin() {
+    wall_begin_ = std::chrono::steady_clock::now();
+    timer_.iteration_begin();
+    share_pending_ = false;
+  }
+
+  void send(int hop) {
+    if (share_pending_) kernel_.accumulate(grads(in_hand(hop)), buf_.dkv_part, dkv_values());
+    share_pending_ = false;
+    if (steps_ == 1) return;  // a ring of one: nothing travels
+    if (hop + 1 < steps_)
+      transport_.start_exchange(in_hand(hop), incoming(hop), buf_.kv_bytes + buf_.dkv_bytes);
+    else if (hop + 1 ==
+             steps_)  // the last block's K/V are not needed any more, its accumulators are
+      transport_.start_exchange(grads(in_hand(hop)), grads(incoming(hop)), buf_.dkv_bytes);
+    else
+      transport_.start_exchange(grads(in_hand(hop)), buf_.dkv_home, buf_.dkv_bytes);
+  }
+
+  void finish(int hop) {
+    timer_.compute_begin(hop);
+    if (hop < steps_) compute(hop);
+    timer_.compute_end(hop);
+    if (steps_ > 1) transport_.wait_exchange();
+    timer_.wait_end(hop);
+  }
+
+  IterationTiming end(bool alone) {
+    timer_.iteration_end();
+    backend_.synchronize();
+    IterationTiming t = timer_.collect(hops());
+    t.wall_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall_begin_)
+            .count();
+    t.comm_ms = transport_.take_comm_ms();
+    fold_last_hop(t);
+    if (!alone) t.total_ms = t.wall_ms = own_steps_ms(t);
+    return t;
+  }
+
+ private:
+  void compute(int step) {
+    if (step == 0) kernel_.prepare(in_, buf_.dq);
+    const BlockMask mask = schedule_.mask(step);
+    // In a ring of one the share is the whole gradient: written straight home.
+    if (steps_ == 1)
+      return kernel_.attend_backward(in_, in_hand(step), mask, buf_.dq, buf_.dkv_home);
+    if (mask.empty()) return;  // nothing of this block is attended here: no share to fold in
+    kernel_.attend_backward(in_, in_hand(step), mask, buf_.dq, buf_.dkv_part);
+    share_pending_ = true;
+  }
+
+  // The block in hand at step `hop` (at hop P: the last one received), and the buffer the hop's
+  // exchange receives into, alternating like the forward's.
+  void* in_hand(int hop) const {
+    return hop == 0 ? const_cast<void*>(buf_.kv_local) : buf_.kv_recv[(hop - 1) % 2];
+  }
+  void* incoming(int hop) const { return buf_.kv_recv[hop % 2]; }
+  float* grads(void* block) const {
+    return reinterpret_cast<float*>(static_cast<char*>(block) + buf_.kv_bytes);
+  }
+  std::size_t dkv_values() const { return buf_.dkv_bytes / sizeof(float); }
+
+  // The hop home is timed as a step of its own; it belongs to the last step.
+  void fold_last_hop(IterationTiming& t) const {
+    const auto P = static_cast<std::size_t>(steps_);
+    if (t.wait_ms.size() > P) {
+      t.compute_ms[P - 1] += t.compute_ms[P];
+      t.wait_ms[P - 1] += t.wait_ms[P];
+      t.compute_ms.resize(P);
+      t.wait_ms.resize(P);
+    }
+    if (t.comm_ms.size() > P) {
+      t.comm_ms[P - 1] += t.comm_ms[P];
+    }
+    t.comm_ms.resize(P, 0.0);
+  }
+
+  static double own_steps_ms(const IterationTiming& t) {
+    return std::accumulate(t.compute_ms.begin(), t.compute_ms.end(), 0.0) +
+           std::accumulate(t.wait_ms.begin(), t.wait_ms.end(), 0.0);
+  }
+
+  const RingSchedule& schedule_;
+  RankBackend& backend_;
+  const RankBuffers& buf_;
+  BlockBackwardKernel& kernel_;
+  Transport& transport_;
+  StepTimer& timer_;
+  int steps_;
+  BackwardInputs in_;
+  bool share_pending_ = false;  // dkv_part holds a share not yet folded into its accumulator
+  std::chrono::steady_clock::time_point wall_begin_;
+};
+
+}  // namespace
+
+std::vector<IterationTiming> ring_attention_backward(std::span<const RingMember> members) {
+  std::vector<BackwardPass> passes;
+  passes.reserve(members.size());
+  for (const auto& m : members) passes.emplace_back(*m.schedule, *m.backend);
+  for (auto& p : passes) p.begin();
+  const int hops = passes.front().hops();
+  for (int hop = 0; hop < hops; ++hop) {
+    for (auto& p : passes) p.send(hop);  // every rank posts before any rank waits
+    for (auto& p : passes) p.finish(hop);
+  }
+  std::vector<IterationTiming> timings;
+  for (auto& p : passes) timings.push_back(p.end(passes.size() == 1));
+  return timings;
+}
+
+}  // namespace ringbench
