@@ -4,10 +4,47 @@
 
 #include <climits>
 #include <cstdlib>
+#include <string_view>
 
 #include "distributed/MpiCheck.hpp"
 
 namespace ringbench {
+
+namespace {
+std::string env_text(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+// A non-negative integer variable; -1 when unset or not a plain number.
+int env_count(const char* name) {
+  const std::string text = env_text(name);
+  if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos)
+    return -1;
+  return std::stoi(text);
+}
+}  // namespace
+
+SlurmTask SlurmTask::from_environment() {
+  SlurmTask t;
+  t.job_id = env_text("SLURM_JOB_ID");
+  t.step_id = env_text("SLURM_STEP_ID");
+  t.procid = env_count("SLURM_PROCID");
+  t.localid = env_count("SLURM_LOCALID");
+  t.step_tasks = env_count("SLURM_STEP_NUM_TASKS");
+  t.srun_pmix = std::string_view(env_text("PMIX_NAMESPACE")).starts_with("slurm.pmix.");
+  return t;
+}
+
+std::string SlurmTask::mismatch(int rank, int local_rank, int size) const {
+  if (!srun_pmix) return "";
+  if (procid == rank && localid == local_rank && step_tasks == size) return "";
+  const auto n = [](int v) { return std::to_string(v); };
+  return "Slurm and MPI disagree about this process: srun step " + job_id + "." + step_id +
+         " made it task " + n(procid) + " of " + n(step_tasks) + ", local task " + n(localid) +
+         "; MPI made it rank " + n(rank) + " of " + n(size) + ", local rank " + n(local_rank) +
+         ". Start all ranks with one srun --mpi=pmix, not inside another MPI launcher";
+}
 
 MpiRuntime::MpiRuntime(int* argc, char*** argv) {
   int provided = 0;
@@ -21,10 +58,23 @@ MpiRuntime::MpiRuntime(int* argc, char*** argv) {
   char host[HOST_NAME_MAX + 1] = {};
   ::gethostname(host, sizeof host - 1);
   hostname_ = host;
+
+  const SlurmTask slurm = SlurmTask::from_environment();
+  if (const std::string wrong = slurm.mismatch(rank_, local_rank_, size_); !wrong.empty())
+    throw LibraryError(wrong);
+  if (slurm.srun_pmix) {
+    launcher_ = "srun";
+    slurm_step_ = slurm.job_id + "." + slurm.step_id;
+  } else if (size_ > 1) {
+    launcher_ = "mpirun";
+  }
 }
 
-MpiRuntime::MpiRuntime(MPI_Comm sub_ring, std::string hostname)
-    : world_(sub_ring), hostname_(std::move(hostname)) {
+MpiRuntime::MpiRuntime(MPI_Comm sub_ring, const MpiRuntime& parent)
+    : world_(sub_ring),
+      hostname_(parent.hostname_),
+      launcher_(parent.launcher_),
+      slurm_step_(parent.slurm_step_) {
   RINGBENCH_CHECK_MPI(MPI_Comm_set_errhandler(world_, MPI_ERRORS_RETURN));
   describe(world_);
 }
@@ -44,7 +94,7 @@ std::unique_ptr<MpiRuntime> MpiRuntime::first_ranks(const MpiRuntime& parent, in
   const int color = inside ? 0 : MPI_UNDEFINED;
   RINGBENCH_CHECK_MPI(MPI_Comm_split(parent.world(), color, parent.rank(), &sub));
   if (!inside) return nullptr;
-  return std::unique_ptr<MpiRuntime>(new MpiRuntime(sub, parent.hostname()));
+  return std::unique_ptr<MpiRuntime>(new MpiRuntime(sub, parent));
 }
 
 MpiRuntime::~MpiRuntime() {

@@ -47,12 +47,16 @@ std::map<std::string, std::string> collect_provenance(const MpiRuntime& rt,
       {"hostnames", join_unique(ranks, &RankInfo::host)},
       {"device_names", join_unique(ranks, &RankInfo::device)},
       {"mpi_version", MpiRuntime::library_version()},
-      {"hdf5_version", std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release)},
-      {"boost_version", std::to_string(BOOST_VERSION / 100000) + "." +
-                            std::to_string(BOOST_VERSION / 100 % 1000)},
+      {"hdf5_version",
+       std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release)},
+      {"boost_version",
+       std::to_string(BOOST_VERSION / 100000) + "." + std::to_string(BOOST_VERSION / 100 % 1000)},
       {"compiler", __VERSION__},
       {"slurm_job_id", env_or("SLURM_JOB_ID", "")},
       {"slurm_nodelist", env_or("SLURM_JOB_NODELIST", "")},
+      // srun, mpirun or single; under srun the step ("<job>.<step>") whose tasks the ranks were
+      {"launcher", rt.launcher()},
+      {"slurm_step", rt.slurm_step()},
   };
 }
 

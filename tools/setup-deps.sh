@@ -56,6 +56,25 @@ fetch_cudnn_frontend() {
 cd "$(dirname "$0")/.."
 fetch_cudnn_frontend
 
+# The Slurm tests (tests/slurm/cluster.sh) start a one-node Slurm on this machine: slurm-wlm
+# (slurmctld, slurmd, srun/sbatch; its mpi/pmix plugin loads libpmix from libpmix-dev, which
+# Open MPI's headers already bring) and munge. They run as root only, so without root this only
+# says what to install. Installing starts Debian's own munge service where services run; the tests
+# never use it (they start their own daemons in a temporary folder).
+slurm_test_deps() {
+  local wanted=(slurm-wlm munge libpmix-dev) missing=() p
+  for p in "${wanted[@]}"; do have_package "$p" || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "setup-deps: note: the Slurm tests skip without root; as root they need: ${missing[*]}" >&2
+    return 0
+  fi
+  echo "setup-deps: installing ${missing[*]} (for the Slurm tests)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
 if ! command -v dpkg-query >/dev/null 2>&1; then
   # Not Debian-like: check for the tools and say what to provide.
   missing=()
@@ -69,7 +88,7 @@ fi
 
 missing=()
 for p in "${packages[@]}"; do have_package "$p" || missing+=("$p"); done
-if [ ${#missing[@]} -eq 0 ]; then report_python_deps; exit 0; fi
+if [ ${#missing[@]} -eq 0 ]; then report_python_deps; slurm_test_deps; exit 0; fi
 
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "setup-deps: installing ${missing[*]}"
@@ -77,6 +96,7 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   report_python_deps
+  slurm_test_deps
 else
   echo "setup-deps: missing packages: ${missing[*]}" >&2
   echo "setup-deps: install them with: sudo apt-get install ${missing[*]}" >&2

@@ -8,7 +8,7 @@ grep -q "invalid value for 'spool'" <<<"$out" || fail "status of a missing spool
 start_daemon 2
 status=$("$ringbench" status --spool "$spool")
 echo "$status"
-grep -qE "daemon: idle, pid [0-9]+, 2 rank\(s\) on .* \(cpu\), heartbeat [0-9]+ s ago" <<<"$status" || fail "status line"
+grep -qE "daemon: idle, pid [0-9]+, 2 rank\(s\) on .* \((cpu|cuda)\), heartbeat [0-9]+ s ago" <<<"$status" || fail "status line"
 out=$(timeout 60 "${mpirun[@]}" -np 1 "$ringbench" daemon --spool "$spool" 2>&1) && fail "a second daemon started"
 grep -q "no other daemon is serving" <<<"$out" || fail "second daemon's refusal: $out"
 
