@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the Slurm tests: usage `slurm_<test>.sh RINGBENCH CLUSTER [MPIEXEC...]`, CLUSTER being
 # the link that tests/slurm/cluster.sh made to the running test cluster (the slurm_cluster_up test
 # starts it, slurm_cluster_down stops it). Skips (exit 77), saying why, where the cluster could not
@@ -21,7 +22,8 @@ fi
 # The real path: the cluster's teardown finds leftover job processes by it.
 SLURM_CONF=$(realpath "$cluster")/slurm.conf
 export SLURM_CONF
-host=$(hostname -s)
+node=$(hostname -s)  # the node's name in Slurm (SLURM_JOB_NODELIST)
+host=$(hostname)     # what ringbench stores and prints (gethostname)
 
 work=$(mktemp -d /tmp/ringbench-slurm-test.XXXXXX)
 cd "$work"

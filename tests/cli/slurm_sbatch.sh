@@ -30,6 +30,6 @@ else
   [ "$granted" = "gpu:$gpus" ] || fail "job $id was granted '$granted', wanted gpu:$gpus"
 fi
 expect_runs "$work/$results" 1 status=ok world_size="$ranks" device=cpu check_passed=true \
-  provenance.slurm_job_id="$id" provenance.slurm_nodelist="$host" provenance.hostnames="$host" \
+  provenance.slurm_job_id="$id" provenance.slurm_nodelist="$node" provenance.hostnames="$host" \
   provenance.launcher=srun provenance.slurm_step="$id.0"
 echo "slurm_sbatch $script: job $id COMPLETED, $ranks ranks, GPUs granted: ${granted/(null)/none}, $results checked"

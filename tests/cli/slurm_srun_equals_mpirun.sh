@@ -13,7 +13,7 @@ timeout 120 "${mpirun[@]}" -np 4 "$ringbench" run "${case_options[@]}" --output 
   >mpirun.log 2>&1 || fail "mpirun exit code $? (mpirun.log below)"
 
 expect_runs srun.h5 1 status=ok world_size=4 check_passed=true provenance.launcher=srun \
-  provenance.slurm_nodelist="$host"
+  provenance.slurm_nodelist="$node"
 expect_runs mpirun.h5 1 status=ok world_size=4 check_passed=true provenance.launcher=mpirun \
   provenance.slurm_job_id= provenance.slurm_step=
 "$ringbench" export srun.h5 --format json >srun.json
