@@ -13,7 +13,7 @@ namespace {
 
 constexpr std::string_view kJobKeys[] = {
     "seq-len",       "heads", "kv-heads", "head-dim",      "batch",   "tokens-per-step",
-    "dtype",         "mask",  "layout",   "softmax-scale", "device",  "kernel",
+    "dtype",         "mask",  "layout",   "softmax-scale", "device",  "kernel", "pass",
     "virtual-ranks", "gpu",   "timeout",  "warmup",        "iters",   "check",
     "tolerance",     "seed",  "preset",   "ranks",         "scaling", "priority"};
 
