@@ -5,12 +5,13 @@
 #include <numeric>
 #include <vector>
 
-#include "distributed/VirtualRing.hpp"
-#include "distributed/cuda/DeviceCopyTransport.hpp"
-#include "distributed/cuda/NcclTransport.hpp"
 #include "distributed/Collectives.hpp"
 #include "distributed/MemoryFit.hpp"
 #include "distributed/MpiCheck.hpp"
+#include "distributed/VirtualRing.hpp"
+#include "distributed/cuda/DeviceCopyTransport.hpp"
+#include "distributed/cuda/NcclTransport.hpp"
+#include "ring/BlockRectangles.hpp"
 #include "ring/RingSchedule.hpp"
 #include "ring/cuda/CudaBackend.hpp"
 #include "ring/cuda/KernelChoice.hpp"
@@ -58,12 +59,15 @@ constexpr double kReservedBytes = 1.0 * (1 << 30);
 
 }  // namespace
 
-void release_cuda_resources() { cached_communicators().clear(); }
+void release_cuda_resources() {
+  cached_communicators().clear();
+}
 
 namespace {
 
 // The steps of one rank's ring: what a kernel must be ready to compute.
-std::vector<BlockMask> step_masks(const SequenceLayout& layout, int rank, const AttentionPattern& pattern) {
+std::vector<BlockMask> step_masks(const SequenceLayout& layout, int rank,
+                                  const AttentionPattern& pattern) {
   std::shared_ptr<const AttentionPattern> view(&pattern, [](const AttentionPattern*) {});
   const RingSchedule schedule(layout, rank, view);
   std::vector<BlockMask> masks;
@@ -79,25 +83,37 @@ struct KernelPlan {
 
 // Resolves `auto`, and for cuDNN builds every graph the run needs (so its workspace is in the
 // memory plan and an unsupported shape is refused, on every rank, before anything is allocated).
-KernelPlan plan_kernel(const BenchmarkCase& c, const SequenceLayout& layout, const std::vector<int>& ranks,
-                       const AttentionPattern& pattern, const MpiRuntime& rt) {
+KernelPlan plan_kernel(const BenchmarkCase& c, const SequenceLayout& layout,
+                       const std::vector<int>& ranks, const AttentionPattern& pattern,
+                       const MpiRuntime& rt) {
   KernelPlan plan;
   plan.kind = c.kernel;
   std::string error;
 #ifdef RINGBENCH_HAVE_CUDNN
-  if (c.kernel == KernelKind::cudnn || c.kernel == KernelKind::automatic) plan.sdpa = std::make_shared<CudnnSdpa>();
-  if (c.kernel == KernelKind::automatic) plan.kind = choose_fastest_kernel(c, layout.local_len(), plan.sdpa.get(), rt);
+  if (c.kernel == KernelKind::cudnn || c.kernel == KernelKind::automatic)
+    plan.sdpa = std::make_shared<CudnnSdpa>();
+  if (c.kernel == KernelKind::automatic) {
+    // cuDNN is a candidate only where every step's mask is a set of dense/causal rectangles
+    bool cudnn_fits = true;
+    for (int r : ranks)
+      for (const auto& m : step_masks(layout, r, pattern))
+        cudnn_fits &= m.empty() || block_rectangles(m).has_value();
+    plan.kind =
+        choose_fastest_kernel(c, layout.local_len(), cudnn_fits ? plan.sdpa.get() : nullptr, rt);
+  }
   if (plan.kind == KernelKind::cudnn) {
     try {
       for (int r : ranks)
-        plan.bytes = std::max(plan.bytes, CudnnBlockKernel::plan_bytes(c.spec, layout.local_len(),
-                                                                       step_masks(layout, r, pattern), *plan.sdpa));
+        plan.bytes = std::max(
+            plan.bytes, CudnnBlockKernel::plan_bytes(c.spec, layout.local_len(),
+                                                     step_masks(layout, r, pattern), *plan.sdpa));
     } catch (const LibraryError& e) {
       error = std::string("a shape cuDNN supports (") + e.what() + ")";
     }
   }
 #else
-  if (c.kernel == KernelKind::automatic) plan.kind = choose_fastest_kernel(c, layout.local_len(), nullptr, rt);
+  if (c.kernel == KernelKind::automatic)
+    plan.kind = choose_fastest_kernel(c, layout.local_len(), nullptr, rt);
 #endif
   const std::string first = first_error(rt.world(), error);
   if (!first.empty()) throw ConfigError("kernel", "cudnn", first);
@@ -106,24 +122,28 @@ KernelPlan plan_kernel(const BenchmarkCase& c, const SequenceLayout& layout, con
 
 }  // namespace
 
-std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(const BenchmarkCase& c, const SequenceLayout& layout,
-                                                             const MpiRuntime& rt, const std::vector<int>& ranks) {
+std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(const BenchmarkCase& c,
+                                                             const SequenceLayout& layout,
+                                                             const MpiRuntime& rt,
+                                                             const std::vector<int>& ranks) {
   const GpuInfo gpu = select_gpu(rt, c.gpu);
   const auto pattern = make_pattern(c.spec.mask);
   const KernelPlan kernel = plan_kernel(c, layout, ranks, *pattern, rt);
   std::size_t free = 0, total = 0;
   RINGBENCH_CHECK_CUDA(cudaMemGetInfo(&free, &total));
   const double needed =
-      static_cast<double>(plan_cuda_rank(c, layout.local_len()).total() + kernel.bytes) * ranks.size();
+      static_cast<double>(plan_cuda_rank(c, layout.local_len()).total() + kernel.bytes) *
+      ranks.size();
   refuse_unless_all_fit(rt, needed + kReservedBytes, static_cast<double>(free), "GPU memory");
 
   const int steps = layout.ranks();
   auto make_kernel = [&c, &layout, &kernel, pattern](int rank) {
-    return [&c, &layout, &kernel, pattern, rank](cudaStream_t stream) -> std::unique_ptr<BlockKernel> {
+    return [&c, &layout, &kernel, pattern,
+            rank](cudaStream_t stream) -> std::unique_ptr<BlockKernel> {
 #ifdef RINGBENCH_HAVE_CUDNN
       if (kernel.kind == KernelKind::cudnn)
-        return std::make_unique<CudnnBlockKernel>(c.spec, layout.local_len(), step_masks(layout, rank, *pattern),
-                                                  kernel.sdpa, stream);
+        return std::make_unique<CudnnBlockKernel>(
+            c.spec, layout.local_len(), step_masks(layout, rank, *pattern), kernel.sdpa, stream);
 #endif
       return std::make_unique<CudaBlockKernel>(c.spec, kernel.kind, layout.local_len(), stream);
     };
@@ -134,8 +154,9 @@ std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(const BenchmarkCase
     auto transport = [comm, steps](cudaStream_t compute) {
       return std::make_unique<NcclTransport>(*comm, compute, steps);
     };
-    backends.push_back(std::make_unique<CudaBackend>(c, layout.local_len(), steps, gpu, make_kernel(ranks.front()),
-                                                     kernel.bytes, transport, comm));
+    backends.push_back(std::make_unique<CudaBackend>(c, layout.local_len(), steps, gpu,
+                                                     make_kernel(ranks.front()), kernel.bytes,
+                                                     transport, comm));
     return backends;
   }
   auto ring = std::make_shared<VirtualRing>();
@@ -143,8 +164,8 @@ std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(const BenchmarkCase
     auto transport = [ring, r, steps](cudaStream_t compute) {
       return std::make_unique<DeviceCopyTransport>(ring, r, compute, steps);
     };
-    backends.push_back(std::make_unique<CudaBackend>(c, layout.local_len(), steps, gpu, make_kernel(r), kernel.bytes,
-                                                     transport, nullptr));
+    backends.push_back(std::make_unique<CudaBackend>(
+        c, layout.local_len(), steps, gpu, make_kernel(r), kernel.bytes, transport, nullptr));
     ring->local_blocks.push_back(backends.back()->buffers().kv_local);
   }
   return backends;
