@@ -19,37 +19,40 @@ po::options_description case_options_description() {
   po::options_description d("Case options (same keys in --config files)");
   auto text = [] { return po::value<std::string>(); };
   auto list = [] { return po::value<std::vector<std::string>>()->multitoken(); };
-  d.add_options()
-      ("config", text(), "INI file of key = value lines (command line wins)")
-      ("preset", text(), "preset of configs/: production, medium, long, document, context, book")
-      ("ranks", list(), "ring sizes to run every case on (first N ranks), e.g. 1,2,4 or all [all]")
-      ("scaling", text(), "with several ranks: strong (same seq-len), weak (same tokens/rank), both")
-      ("seq-len", list(), "total sequence length(s), e.g. 4096 64K 1M (K = 1024) [4096]")
-      ("heads", list(), "query heads, list [4]")
-      ("kv-heads", text(), "K/V heads for GQA, divides heads; 0 = heads [0]")
-      ("head-dim", list(), "head dimension(s): 32 64 96 128 256 [64]")
-      ("batch", text(), "batch size, or auto: tokens-per-step / seq-len for each length [1]")
-      ("tokens-per-step", text(), "tokens per step with batch auto; 0 = the largest seq-len [0]")
-      ("dtype", text(), "auto | fp32 | bf16 | fp16 (auto: fp32 on cpu, bf16 on cuda) [auto]")
-      ("mask", list(), "none | causal, list [none]")
-      ("layout", list(), "contiguous | zigzag | striped, list [contiguous]")
-      ("pass", list(), "fwd | bwd | fwdbwd: forward, backward (from an untimed forward), or both, list [fwd]")
-      ("softmax-scale", text(), "score scale; 0 = 1/sqrt(head-dim) [0]")
-      ("device", text(), "auto | cpu | cuda [auto]")
-      ("kernel", list(), "auto | cpu | flash | cudnn | reference (auto: the fastest GPU kernel, measured; cpu on cpu) [auto]")
-      ("virtual-ranks", text(), "run the schedule of a P-way ring in one process (one GPU) [0 = off]")
-      ("gpu", text(), "GPU ordinal for this rank; -1 = by node-local rank [-1]")
-      ("timeout", text(), "seconds a rank waits for GPU/NCCL work before aborting [600]")
-      ("warmup", text(), "untimed iterations first [1]")
-      ("iters", text(), "timed iterations [5]")
-      ("check", po::value<std::string>()->implicit_value("true"),
-       "compare with the float64 reference; exit 1 beyond tolerance [false]")
-      ("tolerance", text(), "relative error allowed by --check; 0 = by dtype [0]")
-      ("seed", text(), "seed of the input generator [42]")
-      ("dump-tensors", po::value<std::string>()->implicit_value("true"),
-       "store global Q, K, V, O, LSE in the results file (small runs) [false]")
-      ("output", text(), "HDF5 results file, appended; 'none' to skip [results.h5]")
-      ("trace", text(), "write a Chrome-trace/Perfetto timeline of the cases to this JSON file [none]");
+  d.add_options()("config", text(), "INI file of key = value lines (command line wins)")(
+      "preset", text(), "preset of configs/: production, medium, long, document, context, book")(
+      "ranks", list(), "ring sizes to run every case on (first N ranks), e.g. 1,2,4 or all [all]")(
+      "scaling", text(),
+      "with several ranks: strong (same seq-len), weak (same tokens/rank), both")(
+      "seq-len", list(), "total sequence length(s), e.g. 4096 64K 1M (K = 1024) [4096]")(
+      "heads", list(), "query heads, list [4]")("kv-heads", text(),
+                                                "K/V heads for GQA, divides heads; 0 = heads [0]")(
+      "head-dim", list(), "head dimension(s): 32 64 96 128 256 [64]")(
+      "batch", text(), "batch size, or auto: tokens-per-step / seq-len for each length [1]")(
+      "tokens-per-step", text(), "tokens per step with batch auto; 0 = the largest seq-len [0]")(
+      "dtype", text(), "auto | fp32 | bf16 | fp16 (auto: fp32 on cpu, bf16 on cuda) [auto]")(
+      "mask", list(), "none | causal, list [none]")(
+      "layout", list(), "contiguous | zigzag | striped, list [contiguous]")(
+      "pass", list(),
+      "fwd | bwd | fwdbwd: forward, backward (from an untimed forward), or both, list [fwd]")(
+      "softmax-scale", text(), "score scale; 0 = 1/sqrt(head-dim) [0]")("device", text(),
+                                                                        "auto | cpu | cuda [auto]")(
+      "kernel", list(),
+      "auto | cpu | flash | cudnn | reference (auto: the fastest GPU kernel, measured; cpu on cpu) "
+      "[auto]")("virtual-ranks", text(),
+                "run the schedule of a P-way ring in one process (one GPU) [0 = off]")(
+      "gpu", text(), "GPU ordinal for this rank; -1 = by node-local rank [-1]")(
+      "timeout", text(), "seconds a rank waits for GPU/NCCL work before aborting [600]")(
+      "warmup", text(), "untimed iterations first [1]")("iters", text(), "timed iterations [5]")(
+      "check", po::value<std::string>()->implicit_value("true"),
+      "compare with the float64 reference; exit 1 beyond tolerance [false]")(
+      "tolerance", text(), "relative error allowed by --check; 0 = by dtype [0]")(
+      "seed", text(), "seed of the input generator [42]")(
+      "dump-tensors", po::value<std::string>()->implicit_value("true"),
+      "store global Q, K, V, O, LSE in the results file (small runs) [false]")(
+      "output", text(), "HDF5 results file, appended; 'none' to skip [results.h5]")(
+      "trace", text(),
+      "write a Chrome-trace/Perfetto timeline of the cases to this JSON file [none]");
   return d;
 }
 
@@ -86,10 +89,14 @@ std::int64_t parse_count(const std::string& key, const std::string& text) {
   std::int64_t unit = 1;
   if (ptr != end) {
     const std::string suffix(ptr, end);
-    if (suffix == "K" || suffix == "k") unit = std::int64_t{1} << 10;
-    else if (suffix == "M" || suffix == "m") unit = std::int64_t{1} << 20;
-    else if (suffix == "G" || suffix == "g") unit = std::int64_t{1} << 30;
-    else throw ConfigError(key, text, allowed);
+    if (suffix == "K" || suffix == "k")
+      unit = std::int64_t{1} << 10;
+    else if (suffix == "M" || suffix == "m")
+      unit = std::int64_t{1} << 20;
+    else if (suffix == "G" || suffix == "g")
+      unit = std::int64_t{1} << 30;
+    else
+      throw ConfigError(key, text, allowed);
   }
   if (value > (std::int64_t{1} << 62) / unit) throw ConfigError(key, text, allowed);
   return value * unit;
@@ -203,7 +210,8 @@ void store_preset(const po::options_description& desc, po::variables_map& vm) {
   throw ConfigError("preset", name, allowed);
 }
 
-po::variables_map gather_values(const std::vector<std::string>& args, const std::string& defaults_file) {
+po::variables_map gather_values(const std::vector<std::string>& args,
+                                const std::string& defaults_file) {
   const po::options_description desc = case_options_description();
   po::variables_map vm;
   try {
@@ -238,7 +246,8 @@ KernelKind parse_kernel_option(const std::string& text, DeviceKind device) {
   const KernelKind kernel = parse_kernel(text, device);
 #ifndef RINGBENCH_HAVE_CUDNN
   if (kernel == KernelKind::cudnn)
-    throw ConfigError("kernel", "cudnn", "auto, flash, reference (this build has no cuDNN frontend)");
+    throw ConfigError("kernel", "cudnn",
+                      "auto, flash, reference (this build has no cuDNN frontend)");
 #endif
   return kernel;
 }
@@ -301,7 +310,8 @@ void expand_cases(const RawOptions& raw, const ParseTarget& target, CaseOptions&
                 c.pass = parse_pass(pass);
                 c.kernel = parse_kernel_option(kernel, c.device);
                 if (target.max_cases && out.cases.size() >= target.max_cases)
-                  throw ConfigError("job", "(more than " + std::to_string(target.max_cases) + " cases)",
+                  throw ConfigError("job",
+                                    "(more than " + std::to_string(target.max_cases) + " cases)",
                                     "at most " + std::to_string(target.max_cases) + " cases");
                 add_placed_cases(c, scaling, world_size, out.cases, out.placements);
               }

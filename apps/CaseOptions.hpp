@@ -16,8 +16,8 @@ namespace ringbench {
 struct CaseOptions {
   std::vector<BenchmarkCase> cases;
   std::vector<CasePlacement> placements;  // where each case runs (same order as cases)
-  std::string output;  // results file; empty: do not write one
-  std::string trace;   // Chrome-trace timeline file; empty: do not write one
+  std::string output;                     // results file; empty: do not write one
+  std::string trace;                      // Chrome-trace timeline file; empty: do not write one
 };
 
 // Descriptions of the case keys (for --help and for parsing).

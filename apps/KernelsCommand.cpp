@@ -114,7 +114,8 @@ int kernels_command(const Args& raw_args, const MpiRuntime& rt) {
       parse_case_options(args, 1, device == "cuda" ? find_config("kernels.ini") : "");
   for (const auto& c : options.cases)
     if (c.pass != PassKind::fwd)
-      throw ConfigError("pass", std::string(to_string(c.pass)), "fwd (kernels compares forward kernels)");
+      throw ConfigError("pass", std::string(to_string(c.pass)),
+                        "fwd (kernels compares forward kernels)");
 
   print_header();
   bool wrong = false;

@@ -1,4 +1,5 @@
-// `ringbench run` and `ringbench quick`: run the cases, print the table, append to the results file.
+// `ringbench run` and `ringbench quick`: run the cases, print the table, append to the results
+// file.
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -22,9 +23,9 @@ namespace {
 void require_whole_world(const CaseOptions& options, int world) {
   for (const auto& p : options.placements)
     if (p.ranks != world)
-      throw ConfigError("ranks", std::to_string(p.ranks),
-                        "all ranks (" + std::to_string(world) +
-                            ") with run; ringbench sweep runs sub-rings");
+      throw ConfigError(
+          "ranks", std::to_string(p.ranks),
+          "all ranks (" + std::to_string(world) + ") with run; ringbench sweep runs sub-rings");
 }
 
 std::string describe(const RunRecord& run) {
@@ -39,7 +40,8 @@ int run_cases(const std::string& name, const Args& args, const MpiRuntime& rt,
               const std::string& defaults_file, bool verdicts) {
   if (wants_help(args)) {
     if (rt.is_root())
-      std::cout << "usage: ringbench " << name << " [options]\n\n" << case_options_description() << "\n";
+      std::cout << "usage: ringbench " << name << " [options]\n\n"
+                << case_options_description() << "\n";
     return 0;
   }
   Args effective = args;
@@ -89,7 +91,8 @@ int run_cases(const std::string& name, const Args& args, const MpiRuntime& rt,
                   options.output.c_str());
     if (!options.trace.empty()) {
       write_trace(traced, options.trace, traced_ids);
-      std::printf("# timeline written to %s (open in https://ui.perfetto.dev)\n", options.trace.c_str());
+      std::printf("# timeline written to %s (open in https://ui.perfetto.dev)\n",
+                  options.trace.c_str());
     }
   }
   return any_failed ? 1 : 0;
@@ -107,7 +110,9 @@ bool quick_on_gpu(const Args& args) {
 
 }  // namespace
 
-int run_command(const Args& args, const MpiRuntime& rt) { return run_cases("run", args, rt, "", false); }
+int run_command(const Args& args, const MpiRuntime& rt) {
+  return run_cases("run", args, rt, "", false);
+}
 
 int quick_command(const Args& args, const MpiRuntime& rt) {
   const std::string file = quick_on_gpu(args) ? "quick-cuda.ini" : "quick.ini";

@@ -17,24 +17,35 @@ using Command = int (*)(const ringbench::Args&, const ringbench::MpiRuntime&);
 
 const std::map<std::string, std::pair<Command, const char*>>& commands() {
   static const std::map<std::string, std::pair<Command, const char*>> table = {
-      {"run", {ringbench::run_command, "run ring attention cases, print the table, append to HDF5"}},
-      {"quick", {ringbench::quick_command, "a small checked benchmark of this machine (configs/quick*.ini)"}},
-      {"kernels", {ringbench::kernels_command, "compare the block kernels on one GPU: time, TFLOP/s, memory, error"}},
+      {"run",
+       {ringbench::run_command, "run ring attention cases, print the table, append to HDF5"}},
+      {"quick",
+       {ringbench::quick_command,
+        "a small checked benchmark of this machine (configs/quick*.ini)"}},
+      {"kernels",
+       {ringbench::kernels_command,
+        "compare the block kernels on one GPU: time, TFLOP/s, memory, error"}},
       {"report", {ringbench::report_command, "Markdown report with plots of a results file"}},
-      {"export", {ringbench::export_command, "a results file as JSON or CSV records, one per case"}},
-      {"compare", {ringbench::compare_command, "regression check of a results file against a baseline"}},
-      {"sweep", {ringbench::sweep_command, "presets or lists of cases, scaling over --ranks 1,2,4"}},
+      {"export",
+       {ringbench::export_command, "a results file as JSON or CSV records, one per case"}},
+      {"compare",
+       {ringbench::compare_command, "regression check of a results file against a baseline"}},
+      {"sweep",
+       {ringbench::sweep_command, "presets or lists of cases, scaling over --ranks 1,2,4"}},
       {"daemon", {ringbench::daemon_command, "serve benchmark jobs from a spool folder"}},
       {"submit", {ringbench::submit_command, "validate a job file and queue it for the daemon"}},
-      {"status", {ringbench::status_command, "the daemon's heartbeat and its jobs, folder by folder"}},
+      {"status",
+       {ringbench::status_command, "the daemon's heartbeat and its jobs, folder by folder"}},
       {"stop", {ringbench::stop_command, "ask the daemon to exit after its current job"}},
   };
   return table;
 }
 
 void print_usage(std::FILE* out) {
-  std::fprintf(out, "usage: ringbench <command> [options]   (ringbench <command> --help)\n\ncommands:\n");
-  for (const auto& [name, cmd] : commands()) std::fprintf(out, "  %-8s %s\n", name.c_str(), cmd.second);
+  std::fprintf(
+      out, "usage: ringbench <command> [options]   (ringbench <command> --help)\n\ncommands:\n");
+  for (const auto& [name, cmd] : commands())
+    std::fprintf(out, "  %-8s %s\n", name.c_str(), cmd.second);
 }
 
 }  // namespace
@@ -54,14 +65,15 @@ int main(int argc, char** argv) {
   }
   if (!std::strcmp(argv[1], "--version")) {
     if (root)
-      std::printf("ringbench %s (%s)\nbackends: %s\n", ringbench::kToolVersion, ringbench::kGitCommit,
-                  ringbench::kBackends);
+      std::printf("ringbench %s (%s)\nbackends: %s\n", ringbench::kToolVersion,
+                  ringbench::kGitCommit, ringbench::kBackends);
     return 0;
   }
   const auto it = commands().find(argv[1]);
   if (it == commands().end()) {
     if (root) {
-      std::fprintf(stderr, "ringbench: error: invalid value for 'command': '%s' (allowed: ", argv[1]);
+      std::fprintf(stderr,
+                   "ringbench: error: invalid value for 'command': '%s' (allowed: ", argv[1]);
       for (const auto& [name, cmd] : commands()) std::fprintf(stderr, "%s ", name.c_str());
       std::fprintf(stderr, ")\n");
     }

@@ -30,7 +30,8 @@ std::int64_t keys_at_or_before(const PositionRun& k, std::int64_t p) {
 std::int64_t CausalPattern::count_allowed(const PositionRun& q, const PositionRun& k) const {
   if (q.stride != 1 || k.stride != 1) {
     std::int64_t n = 0;
-    for (std::int64_t i = 0; i < q.length; ++i) n += keys_at_or_before(k, q.global_start + i * q.stride);
+    for (std::int64_t i = 0; i < q.length; ++i)
+      n += keys_at_or_before(k, q.global_start + i * q.stride);
     return n;
   }
   // Unit strides: sum over p in [a, a+n) of clamp(p - b + 1, 0, m), in closed form.

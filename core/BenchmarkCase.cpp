@@ -6,15 +6,22 @@
 
 namespace ringbench {
 
-std::string_view to_string(DeviceKind d) { return d == DeviceKind::cuda ? "cuda" : "cpu"; }
+std::string_view to_string(DeviceKind d) {
+  return d == DeviceKind::cuda ? "cuda" : "cpu";
+}
 
 std::string_view to_string(KernelKind k) {
   switch (k) {
-    case KernelKind::cpu: return "cpu";
-    case KernelKind::flash: return "flash";
-    case KernelKind::reference: return "reference";
-    case KernelKind::cudnn: return "cudnn";
-    case KernelKind::automatic: return "auto";
+    case KernelKind::cpu:
+      return "cpu";
+    case KernelKind::flash:
+      return "flash";
+    case KernelKind::reference:
+      return "reference";
+    case KernelKind::cudnn:
+      return "cudnn";
+    case KernelKind::automatic:
+      return "auto";
   }
   return "?";
 }
@@ -30,9 +37,12 @@ KernelKind parse_kernel(std::string_view text, DeviceKind device) {
 
 std::string_view to_string(PassKind p) {
   switch (p) {
-    case PassKind::fwd: return "fwd";
-    case PassKind::bwd: return "bwd";
-    case PassKind::fwdbwd: return "fwdbwd";
+    case PassKind::fwd:
+      return "fwd";
+    case PassKind::bwd:
+      return "bwd";
+    case PassKind::fwdbwd:
+      return "fwdbwd";
   }
   return "?";
 }
@@ -46,9 +56,12 @@ PassKind parse_pass(std::string_view text) {
 
 double default_tolerance(DType t) {
   switch (t) {
-    case DType::fp32: return 1e-5;
-    case DType::bf16: return 1e-2;
-    case DType::fp16: return 5e-3;
+    case DType::fp32:
+      return 1e-5;
+    case DType::bf16:
+      return 1e-2;
+    case DType::fp16:
+      return 5e-3;
   }
   return 1e-5;
 }
@@ -103,19 +116,25 @@ void validate_device(const BenchmarkCase& c) {
   const bool on_gpu = c.device == DeviceKind::cuda;
   if (on_gpu == (c.kernel == KernelKind::cpu))
     throw ConfigError("kernel", std::string(to_string(c.kernel)),
-                      on_gpu ? "auto, flash, cudnn or reference with device cuda" : "cpu or auto with device cpu");
+                      on_gpu ? "auto, flash, cudnn or reference with device cuda"
+                             : "cpu or auto with device cpu");
   if (on_gpu && c.spec.dtype == DType::fp32)
     throw ConfigError("dtype", "fp32", "bf16 or fp16 on device cuda (or auto)");
-  if ((c.kernel == KernelKind::flash || c.kernel == KernelKind::automatic) && c.spec.head_dim != 64 &&
-      c.spec.head_dim != 128)
-    throw ConfigError("head-dim", std::to_string(c.spec.head_dim), "64 or 128 with kernel flash (and auto)");
+  if ((c.kernel == KernelKind::flash || c.kernel == KernelKind::automatic) &&
+      c.spec.head_dim != 64 && c.spec.head_dim != 128)
+    throw ConfigError("head-dim", std::to_string(c.spec.head_dim),
+                      "64 or 128 with kernel flash (and auto)");
   if (c.kernel == KernelKind::cudnn && (c.spec.head_dim % 8 != 0 || c.spec.head_dim > 256))
-    throw ConfigError("head-dim", std::to_string(c.spec.head_dim), "a multiple of 8 up to 256 with kernel cudnn");
+    throw ConfigError("head-dim", std::to_string(c.spec.head_dim),
+                      "a multiple of 8 up to 256 with kernel cudnn");
   if (c.kernel == KernelKind::reference && c.spec.head_dim > 256)
-    throw ConfigError("head-dim", std::to_string(c.spec.head_dim), "at most 256 with kernel reference");
+    throw ConfigError("head-dim", std::to_string(c.spec.head_dim),
+                      "at most 256 with kernel reference");
   // cuDNN takes dense or causal-diagonal rectangles; a striped causal step is neither
-  if (c.kernel == KernelKind::cudnn && c.layout == LayoutKind::striped && c.spec.mask == MaskKind::causal)
-    throw ConfigError("layout", "striped", "contiguous or zigzag with kernel cudnn and mask causal");
+  if (c.kernel == KernelKind::cudnn && c.layout == LayoutKind::striped &&
+      c.spec.mask == MaskKind::causal)
+    throw ConfigError("layout", "striped",
+                      "contiguous or zigzag with kernel cudnn and mask causal");
   // Until the GPU backward kernels exist, refused here: before any communication or allocation
   if (on_gpu && has_backward(c.pass))
     throw ConfigError("pass", std::string(to_string(c.pass)),
@@ -129,19 +148,23 @@ void validate(const BenchmarkCase& c, int world_size) {
   if (c.virtual_ranks < 0)
     throw ConfigError("virtual-ranks", std::to_string(c.virtual_ranks), "0 (off) or a ring size");
   if (c.virtual_ranks > 1 && world_size != 1)
-    throw ConfigError("virtual-ranks", std::to_string(c.virtual_ranks),
-                      "only in a one-rank run (this run has " + std::to_string(world_size) + " ranks)");
+    throw ConfigError(
+        "virtual-ranks", std::to_string(c.virtual_ranks),
+        "only in a one-rank run (this run has " + std::to_string(world_size) + " ranks)");
   if (!(c.timeout_s > 0)) throw ConfigError("timeout", number(c.timeout_s), "seconds > 0");
   SequenceLayout(c.layout, c.spec.seq_len, c.ring_size(world_size));  // throws on a bad seq-len
   if (c.warmup < 0) throw ConfigError("warmup", std::to_string(c.warmup), "0 or more");
   if (c.iters <= 0) throw ConfigError("iters", std::to_string(c.iters), "1 or more");
-  if (!(c.tolerance >= 0.0)) throw ConfigError("tolerance", number(c.tolerance), "a positive number, or 0 for the dtype's default");
+  if (!(c.tolerance >= 0.0))
+    throw ConfigError("tolerance", number(c.tolerance),
+                      "a positive number, or 0 for the dtype's default");
   const double dumped = double(c.spec.batch) * double(c.spec.heads) * double(c.spec.seq_len) *
                         double(c.spec.head_dim);
   if (c.dump_tensors && dumped > kMaxDumpedValues)
     throw ConfigError("dump-tensors", "true",
                       "only for problems of at most " + std::to_string(kMaxDumpedValues) +
-                          " values per tensor (batch*heads*seq-len*head-dim is " + number(dumped) + ")");
+                          " values per tensor (batch*heads*seq-len*head-dim is " + number(dumped) +
+                          ")");
 }
 
 }  // namespace ringbench

@@ -29,8 +29,12 @@ KernelKind parse_kernel(std::string_view text, DeviceKind device);  // "auto": c
 enum class PassKind { fwd, bwd, fwdbwd };
 std::string_view to_string(PassKind p);
 PassKind parse_pass(std::string_view text);  // throws ConfigError (key "pass")
-inline bool has_forward(PassKind p) { return p != PassKind::bwd; }
-inline bool has_backward(PassKind p) { return p != PassKind::fwd; }
+inline bool has_forward(PassKind p) {
+  return p != PassKind::bwd;
+}
+inline bool has_backward(PassKind p) {
+  return p != PassKind::fwd;
+}
 
 struct BenchmarkCase {
   ProblemSpec spec;

@@ -13,8 +13,8 @@ ConfigError::ConfigError(std::string key, std::string value, std::string allowed
 
 void throw_library_error(std::string_view library, std::string_view call, std::string_view message,
                          const char* file, int line) {
-  const std::string where = std::filesystem::path(file).filename().string() + ":" +
-                            std::to_string(line);
+  const std::string where =
+      std::filesystem::path(file).filename().string() + ":" + std::to_string(line);
   throw LibraryError(std::string(library) + " error at " + where + " in " + std::string(call) +
                      ": " + std::string(message));
 }

@@ -13,13 +13,13 @@ namespace ringbench {
 // The innermost message on HDF5's error stack (automatic printing is switched off).
 std::string hdf5_error_message();
 
-#define RINGBENCH_CHECK_HDF5(call)                                                             \
-  ([&]() {                                                                                     \
-    auto rb_status_ = (call);                                                                  \
-    if (rb_status_ < 0)                                                                        \
-      ::ringbench::throw_library_error("HDF5", #call, ::ringbench::hdf5_error_message(),       \
-                                       __FILE__, __LINE__);                                    \
-    return rb_status_;                                                                         \
+#define RINGBENCH_CHECK_HDF5(call)                                                                 \
+  ([&]() {                                                                                         \
+    auto rb_status_ = (call);                                                                      \
+    if (rb_status_ < 0)                                                                            \
+      ::ringbench::throw_library_error("HDF5", #call, ::ringbench::hdf5_error_message(), __FILE__, \
+                                       __LINE__);                                                  \
+    return rb_status_;                                                                             \
   }())
 
 // Owns one hid_t and closes it with the matching H5?close.
@@ -53,12 +53,26 @@ class H5Id {
   Closer close_ = nullptr;
 };
 
-inline H5Id h5_file(hid_t id) { return {id, H5Fclose}; }
-inline H5Id h5_group(hid_t id) { return {id, H5Gclose}; }
-inline H5Id h5_dataset(hid_t id) { return {id, H5Dclose}; }
-inline H5Id h5_space(hid_t id) { return {id, H5Sclose}; }
-inline H5Id h5_type(hid_t id) { return {id, H5Tclose}; }
-inline H5Id h5_attr(hid_t id) { return {id, H5Aclose}; }
-inline H5Id h5_plist(hid_t id) { return {id, H5Pclose}; }
+inline H5Id h5_file(hid_t id) {
+  return {id, H5Fclose};
+}
+inline H5Id h5_group(hid_t id) {
+  return {id, H5Gclose};
+}
+inline H5Id h5_dataset(hid_t id) {
+  return {id, H5Dclose};
+}
+inline H5Id h5_space(hid_t id) {
+  return {id, H5Sclose};
+}
+inline H5Id h5_type(hid_t id) {
+  return {id, H5Tclose};
+}
+inline H5Id h5_attr(hid_t id) {
+  return {id, H5Aclose};
+}
+inline H5Id h5_plist(hid_t id) {
+  return {id, H5Pclose};
+}
 
 }  // namespace ringbench

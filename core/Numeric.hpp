@@ -31,9 +31,12 @@ inline float round_to_fp16(float x) {
 
 inline float round_to(DType t, float x) {
   switch (t) {
-    case DType::bf16: return round_to_bf16(x);
-    case DType::fp16: return round_to_fp16(x);
-    case DType::fp32: return x;
+    case DType::bf16:
+      return round_to_bf16(x);
+    case DType::fp16:
+      return round_to_fp16(x);
+    case DType::fp32:
+      return x;
   }
   return x;
 }

@@ -8,14 +8,19 @@ namespace ringbench {
 
 std::string_view to_string(DType t) {
   switch (t) {
-    case DType::fp32: return "fp32";
-    case DType::bf16: return "bf16";
-    case DType::fp16: return "fp16";
+    case DType::fp32:
+      return "fp32";
+    case DType::bf16:
+      return "bf16";
+    case DType::fp16:
+      return "fp16";
   }
   return "?";
 }
 
-std::string_view to_string(MaskKind m) { return m == MaskKind::causal ? "causal" : "none"; }
+std::string_view to_string(MaskKind m) {
+  return m == MaskKind::causal ? "causal" : "none";
+}
 
 DType parse_dtype(std::string_view text) {
   if (text == "fp32") return DType::fp32;
@@ -30,7 +35,9 @@ MaskKind parse_mask(std::string_view text) {
   throw ConfigError("mask", std::string(text), "none, causal");
 }
 
-std::size_t element_bytes(DType t) { return t == DType::fp32 ? 4 : 2; }
+std::size_t element_bytes(DType t) {
+  return t == DType::fp32 ? 4 : 2;
+}
 
 double ProblemSpec::scale() const {
   return softmax_scale > 0.0 ? softmax_scale : 1.0 / std::sqrt(static_cast<double>(head_dim));
@@ -47,7 +54,8 @@ void validate(const ProblemSpec& spec) {
   require_positive("heads", spec.heads);
   require_positive("seq-len", spec.seq_len);
   if (spec.kv_heads < 0)
-    throw ConfigError("kv-heads", std::to_string(spec.kv_heads), "0 (same as heads) or a divisor of heads");
+    throw ConfigError("kv-heads", std::to_string(spec.kv_heads),
+                      "0 (same as heads) or a divisor of heads");
   if (spec.heads % spec.effective_kv_heads() != 0)
     throw ConfigError("kv-heads", std::to_string(spec.kv_heads),
                       "a divisor of heads (" + std::to_string(spec.heads) + "), or 0 for heads");

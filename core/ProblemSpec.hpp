@@ -12,8 +12,8 @@ enum class MaskKind { none, causal };
 
 std::string_view to_string(DType t);
 std::string_view to_string(MaskKind m);
-DType parse_dtype(std::string_view text);         // throws ConfigError (key "dtype")
-MaskKind parse_mask(std::string_view text);       // throws ConfigError (key "mask")
+DType parse_dtype(std::string_view text);    // throws ConfigError (key "dtype")
+MaskKind parse_mask(std::string_view text);  // throws ConfigError (key "mask")
 std::size_t element_bytes(DType t);
 
 struct ProblemSpec {

@@ -11,8 +11,9 @@
 namespace ringbench {
 
 struct AttentionResult {
-  std::vector<float> o;    // [batch, heads, rows, head_dim], normalized
-  std::vector<float> lse;  // [batch, heads, rows], natural log of sum(exp(scale·q·k)); -inf if empty
+  std::vector<float> o;  // [batch, heads, rows, head_dim], normalized
+  std::vector<float>
+      lse;  // [batch, heads, rows], natural log of sum(exp(scale·q·k)); -inf if empty
 };
 
 // q: [batch, heads, q_pos.size(), head_dim]; k, v: [batch, kv_heads, k_pos.size(), head_dim].

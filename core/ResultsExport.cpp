@@ -53,7 +53,8 @@ void add_times(std::vector<std::pair<std::string, ExportValue>>& f, const RunRec
     f.emplace_back(std::string("forward_time_") + name,
                    summary_value(run, per_pass ? std::string("fwd_") + key : std::string(key)));
   for (const auto& [name, key] : stats)
-    f.emplace_back(std::string("backward_time_") + name, summary_value(run, std::string("bwd_") + key));
+    f.emplace_back(std::string("backward_time_") + name,
+                   summary_value(run, std::string("bwd_") + key));
   for (const auto& [name, key] : stats)
     f.emplace_back(std::string("total_time_") + name, summary_value(run, key));
 }

@@ -19,7 +19,9 @@ namespace fs = std::filesystem;
 namespace {
 
 // HDF5 prints its error stack to stderr by default; we report errors ourselves.
-void silence_hdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+void silence_hdf5() {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+}
 
 H5Id string_type() {
   H5Id t = h5_type(RINGBENCH_CHECK_HDF5(H5Tcopy(H5T_C_S1)));
@@ -80,16 +82,18 @@ bool is_string_attr(hid_t obj, const std::string& name) {
 template <typename T>
 void write_dataset(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims,
                    const std::vector<T>& data) {
-  H5Id space =
-      h5_space(RINGBENCH_CHECK_HDF5(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr)));
-  H5Id set = h5_dataset(RINGBENCH_CHECK_HDF5(H5Dcreate2(parent, name.c_str(), native_type<T>(), space,
-                                                      H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)));
+  H5Id space = h5_space(
+      RINGBENCH_CHECK_HDF5(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr)));
+  H5Id set = h5_dataset(RINGBENCH_CHECK_HDF5(H5Dcreate2(
+      parent, name.c_str(), native_type<T>(), space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)));
   if (!data.empty())
-    RINGBENCH_CHECK_HDF5(H5Dwrite(set, native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()));
+    RINGBENCH_CHECK_HDF5(
+        H5Dwrite(set, native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()));
 }
 
 template <typename T>
-std::vector<T> read_dataset(hid_t parent, const std::string& name, std::vector<hsize_t>* dims_out = nullptr) {
+std::vector<T> read_dataset(hid_t parent, const std::string& name,
+                            std::vector<hsize_t>* dims_out = nullptr) {
   H5Id set = h5_dataset(RINGBENCH_CHECK_HDF5(H5Dopen2(parent, name.c_str(), H5P_DEFAULT)));
   H5Id space = h5_space(RINGBENCH_CHECK_HDF5(H5Dget_space(set)));
   const int rank = RINGBENCH_CHECK_HDF5(H5Sget_simple_extent_ndims(space));
@@ -99,14 +103,15 @@ std::vector<T> read_dataset(hid_t parent, const std::string& name, std::vector<h
   for (auto d : dims) n *= d;
   std::vector<T> data(n);
   if (n > 0)
-    RINGBENCH_CHECK_HDF5(H5Dread(set, native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()));
+    RINGBENCH_CHECK_HDF5(
+        H5Dread(set, native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()));
   if (dims_out) *dims_out = dims;
   return data;
 }
 
 H5Id create_group(hid_t parent, const std::string& name) {
-  return h5_group(
-      RINGBENCH_CHECK_HDF5(H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)));
+  return h5_group(RINGBENCH_CHECK_HDF5(
+      H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)));
 }
 
 H5Id open_group(hid_t parent, const std::string& name) {
@@ -144,8 +149,8 @@ void write_ranks(hid_t run, const std::vector<RankInfo>& ranks) {
   const hsize_t n = rows.size();
   H5Id type = rank_row_type();
   H5Id space = h5_space(RINGBENCH_CHECK_HDF5(H5Screate_simple(1, &n, nullptr)));
-  H5Id set = h5_dataset(
-      RINGBENCH_CHECK_HDF5(H5Dcreate2(run, "ranks", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)));
+  H5Id set = h5_dataset(RINGBENCH_CHECK_HDF5(
+      H5Dcreate2(run, "ranks", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)));
   if (n > 0) RINGBENCH_CHECK_HDF5(H5Dwrite(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()));
 }
 
@@ -174,7 +179,8 @@ std::string join_keys(const std::vector<std::pair<std::string, std::string>>& co
 
 // timing/forward and timing/backward: each timed pass on its own, [iterations, ranks, ring steps].
 void write_passes(hid_t timing, const RunRecord& run) {
-  const auto iters = static_cast<hsize_t>(run.iterations), ranks = static_cast<hsize_t>(run.world_size);
+  const auto iters = static_cast<hsize_t>(run.iterations),
+             ranks = static_cast<hsize_t>(run.world_size);
   for (const auto& [name, pass] : run.passes) {
     H5Id g = create_group(timing, name);
     const auto steps = static_cast<hsize_t>(run.world_size);
@@ -207,7 +213,8 @@ CheckResult read_check(hid_t check) {
   c.tolerance = read_attr<double>(check, "tolerance");
   c.passed = read_attr<std::int64_t>(check, "passed") != 0;
   if (H5Aexists(check, "dq_rel_err") > 0)
-    c.gradients = GradientErrors{read_attr<double>(check, "dq_rel_err"), read_attr<double>(check, "dk_rel_err"),
+    c.gradients = GradientErrors{read_attr<double>(check, "dq_rel_err"),
+                                 read_attr<double>(check, "dk_rel_err"),
                                  read_attr<double>(check, "dv_rel_err")};
   return c;
 }
@@ -222,8 +229,8 @@ void write_run(hid_t runs, const std::string& id, const RunRecord& run) {
   write_attr(g, "error", run.error);
   write_ranks(g, run.ranks);
 
-  const auto iters = static_cast<hsize_t>(run.iterations), ranks = static_cast<hsize_t>(run.world_size),
-             steps = static_cast<hsize_t>(run.steps);
+  const auto iters = static_cast<hsize_t>(run.iterations),
+             ranks = static_cast<hsize_t>(run.world_size), steps = static_cast<hsize_t>(run.steps);
   H5Id timing = create_group(g, "timing");
   write_dataset(timing, "compute_ms", {iters, ranks, steps}, run.compute_ms);
   write_dataset(timing, "comm_ms", {iters, ranks, steps}, run.comm_ms);
@@ -238,7 +245,8 @@ void write_run(hid_t runs, const std::string& id, const RunRecord& run) {
 
   if (!run.telemetry.empty()) {
     H5Id telemetry = create_group(g, "telemetry");
-    for (const auto& [name, values] : run.telemetry) write_dataset(telemetry, name, {ranks, 2}, values);
+    for (const auto& [name, values] : run.telemetry)
+      write_dataset(telemetry, name, {ranks, 2}, values);
   }
   H5Id summary = create_group(g, "summary");
   for (const auto& [k, v] : run.summary) write_attr(summary, k, v);
@@ -267,7 +275,8 @@ void write_run(hid_t runs, const std::string& id, const RunRecord& run) {
 }
 
 H5Id create_results_file(const fs::path& path) {
-  H5Id f = h5_file(RINGBENCH_CHECK_HDF5(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)));
+  H5Id f = h5_file(
+      RINGBENCH_CHECK_HDF5(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)));
   write_attr(f, "schema_version", std::int64_t{kSchemaVersion});
   write_attr(f, "tool_version", std::string(kToolVersion));
   write_attr(f, "git_commit", std::string(kGitCommit));
@@ -321,13 +330,16 @@ void check_results_file_usable(const fs::path& file) {
   silence_hdf5();
   const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
   if (!fs::is_directory(dir))
-    throw ConfigError("output", file.string(), "a file in an existing folder ('" + dir.string() + "' is missing)");
+    throw ConfigError("output", file.string(),
+                      "a file in an existing folder ('" + dir.string() + "' is missing)");
   if (!fs::exists(file)) return;
   if (H5Fis_hdf5(file.c_str()) <= 0)
-    throw ConfigError("output", file.string(), "a new file or an existing ringbench HDF5 results file");
+    throw ConfigError("output", file.string(),
+                      "a new file or an existing ringbench HDF5 results file");
   H5Id f = h5_file(H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
   if (f.get() < 0 || H5Aexists(f, "schema_version") <= 0)
-    throw ConfigError("output", file.string(), "a new file or an existing ringbench HDF5 results file");
+    throw ConfigError("output", file.string(),
+                      "a new file or an existing ringbench HDF5 results file");
 }
 
 std::string append_run(const fs::path& file, const RunRecord& run) {
@@ -392,7 +404,8 @@ RunRecord read_run(const fs::path& file, const std::string& id) {
   std::istringstream keys(read_string_attr(g, "config_keys"));
   for (std::string key; keys >> key;) run.config.emplace_back(key, read_string_attr(g, key));
   // Version 1 had no pass key: its runs timed the forward pass only.
-  if (std::none_of(run.config.begin(), run.config.end(), [](const auto& kv) { return kv.first == "pass"; }))
+  if (std::none_of(run.config.begin(), run.config.end(),
+                   [](const auto& kv) { return kv.first == "pass"; }))
     run.config.emplace_back("pass", "fwd");
   run.world_size = static_cast<int>(read_attr<std::int64_t>(g, "world_size"));
   run.status = read_string_attr(g, "status");
@@ -403,8 +416,8 @@ RunRecord read_run(const fs::path& file, const std::string& id) {
   RINGBENCH_CHECK_HDF5(H5Oget_info2(g, &oinfo, H5O_INFO_NUM_ATTRS));
   for (hsize_t i = 0; i < oinfo.num_attrs; ++i) {
     char name[256] = {};
-    RINGBENCH_CHECK_HDF5(H5Aget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name,
-                                            H5P_DEFAULT));
+    RINGBENCH_CHECK_HDF5(
+        H5Aget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name, H5P_DEFAULT));
     const std::string n = name;
     const bool known = n == "config_keys" || n == "status" || n == "error" ||
                        std::any_of(run.config.begin(), run.config.end(),

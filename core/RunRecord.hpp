@@ -41,9 +41,9 @@ struct PassTiming {
 };
 
 struct TensorDump {
-  std::string name;                   // Q, K, V, O, LSE
-  std::vector<std::uint64_t> shape;   // [batch, heads, seq, head_dim] (LSE without head_dim)
-  std::vector<float> values;          // global token order
+  std::string name;                  // Q, K, V, O, LSE
+  std::vector<std::uint64_t> shape;  // [batch, heads, seq, head_dim] (LSE without head_dim)
+  std::vector<float> values;         // global token order
 };
 
 struct RunRecord {
@@ -55,17 +55,18 @@ struct RunRecord {
 
   std::vector<RankInfo> ranks;
   int iterations = 0;
-  int steps = 0;  // timed steps per iteration: the ring size per pass (fwdbwd: forward's, then backward's)
+  int steps =
+      0;  // timed steps per iteration: the ring size per pass (fwdbwd: forward's, then backward's)
   // [iterations][ranks][steps], milliseconds
   std::vector<double> compute_ms, comm_ms, wait_ms;
-  std::vector<double> total_ms;          // [iterations][ranks], device clock, the whole iteration
-  std::vector<double> wall_ms;           // [iterations][ranks], host clock incl. synchronisation
+  std::vector<double> total_ms;  // [iterations][ranks], device clock, the whole iteration
+  std::vector<double> wall_ms;   // [iterations][ranks], host clock incl. synchronisation
   std::map<std::string, PassTiming> passes;  // "forward", "backward": each pass timed (schema 2)
-  std::vector<std::int64_t> bytes_sent;  // [ranks][steps]
-  std::vector<double> step_flops;        // [ranks][steps], work each rank did at each step
+  std::vector<std::int64_t> bytes_sent;      // [ranks][steps]
+  std::vector<double> step_flops;            // [ranks][steps], work each rank did at each step
 
   std::map<std::string, std::vector<double>> telemetry;  // name -> [ranks][2]: start, end of run
-  std::map<std::string, double> summary;  // median_ms, tflops_per_rank, ...
+  std::map<std::string, double> summary;                 // median_ms, tflops_per_rank, ...
   std::optional<CheckResult> check;
   std::vector<TensorDump> tensors;
 };

@@ -20,7 +20,8 @@ void summarize_pass(RunRecord& run, const std::string& prefix, const PassTiming&
   std::vector<double> ring_ms;
   for (int i = 0; i < I; ++i) {
     double slowest = 0;
-    for (int r = 0; r < R; ++r) slowest = std::max(slowest, pass.total_ms[static_cast<std::size_t>(i) * R + r]);
+    for (int r = 0; r < R; ++r)
+      slowest = std::max(slowest, pass.total_ms[static_cast<std::size_t>(i) * R + r]);
     ring_ms.push_back(slowest);
   }
   const Summary t = summarize(ring_ms);
@@ -42,7 +43,8 @@ void summarize_run(RunRecord& run, double flops, std::int64_t tokens) {
   std::vector<double> ring_ms, wall_ms, exposed, comm, compute, wait;
   std::vector<double> per_rank_compute(static_cast<std::size_t>(R), 0.0);
   for (int i = 0; i < I; ++i) {
-    double slowest = 0, slowest_wall = 0, wait_sum = 0, total_sum = 0, comm_sum = 0, compute_sum = 0;
+    double slowest = 0, slowest_wall = 0, wait_sum = 0, total_sum = 0, comm_sum = 0,
+           compute_sum = 0;
     for (int r = 0; r < R; ++r) {
       const std::size_t ir = static_cast<std::size_t>(i) * R + r;
       slowest = std::max(slowest, run.total_ms[ir]);
@@ -69,7 +71,9 @@ void summarize_run(RunRecord& run, double flops, std::int64_t tokens) {
   }
   const Summary ring = summarize(ring_ms), ranks = summarize(rank_medians);
   const double bytes_per_rank =
-      static_cast<double>(std::accumulate(run.bytes_sent.begin(), run.bytes_sent.end(), std::int64_t{0})) / R;
+      static_cast<double>(
+          std::accumulate(run.bytes_sent.begin(), run.bytes_sent.end(), std::int64_t{0})) /
+      R;
   const double comm_ms = percentile(comm, 0.5);
   const auto [lo, hi] = std::minmax_element(per_rank_compute.begin(), per_rank_compute.end());
 
@@ -94,7 +98,8 @@ void summarize_run(RunRecord& run, double flops, std::int64_t tokens) {
   s["bytes_sent_per_rank"] = bytes_per_rank;
   s["achieved_GBps"] = comm_ms > 0 ? bytes_per_rank / (comm_ms * 1e-3) / 1e9 : 0.0;
   s["compute_imbalance"] = (R > 0 && *lo > 0) ? *hi / *lo : 1.0;
-  for (const auto& [name, pass] : run.passes) summarize_pass(run, name == "backward" ? "bwd_" : "fwd_", pass);
+  for (const auto& [name, pass] : run.passes)
+    summarize_pass(run, name == "backward" ? "bwd_" : "fwd_", pass);
 }
 
 }  // namespace ringbench

@@ -8,9 +8,12 @@ namespace ringbench {
 
 std::string_view to_string(LayoutKind k) {
   switch (k) {
-    case LayoutKind::contiguous: return "contiguous";
-    case LayoutKind::zigzag: return "zigzag";
-    case LayoutKind::striped: return "striped";
+    case LayoutKind::contiguous:
+      return "contiguous";
+    case LayoutKind::zigzag:
+      return "zigzag";
+    case LayoutKind::striped:
+      return "striped";
   }
   return "?";
 }
@@ -45,7 +48,8 @@ SequenceLayout::SequenceLayout(LayoutKind kind, std::int64_t seq_len, int ranks)
     } else {
       // rank r holds chunk r and chunk 2P-1-r: early and late tokens, equal causal work
       const std::int64_t chunk = n / 2;
-      runs_[r] = {{0, r * chunk, chunk, 1}, {chunk, (2 * std::int64_t{ranks} - 1 - r) * chunk, chunk, 1}};
+      runs_[r] = {{0, r * chunk, chunk, 1},
+                  {chunk, (2 * std::int64_t{ranks} - 1 - r) * chunk, chunk, 1}};
     }
   }
 }

@@ -3,9 +3,9 @@
 #pragma once
 
 #include <chrono>
-#include <utility>
 #include <cstring>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "distributed/Transport.hpp"
@@ -15,12 +15,16 @@ namespace ringbench {
 
 class HostCopyTransport final : public Transport {
  public:
-  HostCopyTransport(std::shared_ptr<const VirtualRing> ring, int rank) : ring_(std::move(ring)), rank_(rank) {}
+  HostCopyTransport(std::shared_ptr<const VirtualRing> ring, int rank)
+      : ring_(std::move(ring)), rank_(rank) {}
 
   void start_exchange(const void*, void* recv, std::size_t bytes) override {
     const auto begin = std::chrono::steady_clock::now();
-    std::memcpy(recv, ring_->local_blocks[ring_->source(rank_, static_cast<int>(comm_ms_.size()))], bytes);
-    comm_ms_.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin).count());
+    std::memcpy(recv, ring_->local_blocks[ring_->source(rank_, static_cast<int>(comm_ms_.size()))],
+                bytes);
+    comm_ms_.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin)
+            .count());
   }
   void wait_exchange() override {}
   std::vector<double> take_comm_ms() override { return std::exchange(comm_ms_, {}); }

@@ -7,6 +7,7 @@
 namespace ringbench {
 
 // Throws ConfigError on every rank when any rank's `needed` bytes exceed its `available` bytes.
-void refuse_unless_all_fit(const MpiRuntime& rt, double needed, double available, const char* where);
+void refuse_unless_all_fit(const MpiRuntime& rt, double needed, double available,
+                           const char* where);
 
 }  // namespace ringbench

@@ -19,10 +19,10 @@ inline std::string mpi_error_message(int code) {
 
 }  // namespace ringbench
 
-#define RINGBENCH_CHECK_MPI(call)                                                               \
-  do {                                                                                          \
-    const int rb_code_ = (call);                                                                \
-    if (rb_code_ != MPI_SUCCESS)                                                                \
-      ::ringbench::throw_library_error("MPI", #call, ::ringbench::mpi_error_message(rb_code_),  \
-                                       __FILE__, __LINE__);                                     \
+#define RINGBENCH_CHECK_MPI(call)                                                              \
+  do {                                                                                         \
+    const int rb_code_ = (call);                                                               \
+    if (rb_code_ != MPI_SUCCESS)                                                               \
+      ::ringbench::throw_library_error("MPI", #call, ::ringbench::mpi_error_message(rb_code_), \
+                                       __FILE__, __LINE__);                                    \
   } while (0)

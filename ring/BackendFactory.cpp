@@ -7,8 +7,8 @@
 #include <thread>
 
 #include "core/Error.hpp"
-#include "distributed/MemoryFit.hpp"
 #include "distributed/HostCopyTransport.hpp"
+#include "distributed/MemoryFit.hpp"
 #include "distributed/MpiTransport.hpp"
 #include "ring/cpu/CpuBackend.hpp"
 #include "ring/cpu/RelayTransport.hpp"
@@ -20,23 +20,28 @@ namespace ringbench {
 
 namespace {
 
-std::vector<std::unique_ptr<RankBackend>> make_cpu_backends(const BenchmarkCase& c, const SequenceLayout& layout,
-                                                            const MpiRuntime& rt, const std::vector<int>& ranks) {
+std::vector<std::unique_ptr<RankBackend>> make_cpu_backends(const BenchmarkCase& c,
+                                                            const SequenceLayout& layout,
+                                                            const MpiRuntime& rt,
+                                                            const std::vector<int>& ranks) {
   const bool backward = has_backward(c.pass);
-  const double needed = static_cast<double>(cpu_rank_bytes(c.spec, layout.local_len(), backward)) * ranks.size();
-  const double available = static_cast<double>(::sysconf(_SC_AVPHYS_PAGES)) * ::sysconf(_SC_PAGESIZE);
+  const double needed =
+      static_cast<double>(cpu_rank_bytes(c.spec, layout.local_len(), backward)) * ranks.size();
+  const double available =
+      static_cast<double>(::sysconf(_SC_AVPHYS_PAGES)) * ::sysconf(_SC_PAGESIZE);
   refuse_unless_all_fit(rt, needed, available / rt.local_size(), "host memory");
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = std::max(1, cores / rt.local_size());
 
   std::vector<std::unique_ptr<RankBackend>> backends;
   if (c.virtual_ranks <= 1) {
-    backends.push_back(std::make_unique<CpuBackend>(c.spec, layout.local_len(),
-                                                    std::make_unique<MpiTransport>(rt.world()), threads, backward));
+    backends.push_back(std::make_unique<CpuBackend>(
+        c.spec, layout.local_len(), std::make_unique<MpiTransport>(rt.world()), threads, backward));
     return backends;
   }
   auto ring = std::make_shared<VirtualRing>();
-  auto relay = std::make_shared<RelayRing>(static_cast<int>(ranks.size()));  // the backward's blocks change
+  auto relay =
+      std::make_shared<RelayRing>(static_cast<int>(ranks.size()));  // the backward's blocks change
   for (int r : ranks) {
     backends.push_back(std::make_unique<CpuBackend>(
         c.spec, layout.local_len(), std::make_unique<HostCopyTransport>(ring, r), threads, backward,

@@ -17,7 +17,8 @@ class BlockKernel {
   virtual void reset(float* o, float* lse) = 0;
   // q: [batch, heads, rows, head_dim]; kv: packed K then V, each [batch, kv_heads, rows, head_dim];
   // o, lse: the running normalized output and log-sum-exp, fp32, updated by the softmax merge.
-  virtual void attend(const void* q, const void* kv, const BlockMask& mask, float* o, float* lse) = 0;
+  virtual void attend(const void* q, const void* kv, const BlockMask& mask, float* o,
+                      float* lse) = 0;
 };
 
 }  // namespace ringbench

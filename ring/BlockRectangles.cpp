@@ -30,8 +30,10 @@ std::optional<std::vector<BlockRectangle>> block_rectangles(const BlockMask& mas
     for (const auto& k : mask.kv_runs) {
       const Coverage c = mask.pattern->coverage(q.first(), q.last(), k.first(), k.last());
       if (c == Coverage::none) continue;
-      const BlockRectangle r{q.local_start, q.length, k.local_start, k.length, c == Coverage::partial};
-      if (r.causal && !(same_positions(q, k) && mask.pattern->kind() == MaskKind::causal)) return std::nullopt;
+      const BlockRectangle r{q.local_start, q.length, k.local_start, k.length,
+                             c == Coverage::partial};
+      if (r.causal && !(same_positions(q, k) && mask.pattern->kind() == MaskKind::causal))
+        return std::nullopt;
       rects.push_back(r);
     }
   // merge until nothing joins (a handful of rectangles at most)

@@ -33,7 +33,9 @@ IterationTiming ring_attention_forward(const RingSchedule& schedule, RankBackend
   backend.synchronize();
 
   IterationTiming timing = timer.collect(steps);
-  timing.wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall_begin).count();
+  timing.wall_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall_begin)
+          .count();
   timing.comm_ms = transport.take_comm_ms();
   timing.comm_ms.resize(static_cast<std::size_t>(steps), 0.0);
   return timing;

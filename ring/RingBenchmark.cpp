@@ -34,8 +34,8 @@ void maybe_inject_fault(const MpiRuntime& rt, int iteration) {
 
 // Per-process values [local ranks][rows][cols] -> on rank 0, [rows][ring ranks][cols]. Ring rank
 // = process rank * local ranks + local index (every process runs the same number of ranks).
-std::vector<double> gather_by_rank(const MpiRuntime& rt, const std::vector<double>& local, int locals,
-                                   int rows, int cols) {
+std::vector<double> gather_by_rank(const MpiRuntime& rt, const std::vector<double>& local,
+                                   int locals, int rows, int cols) {
   const std::vector<double> all = gather(rt.world(), std::span<const double>(local));
   std::vector<double> out(all.size());
   const int ranks = rt.size() * locals;
@@ -74,9 +74,11 @@ std::vector<RingMember> ring_members(std::vector<LocalRank>& locals) {
   return members;
 }
 
-LocalTimings run_iterations(const BenchmarkCase& c, const MpiRuntime& rt, std::vector<LocalRank>& locals) {
+LocalTimings run_iterations(const BenchmarkCase& c, const MpiRuntime& rt,
+                            std::vector<LocalRank>& locals) {
   const std::vector<RingMember> members = ring_members(locals);
-  if (c.pass == PassKind::bwd)  // the backward starts from the forward's O and LSE: made once, untimed
+  if (c.pass ==
+      PassKind::bwd)  // the backward starts from the forward's O and LSE: made once, untimed
     for (auto& l : locals) ring_attention_forward(l.schedule, *l.backend);
   std::vector<std::vector<IterationTiming>> forward(locals.size()), backward(locals.size());
   for (int it = 0; it < c.warmup + c.iters; ++it) {
@@ -90,7 +92,8 @@ LocalTimings run_iterations(const BenchmarkCase& c, const MpiRuntime& rt, std::v
       }
     if (has_backward(c.pass)) {
       std::vector<IterationTiming> timings = ring_attention_backward(members);
-      for (std::size_t l = 0; timed && l < locals.size(); ++l) backward[l].push_back(std::move(timings[l]));
+      for (std::size_t l = 0; timed && l < locals.size(); ++l)
+        backward[l].push_back(std::move(timings[l]));
     }
   }
   return {flatten(forward), flatten(backward)};
@@ -98,15 +101,19 @@ LocalTimings run_iterations(const BenchmarkCase& c, const MpiRuntime& rt, std::v
 
 PassTiming gather_pass(const MpiRuntime& rt, const PassSamples& s, int locals, int iters, int steps,
                        double flops) {
-  return {gather_by_rank(rt, s.compute, locals, iters, steps), gather_by_rank(rt, s.comm, locals, iters, steps),
-          gather_by_rank(rt, s.wait, locals, iters, steps),    gather_by_rank(rt, s.total, locals, iters, 1),
-          gather_by_rank(rt, s.wall, locals, iters, 1),        flops};
+  return {gather_by_rank(rt, s.compute, locals, iters, steps),
+          gather_by_rank(rt, s.comm, locals, iters, steps),
+          gather_by_rank(rt, s.wait, locals, iters, steps),
+          gather_by_rank(rt, s.total, locals, iters, 1),
+          gather_by_rank(rt, s.wall, locals, iters, 1),
+          flops};
 }
 
 // The run's iteration: every timed step in order (fwdbwd: the forward's, then the backward's), and
 // per (iteration, rank) the passes' totals added up.
 void concatenate_passes(RunRecord& run) {
-  const auto cells = static_cast<std::size_t>(run.iterations) * static_cast<std::size_t>(run.world_size);
+  const auto cells =
+      static_cast<std::size_t>(run.iterations) * static_cast<std::size_t>(run.world_size);
   const auto P = static_cast<std::size_t>(run.world_size);
   run.compute_ms.clear(), run.comm_ms.clear(), run.wait_ms.clear();
   run.total_ms.assign(cells, 0.0);
@@ -114,10 +121,13 @@ void concatenate_passes(RunRecord& run) {
   for (std::size_t cell = 0; cell < cells; ++cell)
     for (const char* name : {"forward", "backward"}) {
       const auto it = run.passes.find(name);
-      if (it == run.passes.end() || it->second.total_ms.size() != cells) continue;  // not timed, or not root
+      if (it == run.passes.end() || it->second.total_ms.size() != cells)
+        continue;  // not timed, or not root
       const PassTiming& p = it->second;
-      const auto first = static_cast<std::ptrdiff_t>(cell * P), last = first + static_cast<std::ptrdiff_t>(P);
-      run.compute_ms.insert(run.compute_ms.end(), p.compute_ms.begin() + first, p.compute_ms.begin() + last);
+      const auto first = static_cast<std::ptrdiff_t>(cell * P),
+                 last = first + static_cast<std::ptrdiff_t>(P);
+      run.compute_ms.insert(run.compute_ms.end(), p.compute_ms.begin() + first,
+                            p.compute_ms.begin() + last);
       run.comm_ms.insert(run.comm_ms.end(), p.comm_ms.begin() + first, p.comm_ms.begin() + last);
       run.wait_ms.insert(run.wait_ms.end(), p.wait_ms.begin() + first, p.wait_ms.begin() + last);
       run.total_ms[cell] += p.total_ms[cell];
@@ -154,8 +164,8 @@ CheckResult check(const BenchmarkCase& c, const SequenceLayout& layout, const Mp
 
 // Rows gathered rank by rank ([ring rank][heads][local rows][width]) -> global token order
 // ([heads][seq][width]), placed by the layout.
-std::vector<float> place_rows(const SequenceLayout& layout, const std::vector<float>& gathered, std::int64_t heads,
-                              std::int64_t width) {
+std::vector<float> place_rows(const SequenceLayout& layout, const std::vector<float>& gathered,
+                              std::int64_t heads, std::int64_t width) {
   const auto S = static_cast<std::size_t>(layout.seq_len()), W = static_cast<std::size_t>(width);
   const auto n = static_cast<std::size_t>(layout.local_len()), BH = static_cast<std::size_t>(heads);
   std::vector<float> global(gathered.size());
@@ -231,7 +241,8 @@ std::vector<RankInfo> gather_ranks(const MpiRuntime& rt, const std::vector<Local
   for (int p = 0; rt.is_root() && p < rt.size(); ++p) {
     std::istringstream dev(all_devices[p]), bus(all_buses[p]);
     for (std::size_t l = 0; l < locals.size(); ++l) {
-      RankInfo info{static_cast<int>(ranks.size()), hosts[p], static_cast<int>(local_ranks[p]), "", ""};
+      RankInfo info{static_cast<int>(ranks.size()), hosts[p], static_cast<int>(local_ranks[p]), "",
+                    ""};
       std::getline(dev, info.device);
       std::getline(bus, info.pci_bus_id);
       ranks.push_back(info);
@@ -253,7 +264,8 @@ std::vector<double> sample_telemetry(std::vector<LocalRank>& locals) {
   return values;
 }
 
-void store_telemetry(RunRecord& run, const std::vector<double>& start, const std::vector<double>& end) {
+void store_telemetry(RunRecord& run, const std::vector<double>& start,
+                     const std::vector<double>& end) {
   const std::size_t keys = std::size(kTelemetryKeys);
   for (std::size_t k = 0; k < keys; ++k) {
     std::vector<double> series;  // [ranks][2]: at the start and at the end of the run
@@ -287,7 +299,8 @@ StepWork step_work(const BenchmarkCase& c, const std::vector<LocalRank>& locals)
         w.flops.push_back(work_at(s));
       }
     // the backward sends (K, V, dK, dV) until the last step, which sends dK, dV on and then home
-    const double travelling = double(buf.kv_bytes + buf.dkv_bytes), last = 2.0 * double(buf.dkv_bytes);
+    const double travelling = double(buf.kv_bytes + buf.dkv_bytes),
+                 last = 2.0 * double(buf.dkv_bytes);
     if (has_backward(c.pass))
       for (int s = 0; s < steps; ++s) {
         w.bytes.push_back(steps == 1 ? 0.0 : s + 1 < steps ? travelling : last);
@@ -314,7 +327,8 @@ BenchmarkOutcome run_ring_benchmark(const BenchmarkCase& c, const MpiRuntime& rt
   run.world_size = layout.ranks();
   run.iterations = c.iters;
   const double forward_flops = attention_flops(c.spec);
-  if (has_forward(c.pass)) run.passes["forward"] = gather_pass(rt, t.forward, L, c.iters, steps, forward_flops);
+  if (has_forward(c.pass))
+    run.passes["forward"] = gather_pass(rt, t.forward, L, c.iters, steps, forward_flops);
   if (has_backward(c.pass))
     run.passes["backward"] =
         gather_pass(rt, t.backward, L, c.iters, steps, kBackwardFlopsPerForward * forward_flops);
@@ -336,7 +350,8 @@ BenchmarkOutcome run_ring_benchmark(const BenchmarkCase& c, const MpiRuntime& rt
   if (c.dump_tensors) run.tensors = dump_tensors(c, rt, layout, locals);
 
   double held = 0;
-  for (const auto& l : locals) held = std::max(held, static_cast<double>(l.backend->allocated_bytes()));
+  for (const auto& l : locals)
+    held = std::max(held, static_cast<double>(l.backend->allocated_bytes()));
   const double peak = max_all(rt.world(), held);
   if (rt.is_root()) {
     double flops = 0;

@@ -10,8 +10,8 @@
 namespace ringbench {
 
 struct BenchmarkOutcome {
-  RunRecord record;            // complete on rank 0; other ranks hold their own part only
-  bool check_failed = false;   // the same on every rank
+  RunRecord record;           // complete on rank 0; other ranks hold their own part only
+  bool check_failed = false;  // the same on every rank
 };
 
 BenchmarkOutcome run_ring_benchmark(const BenchmarkCase& c, const MpiRuntime& runtime);

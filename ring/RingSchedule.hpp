@@ -12,7 +12,8 @@ namespace ringbench {
 
 class RingSchedule {
  public:
-  RingSchedule(const SequenceLayout& layout, int rank, std::shared_ptr<const AttentionPattern> pattern)
+  RingSchedule(const SequenceLayout& layout, int rank,
+               std::shared_ptr<const AttentionPattern> pattern)
       : layout_(layout), rank_(rank), pattern_(std::move(pattern)) {}
 
   int steps() const { return layout_.ranks(); }

@@ -10,8 +10,8 @@ struct IterationTiming {
   std::vector<double> compute_ms;  // [steps] attention work of each step
   std::vector<double> wait_ms;     // [steps] compute idle, waiting for the next block
   std::vector<double> comm_ms;     // [steps] the transfer itself (0 on the last step)
-  double total_ms = 0;  // the device's view (events), from the first step to the last
-  double wall_ms = 0;   // the host's view of the same iteration, synchronised: a cross-check
+  double total_ms = 0;             // the device's view (events), from the first step to the last
+  double wall_ms = 0;  // the host's view of the same iteration, synchronised: a cross-check
 };
 
 class StepTimer {

@@ -9,7 +9,9 @@
 
 namespace ringbench::test {
 const MpiRuntime* g_runtime = nullptr;
-const MpiRuntime& runtime() { return *g_runtime; }
+const MpiRuntime& runtime() {
+  return *g_runtime;
+}
 }  // namespace ringbench::test
 #endif
 
@@ -25,9 +27,11 @@ constexpr int kSkipped = 77;
 
 bool enough_gpus(const ringbench::MpiRuntime& rt) {
   const int gpus = ringbench::visible_gpu_count();
-  const bool ok = ringbench::all_true(rt.world(), gpus > 0 && (gpus == 1 || rt.local_size() <= gpus));
+  const bool ok =
+      ringbench::all_true(rt.world(), gpus > 0 && (gpus == 1 || rt.local_size() <= gpus));
   if (!ok && rt.is_root())
-    std::printf("GPU tests SKIPPED: %d GPU(s) visible for %d rank(s) on this host\n", gpus, rt.local_size());
+    std::printf("GPU tests SKIPPED: %d GPU(s) visible for %d rank(s) on this host\n", gpus,
+                rt.local_size());
   return ok;
 }
 #endif

@@ -19,7 +19,8 @@ struct Inputs {
 Inputs make_inputs(const ProblemSpec& spec, const std::vector<std::int64_t>& qpos,
                    const std::vector<std::int64_t>& kpos, std::uint64_t seed = 7) {
   const auto H = spec.heads, Hkv = spec.effective_kv_heads(), D = spec.head_dim, B = spec.batch;
-  Inputs in{std::vector<float>(B * H * qpos.size() * D), std::vector<float>(B * Hkv * kpos.size() * D),
+  Inputs in{std::vector<float>(B * H * qpos.size() * D),
+            std::vector<float>(B * Hkv * kpos.size() * D),
             std::vector<float>(B * Hkv * kpos.size() * D)};
   generate_tensor(TensorRole::q, seed, spec, qpos, in.q);
   generate_tensor(TensorRole::k, seed, spec, kpos, in.k);
@@ -81,7 +82,8 @@ TEST_CASE("reference attention equals the textbook formula softmax(QK^T*scale)V"
       }
 }
 
-TEST_CASE("merging partial results over key subsets equals one softmax over their union", "[merge]") {
+TEST_CASE("merging partial results over key subsets equals one softmax over their union",
+          "[merge]") {
   for (auto mask : {MaskKind::none, MaskKind::causal}) {
     const ProblemSpec spec = small_spec(mask);
     const auto qpos = iota(10, 20);
@@ -91,7 +93,8 @@ TEST_CASE("merging partial results over key subsets equals one softmax over thei
 
     // split the keys into three disjoint blocks, in an order that is not the sequence order
     const std::int64_t D = spec.head_dim, S = spec.seq_len;
-    AttentionResult acc{std::vector<float>(whole.o.size(), 0.0f), std::vector<float>(whole.lse.size(), kEmptyLse)};
+    AttentionResult acc{std::vector<float>(whole.o.size(), 0.0f),
+                        std::vector<float>(whole.lse.size(), kEmptyLse)};
     for (auto [from, n] : {std::pair<std::int64_t, std::int64_t>{25, 15}, {0, 12}, {12, 13}}) {
       const auto kpos = iota(from, n);
       std::vector<float> k, v;
@@ -118,7 +121,8 @@ TEST_CASE("an empty partial result leaves the accumulator unchanged", "[merge]")
   REQUIRE(lse == 0.5f);
 }
 
-TEST_CASE("CPU block kernel equals the reference on one block, with tails, masks and GQA", "[cpu-kernel]") {
+TEST_CASE("CPU block kernel equals the reference on one block, with tails, masks and GQA",
+          "[cpu-kernel]") {
   for (auto mask : {MaskKind::none, MaskKind::causal})
     for (std::int64_t n : {1, 33, 70}) {  // below, across and above the tile sizes
       ProblemSpec spec = small_spec(mask);
@@ -134,7 +138,8 @@ TEST_CASE("CPU block kernel equals the reference on one block, with tails, masks
       std::vector<float> o(in.q.size()), lse(spec.batch * spec.heads * n);
       kernel.reset(o.data(), lse.data());
       const auto pattern = make_pattern(mask);
-      kernel.attend(in.q.data(), kv.data(), BlockMask{pattern.get(), q_runs, k_runs, 1}, o.data(), lse.data());
+      kernel.attend(in.q.data(), kv.data(), BlockMask{pattern.get(), q_runs, k_runs, 1}, o.data(),
+                    lse.data());
 
       const AttentionResult ref = reference_attention(spec, in.q, qpos, in.k, in.v, kpos);
       INFO("mask " << to_string(mask) << " n " << n);

@@ -6,7 +6,8 @@
 
 using namespace ringbench;
 
-TEST_CASE("block rectangles cover exactly the allowed pairs and merge zigzag halves", "[rectangles]") {
+TEST_CASE("block rectangles cover exactly the allowed pairs and merge zigzag halves",
+          "[rectangles]") {
   for (auto kind : {LayoutKind::contiguous, LayoutKind::zigzag})
     for (auto mask : {MaskKind::none, MaskKind::causal})
       for (int P : {1, 2, 3, 4}) {
@@ -29,8 +30,10 @@ TEST_CASE("block rectangles cover exactly the allowed pairs and merge zigzag hal
             for (std::int64_t i = 0; i < n; ++i)
               for (std::int64_t j = 0; j < n; ++j)
                 REQUIRE(covered[i * n + j] == (pattern->allows(qpos[i], kpos[j]) ? 1 : 0));
-            // zigzag off-diagonal steps are one rectangle: all queries x half the keys or the reverse
-            if (kind == LayoutKind::zigzag && mask == MaskKind::causal && s > 0) REQUIRE(rects->size() == 1);
+            // zigzag off-diagonal steps are one rectangle: all queries x half the keys or the
+            // reverse
+            if (kind == LayoutKind::zigzag && mask == MaskKind::causal && s > 0)
+              REQUIRE(rects->size() == 1);
           }
         }
       }

@@ -22,7 +22,8 @@ std::string refused_key(const std::vector<std::string>& args, int world = 4) {
 }  // namespace
 
 TEST_CASE("lists expand into one case per combination", "[cli]") {
-  const auto o = parse_case_options({"--seq-len", "4K", "8192", "--mask", "none,causal", "--output", "none"}, 2);
+  const auto o = parse_case_options(
+      {"--seq-len", "4K", "8192", "--mask", "none,causal", "--output", "none"}, 2);
   REQUIRE(o.cases.size() == 4);
   REQUIRE(o.cases[0].spec.seq_len == 4096);
   REQUIRE(o.cases[2].spec.seq_len == 8192);
@@ -32,9 +33,11 @@ TEST_CASE("lists expand into one case per combination", "[cli]") {
 }
 
 TEST_CASE("the command line wins over the config file", "[cli]") {
-  const auto path = std::filesystem::temp_directory_path() / ("ringbench-cli-" + std::to_string(::getpid()) + ".ini");
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("ringbench-cli-" + std::to_string(::getpid()) + ".ini");
   std::ofstream(path) << "# a comment\nheads = 8\nhead-dim = 128\nmask = causal\nlayout = zigzag\n";
-  const auto o = parse_case_options({"--config", path.string(), "--heads", "2", "--output", "none"}, 2);
+  const auto o =
+      parse_case_options({"--config", path.string(), "--heads", "2", "--output", "none"}, 2);
   REQUIRE(o.cases.size() == 1);
   REQUIRE(o.cases[0].spec.heads == 2);
   REQUIRE(o.cases[0].spec.head_dim == 128);
@@ -69,8 +72,8 @@ TEST_CASE("every config file shipped in configs/ parses and validates", "[cli][c
     if (entry.path().extension() != ".ini") continue;
     INFO(entry.path().string());
     for (int world : {1, 2, 4, 8}) {
-      const auto o =
-          parse_case_options({"--config", entry.path().string(), "--device", "cpu", "--output", "none"}, world);
+      const auto o = parse_case_options(
+          {"--config", entry.path().string(), "--device", "cpu", "--output", "none"}, world);
       REQUIRE_FALSE(o.cases.empty());
     }
     ++files;

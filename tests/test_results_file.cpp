@@ -93,7 +93,8 @@ TEST_CASE("an existing file that is not a ringbench results file is refused", "[
   const fs::path file = temp_path("notes.h5");
   std::ofstream(file) << "not hdf5";
   REQUIRE_THROWS_AS(check_results_file_usable(file), ConfigError);
-  REQUIRE_THROWS_AS(append_run(file, sample_run()), LibraryError);  // aborts the job, never exit 2 on one rank
+  REQUIRE_THROWS_AS(append_run(file, sample_run()),
+                    LibraryError);  // aborts the job, never exit 2 on one rank
   std::ifstream in(file);
   std::string text;
   std::getline(in, text);

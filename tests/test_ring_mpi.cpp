@@ -42,7 +42,8 @@ TEST_CASE("collectives gather in rank order and agree", "[mpi][collectives]") {
   REQUIRE(rt.local_rank() < rt.local_size());
 }
 
-TEST_CASE("ring forward equals the float64 reference for every mask, layout and head shape", "[mpi][ring]") {
+TEST_CASE("ring forward equals the float64 reference for every mask, layout and head shape",
+          "[mpi][ring]") {
   const MpiRuntime& rt = runtime();
   struct Shape {
     std::int64_t heads, kv_heads, head_dim;
@@ -60,8 +61,9 @@ TEST_CASE("ring forward equals the float64 reference for every mask, layout and 
         c.warmup = 0;
         c.iters = 2;
         c.check = true;
-        INFO("heads " << shape.heads << "/" << shape.kv_heads << " dim " << shape.head_dim << " mask "
-                      << to_string(mask) << " layout " << to_string(layout) << " ranks " << rt.size());
+        INFO("heads " << shape.heads << "/" << shape.kv_heads << " dim " << shape.head_dim
+                      << " mask " << to_string(mask) << " layout " << to_string(layout) << " ranks "
+                      << rt.size());
         const BenchmarkOutcome out = run_ring_benchmark(c, rt);
         REQUIRE(out.record.check.has_value());
         REQUIRE(out.record.check->rel_err < 1e-6);
@@ -71,8 +73,10 @@ TEST_CASE("ring forward equals the float64 reference for every mask, layout and 
           const std::size_t cube = std::size_t(c.iters) * rt.size() * rt.size();
           REQUIRE(out.record.compute_ms.size() == cube);
           REQUIRE(out.record.total_ms.size() == std::size_t(c.iters) * rt.size());
-          const double flops = std::accumulate(out.record.step_flops.begin(), out.record.step_flops.end(), 0.0);
-          REQUIRE(flops == Approx(out.record.summary.at("flops")));  // per-step work adds up exactly
+          const double flops =
+              std::accumulate(out.record.step_flops.begin(), out.record.step_flops.end(), 0.0);
+          REQUIRE(flops ==
+                  Approx(out.record.summary.at("flops")));  // per-step work adds up exactly
           REQUIRE(out.record.summary.at("median_ms") > 0);
         }
       }
@@ -104,10 +108,13 @@ TEST_CASE("dumped global tensors reproduce the output from outside", "[mpi][dump
   REQUIRE(t.size() == 5);
   std::vector<std::int64_t> pos(static_cast<std::size_t>(c.spec.seq_len));
   std::iota(pos.begin(), pos.end(), 0);
-  const AttentionResult ref = reference_attention(c.spec, t[0].values, pos, t[1].values, t[2].values, pos);
+  const AttentionResult ref =
+      reference_attention(c.spec, t[0].values, pos, t[1].values, t[2].values, pos);
   REQUIRE(t[3].name == "O");
-  for (std::size_t i = 0; i < ref.o.size(); ++i) REQUIRE(t[3].values[i] == Approx(ref.o[i]).margin(1e-5));
-  for (std::size_t i = 0; i < ref.lse.size(); ++i) REQUIRE(t[4].values[i] == Approx(ref.lse[i]).margin(1e-4));
+  for (std::size_t i = 0; i < ref.o.size(); ++i)
+    REQUIRE(t[3].values[i] == Approx(ref.o[i]).margin(1e-5));
+  for (std::size_t i = 0; i < ref.lse.size(); ++i)
+    REQUIRE(t[4].values[i] == Approx(ref.lse[i]).margin(1e-4));
 }
 
 TEST_CASE("virtual ranks run the schedule of a P-way ring in one process", "[mpi][virtual]") {

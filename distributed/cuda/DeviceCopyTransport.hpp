@@ -12,13 +12,15 @@ namespace ringbench {
 
 class DeviceCopyTransport final : public StreamTransport {
  public:
-  DeviceCopyTransport(std::shared_ptr<const VirtualRing> ring, int rank, cudaStream_t compute, int steps)
+  DeviceCopyTransport(std::shared_ptr<const VirtualRing> ring, int rank, cudaStream_t compute,
+                      int steps)
       : StreamTransport(compute, steps), ring_(std::move(ring)), rank_(rank) {}
 
  private:
-  void enqueue(const void*, void* recv, std::size_t bytes, int index, cudaStream_t stream) override {
-    RINGBENCH_CHECK_CUDA(cudaMemcpyAsync(recv, ring_->local_blocks[ring_->source(rank_, index)], bytes,
-                                         cudaMemcpyDeviceToDevice, stream));
+  void enqueue(const void*, void* recv, std::size_t bytes, int index,
+               cudaStream_t stream) override {
+    RINGBENCH_CHECK_CUDA(cudaMemcpyAsync(recv, ring_->local_blocks[ring_->source(rank_, index)],
+                                         bytes, cudaMemcpyDeviceToDevice, stream));
   }
 
   std::shared_ptr<const VirtualRing> ring_;

@@ -27,9 +27,12 @@ void wait_with_deadline(cudaEvent_t event, double timeout_s, Poll&& poll, OnTime
 }
 
 inline void wait_with_deadline(cudaEvent_t event, double timeout_s) {
-  wait_with_deadline(event, timeout_s, [] {}, [timeout_s] {
-    throw LibraryError("CUDA: GPU work did not finish within " + std::to_string(timeout_s) + " s");
-  });
+  wait_with_deadline(
+      event, timeout_s, [] {},
+      [timeout_s] {
+        throw LibraryError("CUDA: GPU work did not finish within " + std::to_string(timeout_s) +
+                           " s");
+      });
 }
 
 }  // namespace ringbench

@@ -62,8 +62,8 @@ GpuInfo select_gpu(const MpiRuntime& rt, int requested) {
   RINGBENCH_CHECK_CUDA(cudaSetDevice(ordinal));
   cudaDeviceProp prop{};
   RINGBENCH_CHECK_CUDA(cudaGetDeviceProperties(&prop, ordinal));
-  return {ordinal, prop.name, bus_id(ordinal), prop.multiProcessorCount, prop.major, prop.minor,
-          prop.totalGlobalMem};
+  return {ordinal,    prop.name,  bus_id(ordinal),    prop.multiProcessorCount,
+          prop.major, prop.minor, prop.totalGlobalMem};
 }
 
 std::map<std::string, std::string> gpu_provenance() {
@@ -71,7 +71,9 @@ std::map<std::string, std::string> gpu_provenance() {
   cudaDriverGetVersion(&driver);
   cudaRuntimeGetVersion(&runtime);
   ncclGetVersion(&nccl);
-  auto version = [](int v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); };
+  auto version = [](int v) {
+    return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10);
+  };
   std::string peers;
   const int count = visible_gpu_count();
   for (int a = 0; a < count; ++a) {
@@ -84,8 +86,8 @@ std::map<std::string, std::string> gpu_provenance() {
   }
   return {{"cuda_driver_version", version(driver)},
           {"cuda_runtime_version", version(runtime)},
-          {"nccl_version", std::to_string(nccl / 10000) + "." + std::to_string(nccl / 100 % 100) + "." +
-                               std::to_string(nccl % 100)},
+          {"nccl_version", std::to_string(nccl / 10000) + "." + std::to_string(nccl / 100 % 100) +
+                               "." + std::to_string(nccl % 100)},
           {"gpu_peer_access", peers}};
 }
 

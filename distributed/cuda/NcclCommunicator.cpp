@@ -41,15 +41,17 @@ void NcclCommunicator::wait(cudaEvent_t event, double timeout_s) {
         ncclResult_t state = ncclSuccess;
         RINGBENCH_CHECK_NCCL(ncclCommGetAsyncError(comm_, &state));
         if (state == ncclSuccess || state == ncclInProgress) return;
-        const std::string text = std::string(ncclGetErrorString(state)) + ": " + ncclGetLastError(comm_);
+        const std::string text =
+            std::string(ncclGetErrorString(state)) + ": " + ncclGetLastError(comm_);
         abort();
-        throw LibraryError("NCCL asynchronous error on rank " + std::to_string(rank_) + ": " + text);
+        throw LibraryError("NCCL asynchronous error on rank " + std::to_string(rank_) + ": " +
+                           text);
       },
       [this, timeout_s] {
         abort();
         throw LibraryError("NCCL: rank " + std::to_string(rank_) + " waited more than " +
-                           std::to_string(timeout_s) + " s for GPU work (a peer failed or hangs); " +
-                           "communicator aborted");
+                           std::to_string(timeout_s) +
+                           " s for GPU work (a peer failed or hangs); " + "communicator aborted");
       });
 }
 

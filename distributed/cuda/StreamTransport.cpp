@@ -5,7 +5,9 @@
 namespace ringbench {
 
 StreamTransport::StreamTransport(cudaStream_t compute, int steps)
-    : compute_(compute), begin_(static_cast<std::size_t>(steps)), end_(static_cast<std::size_t>(steps)) {}
+    : compute_(compute),
+      begin_(static_cast<std::size_t>(steps)),
+      end_(static_cast<std::size_t>(steps)) {}
 
 void StreamTransport::start_exchange(const void* send, void* recv, std::size_t bytes) {
   if (started_ >= static_cast<int>(begin_.size()))

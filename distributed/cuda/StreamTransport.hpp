@@ -23,7 +23,8 @@ class StreamTransport : public Transport {
 
  protected:
   // Enqueue the transfer of exchange number `index` (0-based within the iteration) on `stream`.
-  virtual void enqueue(const void* send, void* recv, std::size_t bytes, int index, cudaStream_t stream) = 0;
+  virtual void enqueue(const void* send, void* recv, std::size_t bytes, int index,
+                       cudaStream_t stream) = 0;
 
  private:
   cudaStream_t compute_;

@@ -14,11 +14,16 @@ namespace {
 std::size_t q_values(const ProblemSpec& s, std::int64_t n) {
   return static_cast<std::size_t>(s.batch * s.heads * n * s.head_dim);
 }
-std::size_t kv_values(const ProblemSpec& s, std::int64_t n) {  // K and V (or dK and dV) of one block
+std::size_t kv_values(const ProblemSpec& s,
+                      std::int64_t n) {  // K and V (or dK and dV) of one block
   return static_cast<std::size_t>(2 * s.batch * s.effective_kv_heads() * n * s.head_dim);
 }
-std::size_t rows(const ProblemSpec& s, std::int64_t n) { return static_cast<std::size_t>(s.batch * s.heads * n); }
-std::vector<float> values_if(bool wanted, std::size_t count) { return std::vector<float>(wanted ? count : 0); }
+std::size_t rows(const ProblemSpec& s, std::int64_t n) {
+  return static_cast<std::size_t>(s.batch * s.heads * n);
+}
+std::vector<float> values_if(bool wanted, std::size_t count) {
+  return std::vector<float>(wanted ? count : 0);
+}
 }  // namespace
 
 std::size_t cpu_rank_bytes(const ProblemSpec& spec, std::int64_t n, bool backward) {
@@ -26,12 +31,14 @@ std::size_t cpu_rank_bytes(const ProblemSpec& spec, std::int64_t n, bool backwar
   // the dK/dV accumulators travelling with each of the three blocks, this rank's share, and the
   // finished gradients of its own keys.
   const std::size_t forward = 2 * q_values(spec, n) + 3 * kv_values(spec, n) + rows(spec, n);
-  const std::size_t extra = backward ? 2 * q_values(spec, n) + 5 * kv_values(spec, n) + rows(spec, n) : 0;
+  const std::size_t extra =
+      backward ? 2 * q_values(spec, n) + 5 * kv_values(spec, n) + rows(spec, n) : 0;
   return sizeof(float) * (forward + extra);
 }
 
-CpuBackend::CpuBackend(const ProblemSpec& spec, std::int64_t local_len, std::unique_ptr<Transport> transport,
-                       int threads, bool backward, std::unique_ptr<Transport> backward_transport)
+CpuBackend::CpuBackend(const ProblemSpec& spec, std::int64_t local_len,
+                       std::unique_ptr<Transport> transport, int threads, bool backward,
+                       std::unique_ptr<Transport> backward_transport)
     : spec_(spec),
       n_(local_len),
       backward_(backward),
@@ -52,8 +59,12 @@ CpuBackend::CpuBackend(const ProblemSpec& spec, std::int64_t local_len, std::uni
       transport_(std::move(transport)),
       backward_transport_(std::move(backward_transport)) {
   omp_set_num_threads(std::max(1, threads));
-  buffers_ = {q_.data(), kv_local_.data(), {kv_recv_[0].data(), kv_recv_[1].data()},
-              kv_values(spec, local_len) * sizeof(float), o_.data(), lse_.data()};
+  buffers_ = {q_.data(),
+              kv_local_.data(),
+              {kv_recv_[0].data(), kv_recv_[1].data()},
+              kv_values(spec, local_len) * sizeof(float),
+              o_.data(),
+              lse_.data()};
   if (backward) {
     buffers_.d_o = d_o_.data();
     buffers_.dq = dq_.data();
@@ -64,7 +75,9 @@ CpuBackend::CpuBackend(const ProblemSpec& spec, std::int64_t local_len, std::uni
   }
 }
 
-std::size_t CpuBackend::allocated_bytes() const { return cpu_rank_bytes(spec_, n_, backward_); }
+std::size_t CpuBackend::allocated_bytes() const {
+  return cpu_rank_bytes(spec_, n_, backward_);
+}
 
 void CpuBackend::generate_inputs(std::uint64_t seed, std::span<const PositionRun> runs) {
   positions_.clear();
@@ -83,8 +96,8 @@ ErrorSums CpuBackend::compare_with_reference(std::uint64_t seed) {
   // keys of the whole sequence, rebuilt from the generator
   std::vector<std::int64_t> all(static_cast<std::size_t>(spec_.seq_len));
   std::iota(all.begin(), all.end(), 0);
-  const std::size_t kv = static_cast<std::size_t>(spec_.batch * spec_.effective_kv_heads() * spec_.seq_len *
-                                                  spec_.head_dim);
+  const std::size_t kv = static_cast<std::size_t>(spec_.batch * spec_.effective_kv_heads() *
+                                                  spec_.seq_len * spec_.head_dim);
   std::vector<float> k(kv), v(kv);
   generate_tensor(TensorRole::k, seed, spec_, all, k);
   generate_tensor(TensorRole::v, seed, spec_, all, v);
@@ -97,12 +110,16 @@ BlockBackwardKernel& CpuBackend::backward_kernel() {
   return backward_kernel_;
 }
 
-Transport& CpuBackend::backward_transport() { return backward_transport_ ? *backward_transport_ : *transport_; }
+Transport& CpuBackend::backward_transport() {
+  return backward_transport_ ? *backward_transport_ : *transport_;
+}
 
 GradientResult CpuBackend::read_gradients() {
   const std::size_t half = dkv_home_.size() / 2;
-  return {dq_, std::vector<float>(dkv_home_.begin(), dkv_home_.begin() + static_cast<std::ptrdiff_t>(half)),
-          std::vector<float>(dkv_home_.begin() + static_cast<std::ptrdiff_t>(half), dkv_home_.end())};
+  return {
+      dq_,
+      std::vector<float>(dkv_home_.begin(), dkv_home_.begin() + static_cast<std::ptrdiff_t>(half)),
+      std::vector<float>(dkv_home_.begin() + static_cast<std::ptrdiff_t>(half), dkv_home_.end())};
 }
 
 }  // namespace ringbench

@@ -22,8 +22,9 @@ class CpuBackend final : public RankBackend {
   // `threads`: OpenMP threads for the kernels (cores on this node divided among its ranks).
   // `backward`: also allocate the backward pass's buffers; its blocks travel on
   // `backward_transport`, or on `transport` when that is null (real ranks: the same ring).
-  CpuBackend(const ProblemSpec& spec, std::int64_t local_len, std::unique_ptr<Transport> transport, int threads,
-             bool backward = false, std::unique_ptr<Transport> backward_transport = nullptr);
+  CpuBackend(const ProblemSpec& spec, std::int64_t local_len, std::unique_ptr<Transport> transport,
+             int threads, bool backward = false,
+             std::unique_ptr<Transport> backward_transport = nullptr);
 
   std::string device_name() const override { return "cpu"; }
   std::string pci_bus_id() const override { return ""; }

@@ -34,8 +34,9 @@ struct TileGeometry {
 // Scores of a query tile against a key tile (keys transposed for unit-stride inner loops), the
 // mask applied only when the tile is partially covered, then the online-softmax update.
 void attend_tile(const TileGeometry& g, const float* q, const float* k, const float* v, float scale,
-                 const std::int64_t* qpos, const std::int64_t* kpos, const AttentionPattern& pattern,
-                 bool partial, TileState& st, std::vector<float>& kt, std::vector<float>& s) {
+                 const std::int64_t* qpos, const std::int64_t* kpos,
+                 const AttentionPattern& pattern, bool partial, TileState& st,
+                 std::vector<float>& kt, std::vector<float>& s) {
   const std::int64_t D = g.dim, R = g.rows, C = g.cols;
   for (std::int64_t j = 0; j < C; ++j)
     for (std::int64_t d = 0; d < D; ++d) kt[d * C + j] = k[(g.k0 + j) * D + d];
@@ -112,10 +113,11 @@ void CpuBlockKernel::attend(const void* q_raw, const void* kv_raw, const BlockMa
           TileState st(rows, D);
           for (std::int64_t k0 = 0; k0 < n_; k0 += kTileK) {
             const std::int64_t cols = std::min(kTileK, n_ - k0);
-            const Coverage c = pattern.coverage(qpos[q0], qpos[q0 + rows - 1], kpos[k0], kpos[k0 + cols - 1]);
+            const Coverage c =
+                pattern.coverage(qpos[q0], qpos[q0 + rows - 1], kpos[k0], kpos[k0 + cols - 1]);
             if (c == Coverage::none) continue;
-            attend_tile({D, q0, rows, k0, cols}, qh, kh, vh, scale, qpos.data(), kpos.data(), pattern,
-                        c == Coverage::partial, st, kt, s);
+            attend_tile({D, q0, rows, k0, cols}, qh, kh, vh, scale, qpos.data(), kpos.data(),
+                        pattern, c == Coverage::partial, st, kt, s);
           }
           for (std::int64_t i = 0; i < rows; ++i) {
             if (st.l[i] == 0.0f) continue;  // nothing allowed in this block for the row

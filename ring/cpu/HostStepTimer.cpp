@@ -12,11 +12,21 @@ void put(std::vector<std::chrono::steady_clock::time_point>& v, int step) {
 }
 }  // namespace
 
-void HostStepTimer::iteration_begin() { begin_ = Clock::now(); }
-void HostStepTimer::compute_begin(int step) { put(compute_begin_, step); }
-void HostStepTimer::compute_end(int step) { put(compute_end_, step); }
-void HostStepTimer::wait_end(int step) { put(wait_end_, step); }
-void HostStepTimer::iteration_end() { end_ = Clock::now(); }
+void HostStepTimer::iteration_begin() {
+  begin_ = Clock::now();
+}
+void HostStepTimer::compute_begin(int step) {
+  put(compute_begin_, step);
+}
+void HostStepTimer::compute_end(int step) {
+  put(compute_end_, step);
+}
+void HostStepTimer::wait_end(int step) {
+  put(wait_end_, step);
+}
+void HostStepTimer::iteration_end() {
+  end_ = Clock::now();
+}
 
 IterationTiming HostStepTimer::collect(int steps) {
   IterationTiming t;

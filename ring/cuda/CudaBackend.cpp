@@ -16,12 +16,15 @@ std::size_t kv_elements(const ProblemSpec& s, std::int64_t n) {  // K and V of o
   return static_cast<std::size_t>(2 * s.batch * s.effective_kv_heads() * n * s.head_dim);
 }
 // Keys per chunk of the reference check: bounded so the check fits beside the run.
-std::int64_t check_chunk(const ProblemSpec& s) { return std::min<std::int64_t>(s.seq_len, 1 << 16); }
+std::int64_t check_chunk(const ProblemSpec& s) {
+  return std::min<std::int64_t>(s.seq_len, 1 << 16);
+}
 }  // namespace
 
 CudaMemoryPlan plan_cuda_rank(const BenchmarkCase& c, std::int64_t n) {
   const ProblemSpec& s = c.spec;
-  const std::size_t e = element_bytes(s.dtype), rows = static_cast<std::size_t>(s.batch * s.heads * n);
+  const std::size_t e = element_bytes(s.dtype),
+                    rows = static_cast<std::size_t>(s.batch * s.heads * n);
   CudaMemoryPlan p;
   p.q = q_elements(s, n) * e;
   p.kv_blocks = 3 * kv_elements(s, n) * e;  // the local block and two receive buffers
@@ -31,9 +34,10 @@ CudaMemoryPlan plan_cuda_rank(const BenchmarkCase& c, std::int64_t n) {
   return p;
 }
 
-CudaBackend::CudaBackend(const BenchmarkCase& c, std::int64_t local_len, int steps, const GpuInfo& gpu,
-                         const KernelFactory& make_kernel, std::size_t kernel_bytes,
-                         const TransportFactory& make_transport, std::shared_ptr<NcclCommunicator> comm)
+CudaBackend::CudaBackend(const BenchmarkCase& c, std::int64_t local_len, int steps,
+                         const GpuInfo& gpu, const KernelFactory& make_kernel,
+                         std::size_t kernel_bytes, const TransportFactory& make_transport,
+                         std::shared_ptr<NcclCommunicator> comm)
     : case_(c),
       n_(local_len),
       gpu_(gpu),
@@ -49,8 +53,8 @@ CudaBackend::CudaBackend(const BenchmarkCase& c, std::int64_t local_len, int ste
       transport_(make_transport(compute_.get())),
       timer_(compute_.get(), steps),
       nvml_(gpu.pci_bus_id) {
-  buffers_ = {q_.get(), kv_local_.get(), {kv_recv_[0].get(), kv_recv_[1].get()}, kv_local_.bytes(),
-              o_.get<float>(), lse_.get<float>()};
+  buffers_ = {q_.get(),          kv_local_.get(), {kv_recv_[0].get(), kv_recv_[1].get()},
+              kv_local_.bytes(), o_.get<float>(), lse_.get<float>()};
 }
 
 void CudaBackend::generate_inputs(std::uint64_t seed, std::span<const PositionRun> runs) {
@@ -58,7 +62,8 @@ void CudaBackend::generate_inputs(std::uint64_t seed, std::span<const PositionRu
   const std::size_t half = kv_local_.bytes() / 2;
   generate_device_tensor(TensorRole::q, seed, case_.spec, runs, q_.get(), compute_.get());
   generate_device_tensor(TensorRole::k, seed, case_.spec, runs, kv_local_.get(), compute_.get());
-  generate_device_tensor(TensorRole::v, seed, case_.spec, runs, kv_local_.get<char>() + half, compute_.get());
+  generate_device_tensor(TensorRole::v, seed, case_.spec, runs, kv_local_.get<char>() + half,
+                         compute_.get());
   synchronize();
 }
 
@@ -72,7 +77,8 @@ void CudaBackend::synchronize() {
 
 AttentionResult CudaBackend::read_result() {
   synchronize();
-  AttentionResult r{std::vector<float>(o_.bytes() / sizeof(float)), std::vector<float>(lse_.bytes() / sizeof(float))};
+  AttentionResult r{std::vector<float>(o_.bytes() / sizeof(float)),
+                    std::vector<float>(lse_.bytes() / sizeof(float))};
   RINGBENCH_CHECK_CUDA(cudaMemcpy(r.o.data(), o_.get(), o_.bytes(), cudaMemcpyDeviceToHost));
   RINGBENCH_CHECK_CUDA(cudaMemcpy(r.lse.data(), lse_.get(), lse_.bytes(), cudaMemcpyDeviceToHost));
   return r;
@@ -90,14 +96,17 @@ ErrorSums CudaBackend::compare_with_reference(std::uint64_t seed) {
     const PositionRun run{0, first, len, 1};
     const std::size_t half = kv_elements(s, len) / 2 * element_bytes(s.dtype);
     generate_device_tensor(TensorRole::k, seed, s, {&run, 1}, keys.get(), compute_.get());
-    generate_device_tensor(TensorRole::v, seed, s, {&run, 1}, keys.get<char>() + half, compute_.get());
-    checker_.attend_raw(q_.get(), runs_, keys.get(), keys.get<char>() + half, len, {&run, 1}, s.mask,
-                       ref_o.get<float>(), ref_lse.get<float>(), KernelKind::reference);
+    generate_device_tensor(TensorRole::v, seed, s, {&run, 1}, keys.get<char>() + half,
+                           compute_.get());
+    checker_.attend_raw(q_.get(), runs_, keys.get(), keys.get<char>() + half, len, {&run, 1},
+                        s.mask, ref_o.get<float>(), ref_lse.get<float>(), KernelKind::reference);
   }
   const AttentionResult got = read_result();
   AttentionResult ref{std::vector<float>(got.o.size()), std::vector<float>(got.lse.size())};
-  RINGBENCH_CHECK_CUDA(cudaMemcpy(ref.o.data(), ref_o.get(), ref_o.bytes(), cudaMemcpyDeviceToHost));
-  RINGBENCH_CHECK_CUDA(cudaMemcpy(ref.lse.data(), ref_lse.get(), ref_lse.bytes(), cudaMemcpyDeviceToHost));
+  RINGBENCH_CHECK_CUDA(
+      cudaMemcpy(ref.o.data(), ref_o.get(), ref_o.bytes(), cudaMemcpyDeviceToHost));
+  RINGBENCH_CHECK_CUDA(
+      cudaMemcpy(ref.lse.data(), ref_lse.get(), ref_lse.bytes(), cudaMemcpyDeviceToHost));
   return compare_outputs(got.o, got.lse, ref.o, ref.lse);
 }
 
@@ -108,14 +117,19 @@ namespace {
 }
 }  // namespace
 
-BlockBackwardKernel& CudaBackend::backward_kernel() { refuse_backward(case_); }
+BlockBackwardKernel& CudaBackend::backward_kernel() {
+  refuse_backward(case_);
+}
 
-GradientResult CudaBackend::read_gradients() { refuse_backward(case_); }
+GradientResult CudaBackend::read_gradients() {
+  refuse_backward(case_);
+}
 
 std::map<std::string, double> CudaBackend::telemetry() {
   std::map<std::string, double> t = nvml_.sample();
   std::size_t free = 0, total = 0;
-  if (cudaMemGetInfo(&free, &total) == cudaSuccess) t["memory_used_bytes"] = static_cast<double>(total - free);
+  if (cudaMemGetInfo(&free, &total) == cudaSuccess)
+    t["memory_used_bytes"] = static_cast<double>(total - free);
   return t;
 }
 

@@ -31,12 +31,14 @@ class CudaBackend final : public RankBackend {
   // `comm` (may be null) is polled for errors while waiting for the GPU; `kernel_bytes` is what
   // the kernel holds beyond the plan (cuDNN scratch and workspace).
   CudaBackend(const BenchmarkCase& c, std::int64_t local_len, int steps, const GpuInfo& gpu,
-              const KernelFactory& make_kernel, std::size_t kernel_bytes, const TransportFactory& make_transport,
-              std::shared_ptr<NcclCommunicator> comm);
+              const KernelFactory& make_kernel, std::size_t kernel_bytes,
+              const TransportFactory& make_transport, std::shared_ptr<NcclCommunicator> comm);
 
   std::string device_name() const override { return gpu_.name; }
   std::string pci_bus_id() const override { return gpu_.pci_bus_id; }
-  std::size_t allocated_bytes() const override { return plan_cuda_rank(case_, n_).total() + kernel_bytes_; }
+  std::size_t allocated_bytes() const override {
+    return plan_cuda_rank(case_, n_).total() + kernel_bytes_;
+  }
   void generate_inputs(std::uint64_t seed, std::span<const PositionRun> runs) override;
   const RankBuffers& buffers() const override { return buffers_; }
   BlockKernel& kernel() override { return *kernel_; }

@@ -13,8 +13,10 @@
 
 namespace ringbench {
 
-std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(const BenchmarkCase& c, const SequenceLayout& layout,
-                                                             const MpiRuntime& rt, const std::vector<int>& ranks);
+std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(const BenchmarkCase& c,
+                                                             const SequenceLayout& layout,
+                                                             const MpiRuntime& rt,
+                                                             const std::vector<int>& ranks);
 
 // The NCCL communicators (one per ring: the job, or a sub-ring of a scaling sweep) are made once
 // and kept for later cases; released here, before MPI is finalised.

@@ -14,7 +14,9 @@ CudaBlockKernel::CudaBlockKernel(const ProblemSpec& spec, KernelKind kind, std::
       q_pos_(sizeof(std::int32_t) * local_len),
       kv_pos_(sizeof(std::int32_t) * local_len) {}
 
-std::string CudaBlockKernel::name() const { return std::string(to_string(kind_)); }
+std::string CudaBlockKernel::name() const {
+  return std::string(to_string(kind_));
+}
 
 void CudaBlockKernel::reset(float* o, float* lse) {
   (void)o;  // ignored where lse = -inf
@@ -22,21 +24,25 @@ void CudaBlockKernel::reset(float* o, float* lse) {
                 -std::numeric_limits<float>::infinity(), stream_);
 }
 
-void CudaBlockKernel::attend(const void* q, const void* kv, const BlockMask& mask, float* o, float* lse) {
-  const std::size_t half = static_cast<std::size_t>(spec_.batch * spec_.effective_kv_heads() * n_ *
-                                                    spec_.head_dim) * element_bytes(spec_.dtype);
+void CudaBlockKernel::attend(const void* q, const void* kv, const BlockMask& mask, float* o,
+                             float* lse) {
+  const std::size_t half =
+      static_cast<std::size_t>(spec_.batch * spec_.effective_kv_heads() * n_ * spec_.head_dim) *
+      element_bytes(spec_.dtype);
   const void* v = static_cast<const char*>(kv) + half;
   attend_raw(q, mask.q_runs, kv, v, n_, mask.kv_runs, mask.pattern->kind(), o, lse, kind_);
 }
 
 void CudaBlockKernel::attend_raw(const void* q, std::span<const PositionRun> q_runs, const void* k,
-                                 const void* v, std::int64_t kv_len, std::span<const PositionRun> kv_runs,
-                                 MaskKind mask, float* o, float* lse, KernelKind kind) {
+                                 const void* v, std::int64_t kv_len,
+                                 std::span<const PositionRun> kv_runs, MaskKind mask, float* o,
+                                 float* lse, KernelKind kind) {
   if (filled_q_ != q_runs.data()) {
     fill_positions(q_pos_.get<std::int32_t>(), q_runs, stream_);
     filled_q_ = q_runs.data();
   }
-  if (kv_pos_.bytes() < sizeof(std::int32_t) * kv_len) kv_pos_ = DeviceBuffer(sizeof(std::int32_t) * kv_len);
+  if (kv_pos_.bytes() < sizeof(std::int32_t) * kv_len)
+    kv_pos_ = DeviceBuffer(sizeof(std::int32_t) * kv_len);
   fill_positions(kv_pos_.get<std::int32_t>(), kv_runs, stream_);
   cuda::BlockAttentionArgs a{};
   a.q = q;

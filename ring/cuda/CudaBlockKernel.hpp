@@ -12,7 +12,8 @@ namespace ringbench {
 
 class CudaBlockKernel final : public BlockKernel {
  public:
-  CudaBlockKernel(const ProblemSpec& spec, KernelKind kind, std::int64_t local_len, cudaStream_t stream);
+  CudaBlockKernel(const ProblemSpec& spec, KernelKind kind, std::int64_t local_len,
+                  cudaStream_t stream);
   std::string name() const override;
   void reset(float* o, float* lse) override;
   void attend(const void* q, const void* kv, const BlockMask& mask, float* o, float* lse) override;
@@ -20,9 +21,11 @@ class CudaBlockKernel final : public BlockKernel {
   // Attention of `q` (positions q_runs) against `kv_len` keys at `k`, `v` (positions kv_runs)
   // merged into o/lse: the step above, and the chunks of the reference check.
   void attend_raw(const void* q, std::span<const PositionRun> q_runs, const void* k, const void* v,
-                  std::int64_t kv_len, std::span<const PositionRun> kv_runs, MaskKind mask, float* o,
-                  float* lse, KernelKind kind);
-  static std::size_t workspace_bytes(std::int64_t local_len) { return 2 * sizeof(std::int32_t) * local_len; }
+                  std::int64_t kv_len, std::span<const PositionRun> kv_runs, MaskKind mask,
+                  float* o, float* lse, KernelKind kind);
+  static std::size_t workspace_bytes(std::int64_t local_len) {
+    return 2 * sizeof(std::int32_t) * local_len;
+  }
 
  private:
   ProblemSpec spec_;

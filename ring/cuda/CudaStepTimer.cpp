@@ -22,7 +22,9 @@ void CudaStepTimer::compute_begin(int step) {
   compute_begin_[step].record(stream_);
 }
 
-void CudaStepTimer::compute_end(int step) { compute_end_[step].record(stream_); }
+void CudaStepTimer::compute_end(int step) {
+  compute_end_[step].record(stream_);
+}
 
 void CudaStepTimer::wait_end(int step) {
   wait_end_[step].record(stream_);

@@ -57,9 +57,13 @@ __global__ void constant_kernel(float* out, std::size_t count, float value) {
 template <typename T>
 __device__ T convert(float x);
 template <>
-__device__ __nv_bfloat16 convert(float x) { return __float2bfloat16_rn(x); }
+__device__ __nv_bfloat16 convert(float x) {
+  return __float2bfloat16_rn(x);
+}
 template <>
-__device__ __half convert(float x) { return __float2half_rn(x); }
+__device__ __half convert(float x) {
+  return __float2half_rn(x);
+}
 
 template <typename T>
 __global__ void inputs_kernel(T* out, RunTable table, std::uint32_t role, std::uint64_t seed,
@@ -67,14 +71,16 @@ __global__ void inputs_kernel(T* out, RunTable table, std::uint32_t role, std::u
   const std::int64_t total = head_rows * table.tokens * dim;
   for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < total;
        i += std::int64_t(gridDim.x) * blockDim.x) {
-    const std::int64_t d = i % dim, token = (i / dim) % table.tokens, head = i / (dim * table.tokens);
+    const std::int64_t d = i % dim, token = (i / dim) % table.tokens,
+                       head = i / (dim * table.tokens);
     out[i] = convert<T>(input_unit_value(role, seed, head, table.position(token), d));
   }
 }
 
 }  // namespace
 
-void fill_positions(std::int32_t* positions, std::span<const PositionRun> runs, cudaStream_t stream) {
+void fill_positions(std::int32_t* positions, std::span<const PositionRun> runs,
+                    cudaStream_t stream) {
   const RunTable t = make_table(runs);
   positions_kernel<<<blocks_for(t.tokens, 256), 256, 0, stream>>>(positions, t);
   RINGBENCH_CHECK_CUDA(cudaGetLastError());
@@ -92,11 +98,11 @@ void generate_device_tensor(TensorRole role, std::uint64_t seed, const ProblemSp
   const std::size_t count = static_cast<std::size_t>(head_rows * t.tokens * spec.head_dim);
   const auto r = static_cast<std::uint32_t>(role);
   if (spec.dtype == DType::bf16)
-    inputs_kernel<<<blocks_for(count, 256), 256, 0, stream>>>(static_cast<__nv_bfloat16*>(out), t, r, seed,
-                                                               head_rows, spec.head_dim);
+    inputs_kernel<<<blocks_for(count, 256), 256, 0, stream>>>(static_cast<__nv_bfloat16*>(out), t,
+                                                              r, seed, head_rows, spec.head_dim);
   else if (spec.dtype == DType::fp16)
     inputs_kernel<<<blocks_for(count, 256), 256, 0, stream>>>(static_cast<__half*>(out), t, r, seed,
-                                                               head_rows, spec.head_dim);
+                                                              head_rows, spec.head_dim);
   else
     throw std::invalid_argument("GPU inputs are bf16 or fp16");
   RINGBENCH_CHECK_CUDA(cudaGetLastError());

@@ -14,7 +14,8 @@
 namespace ringbench {
 
 // positions[local] = global position, for the tokens described by `runs` (at most 4 runs).
-void fill_positions(std::int32_t* positions, std::span<const PositionRun> runs, cudaStream_t stream);
+void fill_positions(std::int32_t* positions, std::span<const PositionRun> runs,
+                    cudaStream_t stream);
 
 void fill_constant(float* data, std::size_t count, float value, cudaStream_t stream);
 

@@ -24,9 +24,9 @@ struct GpuTelemetry::Api {
 };
 
 namespace {
-constexpr int kClockSm = 1;            // NVML_CLOCK_SM
-constexpr int kTemperatureGpu = 0;     // NVML_TEMPERATURE_GPU
-constexpr unsigned kMaxNvLinks = 18;   // NVML_NVLINK_MAX_LINKS
+constexpr int kClockSm = 1;           // NVML_CLOCK_SM
+constexpr int kTemperatureGpu = 0;    // NVML_TEMPERATURE_GPU
+constexpr unsigned kMaxNvLinks = 18;  // NVML_NVLINK_MAX_LINKS
 }  // namespace
 
 GpuTelemetry::GpuTelemetry(const std::string& pci_bus_id) {

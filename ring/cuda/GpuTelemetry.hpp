@@ -17,7 +17,7 @@ class GpuTelemetry {
 
   bool available() const { return device_ != nullptr; }
   std::map<std::string, double> sample() const;  // sm_clock_mhz, power_w, temperature_c
-  int active_nvlinks() const;                     // -1 when unknown
+  int active_nvlinks() const;                    // -1 when unknown
 
  private:
   struct Api;

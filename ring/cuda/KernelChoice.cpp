@@ -18,8 +18,8 @@ namespace ringbench {
 namespace {
 
 // Fastest of a few runs of one full block, in ms (after one untimed run).
-double time_kernel(BlockKernel& kernel, const void* q, const void* kv, const BlockMask& mask, float* o, float* lse,
-                   cudaStream_t stream) {
+double time_kernel(BlockKernel& kernel, const void* q, const void* kv, const BlockMask& mask,
+                   float* o, float* lse, cudaStream_t stream) {
   CudaEvent begin, end;
   double best = std::numeric_limits<double>::infinity();
   for (int run = 0; run < 4; ++run) {
@@ -42,25 +42,30 @@ KernelKind choose_fastest_kernel(const BenchmarkCase& c, std::int64_t local_len,
   const ProblemSpec& s = c.spec;
   const std::size_t e = element_bytes(s.dtype);
   const auto q_values = static_cast<std::size_t>(s.batch * s.heads * rows * s.head_dim);
-  const auto kv_values = static_cast<std::size_t>(2 * s.batch * s.effective_kv_heads() * rows * s.head_dim);
+  const auto kv_values =
+      static_cast<std::size_t>(2 * s.batch * s.effective_kv_heads() * rows * s.head_dim);
   CudaStream stream;
   DeviceBuffer q(q_values * e), kv(kv_values * e), o(q_values * sizeof(float)),
       lse(static_cast<std::size_t>(s.batch * s.heads * rows) * sizeof(float));
   const PositionRun run{0, 0, rows, 1};
   generate_device_tensor(TensorRole::q, c.seed, s, {&run, 1}, q.get(), stream.get());
   generate_device_tensor(TensorRole::k, c.seed, s, {&run, 1}, kv.get(), stream.get());
-  generate_device_tensor(TensorRole::v, c.seed, s, {&run, 1}, kv.get<char>() + kv_values / 2 * e, stream.get());
+  generate_device_tensor(TensorRole::v, c.seed, s, {&run, 1}, kv.get<char>() + kv_values / 2 * e,
+                         stream.get());
   const FullPattern all_pairs;
   const BlockMask full{&all_pairs, {&run, 1}, {&run, 1}, 0};
 
   KernelKind best = KernelKind::flash;
   CudaBlockKernel flash(s, KernelKind::flash, rows, stream.get());
-  double best_ms = time_kernel(flash, q.get(), kv.get(), full, o.get<float>(), lse.get<float>(), stream.get());
+  double best_ms =
+      time_kernel(flash, q.get(), kv.get(), full, o.get<float>(), lse.get<float>(), stream.get());
 #ifdef RINGBENCH_HAVE_CUDNN
   if (sdpa) {
     try {
-      CudnnBlockKernel cudnn(s, rows, {&full, 1}, std::shared_ptr<CudnnSdpa>(sdpa, [](CudnnSdpa*) {}), stream.get());
-      const double ms = time_kernel(cudnn, q.get(), kv.get(), full, o.get<float>(), lse.get<float>(), stream.get());
+      CudnnBlockKernel cudnn(s, rows, {&full, 1},
+                             std::shared_ptr<CudnnSdpa>(sdpa, [](CudnnSdpa*) {}), stream.get());
+      const double ms = time_kernel(cudnn, q.get(), kv.get(), full, o.get<float>(),
+                                    lse.get<float>(), stream.get());
       if (ms < best_ms) best = KernelKind::cudnn, best_ms = ms;
     } catch (const LibraryError&) {
       // cuDNN cannot run this shape: flash it is

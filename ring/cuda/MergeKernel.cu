@@ -10,15 +10,20 @@ namespace ringbench {
 
 namespace {
 
-__device__ float2 load2(const __nv_bfloat16* p) { return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p)); }
-__device__ float2 load2(const __half* p) { return __half22float2(*reinterpret_cast<const __half2*>(p)); }
+__device__ float2 load2(const __nv_bfloat16* p) {
+  return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
+}
+__device__ float2 load2(const __half* p) {
+  return __half22float2(*reinterpret_cast<const __half2*>(p));
+}
 
 // One warp per row: lanes read the row's values two at a time (coalesced), weights are computed
 // once per row from the two LSEs (the softmax merge of SoftmaxMerge.hpp).
 template <typename T>
-__global__ void merge_kernel(float* __restrict__ o_acc, float* __restrict__ lse_acc, const T* __restrict__ o_blk,
-                             const float* __restrict__ lse_blk, std::int64_t head_rows, std::int64_t rows,
-                             std::int64_t dim, std::int64_t first, std::int64_t count) {
+__global__ void merge_kernel(float* __restrict__ o_acc, float* __restrict__ lse_acc,
+                             const T* __restrict__ o_blk, const float* __restrict__ lse_blk,
+                             std::int64_t head_rows, std::int64_t rows, std::int64_t dim,
+                             std::int64_t first, std::int64_t count) {
   const std::int64_t warp = (blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x) / 32;
   const int lane = threadIdx.x % 32;
   if (warp >= head_rows * count) return;
@@ -53,13 +58,16 @@ void merge_rows(const MergeRows& m, cudaStream_t stream) {
   if (m.count <= 0) return;
   if (m.dim % 2 != 0) throw std::invalid_argument("merge_rows: head dim must be even");
   const std::int64_t warps = m.head_rows * m.count;
-  const unsigned threads = 256, blocks = static_cast<unsigned>((warps * 32 + threads - 1) / threads);
+  const unsigned threads = 256,
+                 blocks = static_cast<unsigned>((warps * 32 + threads - 1) / threads);
   if (m.dtype == DType::bf16)
-    merge_kernel<<<blocks, threads, 0, stream>>>(m.o_acc, m.lse_acc, static_cast<const __nv_bfloat16*>(m.o_block),
-                                                 m.lse_block, m.head_rows, m.rows, m.dim, m.first, m.count);
+    merge_kernel<<<blocks, threads, 0, stream>>>(
+        m.o_acc, m.lse_acc, static_cast<const __nv_bfloat16*>(m.o_block), m.lse_block, m.head_rows,
+        m.rows, m.dim, m.first, m.count);
   else
-    merge_kernel<<<blocks, threads, 0, stream>>>(m.o_acc, m.lse_acc, static_cast<const __half*>(m.o_block),
-                                                 m.lse_block, m.head_rows, m.rows, m.dim, m.first, m.count);
+    merge_kernel<<<blocks, threads, 0, stream>>>(m.o_acc, m.lse_acc,
+                                                 static_cast<const __half*>(m.o_block), m.lse_block,
+                                                 m.head_rows, m.rows, m.dim, m.first, m.count);
   RINGBENCH_CHECK_CUDA(cudaGetLastError());
 }
 

@@ -11,12 +11,12 @@
 namespace ringbench {
 
 struct MergeRows {
-  float* o_acc;             // [batch*heads, rows, dim]
-  float* lse_acc;           // [batch*heads, rows]
-  const void* o_block;      // [batch*heads, rows, dim], dtype
-  const float* lse_block;   // [batch*heads, rows]
-  std::int64_t head_rows;   // batch * heads
-  std::int64_t rows, dim;   // rows per head in the buffers, head dim
+  float* o_acc;               // [batch*heads, rows, dim]
+  float* lse_acc;             // [batch*heads, rows]
+  const void* o_block;        // [batch*heads, rows, dim], dtype
+  const float* lse_block;     // [batch*heads, rows]
+  std::int64_t head_rows;     // batch * heads
+  std::int64_t rows, dim;     // rows per head in the buffers, head dim
   std::int64_t first, count;  // the rows to merge
   DType dtype;
 };

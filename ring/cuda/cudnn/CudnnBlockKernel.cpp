@@ -14,12 +14,14 @@ namespace {
 
 std::vector<BlockRectangle> rectangles_or_throw(const BlockMask& mask) {
   auto rects = block_rectangles(mask);
-  if (!rects) throw LibraryError("cuDNN kernel: this step's mask is not a set of dense or causal-diagonal blocks");
+  if (!rects)
+    throw LibraryError(
+        "cuDNN kernel: this step's mask is not a set of dense or causal-diagonal blocks");
   return *rects;
 }
 
-std::int64_t max_workspace(const ProblemSpec& spec, std::int64_t n, std::span<const BlockMask> steps,
-                           CudnnSdpa& sdpa, SdpaShape base) {
+std::int64_t max_workspace(const ProblemSpec& spec, std::int64_t n,
+                           std::span<const BlockMask> steps, CudnnSdpa& sdpa, SdpaShape base) {
   std::int64_t most = 0;
   for (const auto& m : steps) {
     if (m.empty()) continue;
@@ -47,7 +49,8 @@ SdpaShape base_shape(const ProblemSpec& spec, std::int64_t n) {
 }
 
 std::size_t scratch_o_bytes(const ProblemSpec& spec, std::int64_t n) {
-  return static_cast<std::size_t>(spec.batch * spec.heads * n * spec.head_dim) * element_bytes(spec.dtype);
+  return static_cast<std::size_t>(spec.batch * spec.heads * n * spec.head_dim) *
+         element_bytes(spec.dtype);
 }
 std::size_t scratch_lse_bytes(const ProblemSpec& spec, std::int64_t n) {
   return static_cast<std::size_t>(spec.batch * spec.heads * n) * sizeof(float);
@@ -55,13 +58,14 @@ std::size_t scratch_lse_bytes(const ProblemSpec& spec, std::int64_t n) {
 
 }  // namespace
 
-std::size_t CudnnBlockKernel::plan_bytes(const ProblemSpec& spec, std::int64_t n, std::span<const BlockMask> steps,
-                                         CudnnSdpa& sdpa) {
+std::size_t CudnnBlockKernel::plan_bytes(const ProblemSpec& spec, std::int64_t n,
+                                         std::span<const BlockMask> steps, CudnnSdpa& sdpa) {
   return scratch_o_bytes(spec, n) + scratch_lse_bytes(spec, n) +
          static_cast<std::size_t>(max_workspace(spec, n, steps, sdpa, base_shape(spec, n)));
 }
 
-CudnnBlockKernel::CudnnBlockKernel(const ProblemSpec& spec, std::int64_t local_len, std::span<const BlockMask> steps,
+CudnnBlockKernel::CudnnBlockKernel(const ProblemSpec& spec, std::int64_t local_len,
+                                   std::span<const BlockMask> steps,
                                    std::shared_ptr<CudnnSdpa> sdpa, cudaStream_t stream)
     : spec_(spec),
       n_(local_len),
@@ -69,7 +73,8 @@ CudnnBlockKernel::CudnnBlockKernel(const ProblemSpec& spec, std::int64_t local_l
       stream_(stream),
       scratch_o_(scratch_o_bytes(spec, local_len)),
       scratch_lse_(scratch_lse_bytes(spec, local_len)),
-      workspace_(static_cast<std::size_t>(max_workspace(spec, local_len, steps, *sdpa_, base_shape(spec, local_len)))) {}
+      workspace_(static_cast<std::size_t>(
+          max_workspace(spec, local_len, steps, *sdpa_, base_shape(spec, local_len)))) {}
 
 SdpaShape CudnnBlockKernel::shape(std::int64_t q_len, std::int64_t k_len, bool causal) const {
   SdpaShape s = base_shape(spec_, n_);
@@ -85,17 +90,21 @@ void CudnnBlockKernel::reset(float* o, float* lse) {
                 -std::numeric_limits<float>::infinity(), stream_);
 }
 
-void CudnnBlockKernel::attend(const void* q, const void* kv, const BlockMask& mask, float* o, float* lse) {
+void CudnnBlockKernel::attend(const void* q, const void* kv, const BlockMask& mask, float* o,
+                              float* lse) {
   const std::size_t e = element_bytes(spec_.dtype), D = static_cast<std::size_t>(spec_.head_dim);
   const auto* k = static_cast<const char*>(kv);
-  const char* v = k + static_cast<std::size_t>(spec_.batch * spec_.effective_kv_heads() * n_) * D * e;
+  const char* v =
+      k + static_cast<std::size_t>(spec_.batch * spec_.effective_kv_heads() * n_) * D * e;
   for (const auto& r : rectangles_or_throw(mask)) {
     // views start at the rectangle's first row; strides stay those of the whole buffers
-    const std::size_t q_off = static_cast<std::size_t>(r.q_begin) * D * e, k_off = static_cast<std::size_t>(r.k_begin) * D * e;
-    sdpa_->run(shape(r.q_len, r.k_len, r.causal), static_cast<const char*>(q) + q_off, k + k_off, v + k_off,
-               scratch_o_.get<char>() + q_off, scratch_lse_.get<float>() + r.q_begin, workspace_.get(), stream_);
-    merge_rows({o, lse, scratch_o_.get(), scratch_lse_.get<float>(), spec_.batch * spec_.heads, n_, spec_.head_dim,
-                r.q_begin, r.q_len, spec_.dtype},
+    const std::size_t q_off = static_cast<std::size_t>(r.q_begin) * D * e,
+                      k_off = static_cast<std::size_t>(r.k_begin) * D * e;
+    sdpa_->run(shape(r.q_len, r.k_len, r.causal), static_cast<const char*>(q) + q_off, k + k_off,
+               v + k_off, scratch_o_.get<char>() + q_off, scratch_lse_.get<float>() + r.q_begin,
+               workspace_.get(), stream_);
+    merge_rows({o, lse, scratch_o_.get(), scratch_lse_.get<float>(), spec_.batch * spec_.heads, n_,
+                spec_.head_dim, r.q_begin, r.q_len, spec_.dtype},
                stream_);
   }
 }

@@ -17,17 +17,20 @@ class CudnnBlockKernel final : public BlockKernel {
  public:
   // Graphs for every step's rectangles are built here (before the run's buffers are allocated);
   // throws LibraryError with cuDNN's message when cuDNN cannot run a shape.
-  CudnnBlockKernel(const ProblemSpec& spec, std::int64_t local_len, std::span<const BlockMask> steps,
-                   std::shared_ptr<CudnnSdpa> sdpa, cudaStream_t stream);
+  CudnnBlockKernel(const ProblemSpec& spec, std::int64_t local_len,
+                   std::span<const BlockMask> steps, std::shared_ptr<CudnnSdpa> sdpa,
+                   cudaStream_t stream);
   std::string name() const override { return "cudnn"; }
   void reset(float* o, float* lse) override;
   void attend(const void* q, const void* kv, const BlockMask& mask, float* o, float* lse) override;
 
   // Device bytes it holds: the scratch O and LSE of a block and cuDNN's workspace.
-  std::size_t device_bytes() const { return scratch_o_.bytes() + scratch_lse_.bytes() + workspace_.bytes(); }
+  std::size_t device_bytes() const {
+    return scratch_o_.bytes() + scratch_lse_.bytes() + workspace_.bytes();
+  }
   // What device_bytes() will be, for the memory plan (graphs built and cached on the way).
-  static std::size_t plan_bytes(const ProblemSpec& spec, std::int64_t local_len, std::span<const BlockMask> steps,
-                                CudnnSdpa& sdpa);
+  static std::size_t plan_bytes(const ProblemSpec& spec, std::int64_t local_len,
+                                std::span<const BlockMask> steps, CudnnSdpa& sdpa);
 
  private:
   SdpaShape shape(std::int64_t q_len, std::int64_t k_len, bool causal) const;

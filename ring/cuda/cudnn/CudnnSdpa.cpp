@@ -13,20 +13,20 @@ namespace ringbench {
 
 namespace fe = cudnn_frontend;
 
-#define RINGBENCH_CHECK_CUDNN(call)                                                              \
-  do {                                                                                           \
-    const cudnnStatus_t rb_status_ = (call);                                                     \
-    if (rb_status_ != CUDNN_STATUS_SUCCESS)                                                      \
+#define RINGBENCH_CHECK_CUDNN(call)                                                               \
+  do {                                                                                            \
+    const cudnnStatus_t rb_status_ = (call);                                                      \
+    if (rb_status_ != CUDNN_STATUS_SUCCESS)                                                       \
       ::ringbench::throw_library_error("cuDNN", #call, cudnnGetErrorString(rb_status_), __FILE__, \
-                                       __LINE__);                                                \
+                                       __LINE__);                                                 \
   } while (0)
 
-#define RINGBENCH_CHECK_CUDNN_FE(call)                                                         \
-  do {                                                                                         \
-    auto rb_result_ = (call);                                                                  \
-    if (!rb_result_.is_good())                                                                 \
-      ::ringbench::throw_library_error("cuDNN frontend", #call, rb_result_.get_message(),      \
-                                       __FILE__, __LINE__);                                    \
+#define RINGBENCH_CHECK_CUDNN_FE(call)                                                    \
+  do {                                                                                    \
+    auto rb_result_ = (call);                                                             \
+    if (!rb_result_.is_good())                                                            \
+      ::ringbench::throw_library_error("cuDNN frontend", #call, rb_result_.get_message(), \
+                                       __FILE__, __LINE__);                               \
   } while (0)
 
 namespace {
@@ -46,7 +46,8 @@ std::shared_ptr<fe::graph::Graph> build_graph(const SdpaShape& s, cudnnHandle_t 
   graph->set_io_data_type(io_type(s.dtype))
       .set_intermediate_data_type(fe::DataType_t::FLOAT)
       .set_compute_data_type(fe::DataType_t::FLOAT);
-  auto tensor = [&](const char* name, std::int64_t uid, std::int64_t heads, std::int64_t len, std::int64_t rows) {
+  auto tensor = [&](const char* name, std::int64_t uid, std::int64_t heads, std::int64_t len,
+                    std::int64_t rows) {
     return graph->tensor(fe::graph::Tensor_attributes()
                              .set_name(name)
                              .set_uid(uid)
@@ -56,11 +57,15 @@ std::shared_ptr<fe::graph::Graph> build_graph(const SdpaShape& s, cudnnHandle_t 
   auto q = tensor("Q", kQ, s.heads, s.q_len, s.q_rows);
   auto k = tensor("K", kK, s.kv_heads, s.k_len, s.k_rows);
   auto v = tensor("V", kV, s.kv_heads, s.k_len, s.k_rows);
-  auto options = fe::graph::SDPA_attributes().set_name("sdpa").set_generate_stats(true).set_attn_scale(s.scale);
+  auto options =
+      fe::graph::SDPA_attributes().set_name("sdpa").set_generate_stats(true).set_attn_scale(
+          s.scale);
   if (s.causal) options.set_causal_mask(true);
   auto [o, stats] = graph->sdpa(q, k, v, options);
-  o->set_output(true).set_uid(kO).set_dim({s.batch, s.heads, s.q_len, s.dim}).set_stride(
-      rows_strides(s.heads, s.q_rows, s.dim));
+  o->set_output(true)
+      .set_uid(kO)
+      .set_dim({s.batch, s.heads, s.q_len, s.dim})
+      .set_stride(rows_strides(s.heads, s.q_rows, s.dim));
   stats->set_output(true)
       .set_uid(kStats)
       .set_data_type(fe::DataType_t::FLOAT)
@@ -87,7 +92,9 @@ struct CudnnSdpa::Impl {
   }
 };
 
-CudnnSdpa::CudnnSdpa() : impl_(std::make_unique<Impl>()) { RINGBENCH_CHECK_CUDNN(cudnnCreate(&impl_->handle)); }
+CudnnSdpa::CudnnSdpa() : impl_(std::make_unique<Impl>()) {
+  RINGBENCH_CHECK_CUDNN(cudnnCreate(&impl_->handle));
+}
 
 CudnnSdpa::~CudnnSdpa() {
   impl_->graphs.clear();
@@ -100,8 +107,8 @@ std::int64_t CudnnSdpa::prepare(const SdpaShape& shape) {
   return bytes;
 }
 
-void CudnnSdpa::run(const SdpaShape& shape, const void* q, const void* k, const void* v, void* o, float* stats,
-                    void* workspace, cudaStream_t stream) {
+void CudnnSdpa::run(const SdpaShape& shape, const void* q, const void* k, const void* v, void* o,
+                    float* stats, void* workspace, cudaStream_t stream) {
   RINGBENCH_CHECK_CUDNN(cudnnSetStream(impl_->handle, stream));
   std::unordered_map<std::int64_t, void*> pack = {{kQ, const_cast<void*>(q)},
                                                   {kK, const_cast<void*>(k)},
@@ -113,9 +120,9 @@ void CudnnSdpa::run(const SdpaShape& shape, const void* q, const void* k, const 
 
 std::string CudnnSdpa::version() {
   const std::size_t v = cudnnGetVersion();
-  return std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100) +
-         " (frontend " + std::to_string(CUDNN_FRONTEND_MAJOR_VERSION) + "." +
-         std::to_string(CUDNN_FRONTEND_MINOR_VERSION) + ")";
+  return std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." +
+         std::to_string(v % 100) + " (frontend " + std::to_string(CUDNN_FRONTEND_MAJOR_VERSION) +
+         "." + std::to_string(CUDNN_FRONTEND_MINOR_VERSION) + ")";
 }
 
 }  // namespace ringbench

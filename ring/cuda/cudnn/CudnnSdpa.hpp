@@ -37,8 +37,8 @@ class CudnnSdpa {
   // cuDNN's message when cuDNN cannot run the shape.
   std::int64_t prepare(const SdpaShape& shape);
   // o: bf16/fp16 like q; stats: fp32 [batch, heads, q_rows] (natural-log LSE of scaled scores).
-  void run(const SdpaShape& shape, const void* q, const void* k, const void* v, void* o, float* stats,
-           void* workspace, cudaStream_t stream);
+  void run(const SdpaShape& shape, const void* q, const void* k, const void* v, void* o,
+           float* stats, void* workspace, cudaStream_t stream);
 
   static std::string version();
 
