@@ -75,12 +75,15 @@ std::pair<int, std::int64_t> SequenceLayout::locate(std::int64_t global) const {
   return {static_cast<int>(2 * ranks_ - 1 - c), chunk + offset};
 }
 
-std::vector<std::int64_t> SequenceLayout::positions(int rank) const {
+std::vector<std::int64_t> expand_positions(std::span<const PositionRun> runs) {
   std::vector<std::int64_t> out;
-  out.reserve(static_cast<std::size_t>(local_len()));
-  for (const auto& run : runs_.at(rank))
+  for (const auto& run : runs)
     for (std::int64_t i = 0; i < run.length; ++i) out.push_back(run.global_start + i * run.stride);
   return out;
+}
+
+std::vector<std::int64_t> SequenceLayout::positions(int rank) const {
+  return expand_positions(runs_.at(rank));
 }
 
 }  // namespace ringbench

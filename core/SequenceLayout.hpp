@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -26,6 +27,9 @@ struct PositionRun {
   std::int64_t first() const { return global_start; }
   std::int64_t last() const { return global_start + (length - 1) * stride; }
 };
+
+// The global positions of the tokens of `runs`, in local order.
+std::vector<std::int64_t> expand_positions(std::span<const PositionRun> runs);
 
 class SequenceLayout {
  public:

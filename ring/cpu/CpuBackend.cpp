@@ -80,9 +80,7 @@ std::size_t CpuBackend::allocated_bytes() const {
 }
 
 void CpuBackend::generate_inputs(std::uint64_t seed, std::span<const PositionRun> runs) {
-  positions_.clear();
-  for (const auto& r : runs)
-    for (std::int64_t i = 0; i < r.length; ++i) positions_.push_back(r.global_start + i * r.stride);
+  positions_ = expand_positions(runs);
   if (static_cast<std::int64_t>(positions_.size()) != n_)
     throw std::invalid_argument("CpuBackend: runs do not cover the rank's tokens");
   const std::size_t half = kv_values(spec_, n_) / 2;

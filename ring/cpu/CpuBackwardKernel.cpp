@@ -11,13 +11,6 @@ namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-std::vector<std::int64_t> expand(std::span<const PositionRun> runs) {
-  std::vector<std::int64_t> pos;
-  for (const auto& r : runs)
-    for (std::int64_t i = 0; i < r.length; ++i) pos.push_back(r.global_start + i * r.stride);
-  return pos;
-}
-
 // `rows` rows of one query head from row q0 on: Q, dO and the row statistics.
 struct QueryTile {
   const float *q, *d_o, *lse, *delta;
@@ -120,7 +113,7 @@ void CpuBackwardKernel::accumulate(float* acc, const float* part, std::size_t co
 void CpuBackwardKernel::query_pass(const BackwardInputs& in, const float* k, const float* v,
                                    const BlockMask& mask, float* dq) {
   const std::int64_t D = spec_.head_dim, H = spec_.heads, Hkv = spec_.effective_kv_heads();
-  const auto qpos = expand(mask.q_runs), kpos = expand(mask.kv_runs);
+  const auto qpos = expand_positions(mask.q_runs), kpos = expand_positions(mask.kv_runs);
   const auto scale = static_cast<float>(spec_.scale());
   const auto* q = static_cast<const float*>(in.q);
   const auto* d_o = static_cast<const float*>(in.d_o);
@@ -172,7 +165,7 @@ void CpuBackwardKernel::key_pass(const BackwardInputs& in, const float* k, const
                                  const BlockMask& mask, float* dk, float* dv) {
   const std::int64_t D = spec_.head_dim, H = spec_.heads, Hkv = spec_.effective_kv_heads(),
                      group = H / Hkv;
-  const auto qpos = expand(mask.q_runs), kpos = expand(mask.kv_runs);
+  const auto qpos = expand_positions(mask.q_runs), kpos = expand_positions(mask.kv_runs);
   const auto scale = static_cast<float>(spec_.scale());
   const auto* q = static_cast<const float*>(in.q);
   const auto* d_o = static_cast<const float*>(in.d_o);

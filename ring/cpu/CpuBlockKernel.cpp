@@ -13,13 +13,6 @@ namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-std::vector<std::int64_t> expand(std::span<const PositionRun> runs) {
-  std::vector<std::int64_t> pos;
-  for (const auto& r : runs)
-    for (std::int64_t i = 0; i < r.length; ++i) pos.push_back(r.global_start + i * r.stride);
-  return pos;
-}
-
 // Running state of one query tile: online-softmax max and sum per row, unnormalized output.
 struct TileState {
   std::vector<float> m, l, acc;
@@ -93,7 +86,7 @@ void CpuBlockKernel::attend(const void* q_raw, const void* kv_raw, const BlockMa
   const auto* q = static_cast<const float*>(q_raw);
   const auto* k = static_cast<const float*>(kv_raw);
   const float* v = k + spec_.batch * Hkv * n_ * D;
-  const auto qpos = expand(mask.q_runs), kpos = expand(mask.kv_runs);
+  const auto qpos = expand_positions(mask.q_runs), kpos = expand_positions(mask.kv_runs);
   const auto scale = static_cast<float>(spec_.scale());
   const std::int64_t q_tiles = (n_ + kTileQ - 1) / kTileQ;
   const AttentionPattern& pattern = *mask.pattern;
