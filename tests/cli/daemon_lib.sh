@@ -77,3 +77,18 @@ runs_of_job() {
 }
 
 have_h5dump() { command -v h5dump >/dev/null; }
+
+# A 4-rank daemon busy with a six-case job long enough to be interrupted mid-way; sets $job.
+start_slow_job() {
+  cat >"$work/slow.ini" <<'JOB'
+device = cpu
+seq-len = 1024 2048 3072
+mask = none causal
+heads = 4
+head-dim = 64
+iters = 4
+JOB
+  mkdir -p "$spool"
+  start_daemon 4
+  job=$(submit "$work/slow.ini")
+}

@@ -4,17 +4,7 @@
 # again from the first unfinished case, and it completes once.
 source "$(dirname "$0")/daemon_lib.sh"
 
-cat >"$work/slow.ini" <<'JOB'
-device = cpu
-seq-len = 1024 2048 3072
-mask = none causal
-heads = 4
-head-dim = 64
-iters = 4
-JOB
-mkdir -p "$spool"
-start_daemon 4
-job=$(submit "$work/slow.ini")
+start_slow_job
 wait_for 90 "the job's third case" log_has "job $job: case 3/6"
 kill -KILL $(rank_pids)
 wait_daemon 60; rc=$daemon_rc

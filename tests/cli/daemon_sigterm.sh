@@ -4,17 +4,7 @@
 # results file already holds: every case ends up in the file exactly once.
 source "$(dirname "$0")/daemon_lib.sh"
 
-cat >"$work/slow.ini" <<'JOB'
-device = cpu
-seq-len = 1024 2048 3072
-mask = none causal
-heads = 4
-head-dim = 64
-iters = 4
-JOB
-mkdir -p "$spool"
-start_daemon 4
-job=$(submit "$work/slow.ini")
+start_slow_job
 wait_for 90 "the job's second case" log_has "job $job: case 2/6"
 kill -TERM $(rank_pids)
 wait_daemon 90; rc=$daemon_rc
