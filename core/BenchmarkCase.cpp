@@ -135,10 +135,6 @@ void validate_device(const BenchmarkCase& c) {
       c.spec.mask == MaskKind::causal)
     throw ConfigError("layout", "striped",
                       "contiguous or zigzag with kernel cudnn and mask causal");
-  // Until the GPU backward kernels exist, refused here: before any communication or allocation
-  if (on_gpu && has_backward(c.pass))
-    throw ConfigError("pass", std::string(to_string(c.pass)),
-                      "fwd with device cuda (the GPU backward pass is not implemented yet)");
 }
 }  // namespace
 

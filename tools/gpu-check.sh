@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The whole GPU check in one command, for the GPU machine:
-#   tools/gpu-check.sh OUT_DIR [stages...]     stages: build tests bench ring (default: all)
+#   tools/gpu-check.sh OUT_DIR [stages...]     stages: build tests bench ring backward (default: all)
 # Unpacks carried dependencies (.gpu-deps, from ../shared/gpu-machine/fetch-deps.sh), configures
 # and builds with all cores, runs every test (GPU tests included) and the GPU benchmarks, and
 # writes logs and the HDF5 results into OUT_DIR. NCCL_NVLS_ENABLE=0 stays set in every process.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-out=${1:?usage: tools/gpu-check.sh OUT_DIR [build tests bench ring]}; shift
-stages=${*:-build tests bench ring}
+out=${1:?usage: tools/gpu-check.sh OUT_DIR [build tests bench ring backward]}; shift
+stages=${*:-build tests bench ring backward}
 mkdir -p "$out"
 source tools/mpi-env.sh
 export NCCL_NVLS_ENABLE=0
@@ -59,4 +59,19 @@ if [[ " $stages " == *" ring "* ]]; then
     log "2 GPUs: 64K checked against the GPU reference, auto kernel, both masks"
     mpirun_n 2 "$rb" run --seq-len 64K --mask none causal --layout zigzag --kernel auto --check "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
   fi
+fi
+
+if [[ " $stages " == *" backward "* ]]; then
+  h5="$out/backward.h5"
+  shape=(--heads 32 --head-dim 128 --dtype bf16 --output "$h5")
+  kernels=${BACKWARD_KERNELS:-cudnn flash}
+  seq=${BACKWARD_SEQ:-256K}
+  log "backward kernel alone: flash_backward_check (checks, then --bench: B=1, H=32, D=128, 16K)"
+  "$build/ring/cuda/flash/flash_backward_check" 2>&1 | tail -5 | tee -a "$out/bench.log"
+  "$build/ring/cuda/flash/flash_backward_check" --bench 2>&1 | tee -a "$out/bench.log"
+  n=$((gpus >= 2 ? 2 : 1))
+  log "$n GPU(s): $seq non-causal, passes fwd bwd fwdbwd, kernels: $kernels"
+  mpirun_n $n "$rb" run --seq-len $seq --mask none --pass fwd bwd fwdbwd --kernel $kernels --warmup 1 --iters 3 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
+  log "$n GPU(s): $seq causal, layouts contiguous zigzag striped, passes fwd bwd fwdbwd, kernel auto"
+  mpirun_n $n "$rb" run --seq-len $seq --mask causal --layout contiguous zigzag striped --pass fwd bwd fwdbwd --kernel auto --warmup 1 --iters 3 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
 fi

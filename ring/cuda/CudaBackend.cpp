@@ -15,6 +15,16 @@ std::size_t q_elements(const ProblemSpec& s, std::int64_t n) {
 std::size_t kv_elements(const ProblemSpec& s, std::int64_t n) {  // K and V of one block
   return static_cast<std::size_t>(2 * s.batch * s.effective_kv_heads() * n * s.head_dim);
 }
+std::size_t rows_of(const ProblemSpec& s, std::int64_t n) {  // query rows over all heads
+  return static_cast<std::size_t>(s.batch * s.heads * n);
+}
+// The fp32 dK/dV a block carries in the backward pass; none in a forward-only case.
+std::size_t dkv_bytes(const BenchmarkCase& c, std::int64_t n) {
+  return has_backward(c.pass) ? kv_elements(c.spec, n) * sizeof(float) : 0;
+}
+std::size_t for_backward(const BenchmarkCase& c, std::size_t bytes) {
+  return has_backward(c.pass) ? bytes : 0;
+}
 // Keys per chunk of the reference check: bounded so the check fits beside the run.
 std::int64_t check_chunk(const ProblemSpec& s) {
   return std::min<std::int64_t>(s.seq_len, 1 << 16);
@@ -23,47 +33,67 @@ std::int64_t check_chunk(const ProblemSpec& s) {
 
 CudaMemoryPlan plan_cuda_rank(const BenchmarkCase& c, std::int64_t n) {
   const ProblemSpec& s = c.spec;
-  const std::size_t e = element_bytes(s.dtype),
-                    rows = static_cast<std::size_t>(s.batch * s.heads * n);
+  const std::size_t e = element_bytes(s.dtype), rows = rows_of(s, n);
   CudaMemoryPlan p;
   p.q = q_elements(s, n) * e;
-  p.kv_blocks = 3 * kv_elements(s, n) * e;  // the local block and two receive buffers
+  // the local block and two receive buffers
+  p.kv_blocks = 3 * (kv_elements(s, n) * e + dkv_bytes(c, n));
   p.output = q_elements(s, n) * sizeof(float) + rows * sizeof(float);
   p.positions = CudaBlockKernel::workspace_bytes(std::max(n, check_chunk(s)));
   if (c.check) p.check = p.output + kv_elements(s, check_chunk(s)) * e;
+  // dO, dQ, D, the share and the finished dK/dV, the backward kernel's positions
+  p.backward = for_backward(c, p.q + p.output + 2 * dkv_bytes(c, n) +
+                                   CudaBlockKernel::workspace_bytes(n));
   return p;
 }
 
+// The backward's timer and transports see one exchange more than the ring has steps: the hop
+// that brings each block's finished dK/dV home.
 CudaBackend::CudaBackend(const BenchmarkCase& c, std::int64_t local_len, int steps,
-                         const GpuInfo& gpu, const KernelFactory& make_kernel,
-                         std::size_t kernel_bytes, const TransportFactory& make_transport,
-                         std::shared_ptr<NcclCommunicator> comm)
+                         const GpuInfo& gpu, const CudaRankParts& parts)
     : case_(c),
       n_(local_len),
       gpu_(gpu),
-      comm_(std::move(comm)),
+      comm_(parts.comm),
       q_(q_elements(c.spec, local_len) * element_bytes(c.spec.dtype)),
-      kv_local_(kv_elements(c.spec, local_len) * element_bytes(c.spec.dtype)),
+      kv_local_(kv_elements(c.spec, local_len) * element_bytes(c.spec.dtype) +
+                dkv_bytes(c, local_len)),
       kv_recv_{DeviceBuffer(kv_local_.bytes()), DeviceBuffer(kv_local_.bytes())},
       o_(q_elements(c.spec, local_len) * sizeof(float)),
-      lse_(static_cast<std::size_t>(c.spec.batch * c.spec.heads * local_len) * sizeof(float)),
-      kernel_(make_kernel(compute_.get())),
-      kernel_bytes_(kernel_bytes),
+      lse_(rows_of(c.spec, local_len) * sizeof(float)),
+      d_o_(for_backward(c, q_.bytes())),
+      dq_(for_backward(c, o_.bytes())),
+      delta_(for_backward(c, lse_.bytes())),
+      dkv_part_(dkv_bytes(c, local_len)),
+      dkv_home_(dkv_bytes(c, local_len)),
+      kernel_(parts.kernel(compute_.get())),
+      backward_kernel_(has_backward(c.pass) ? parts.backward_kernel(compute_.get()) : nullptr),
+      kernel_bytes_(parts.kernel_bytes),
       checker_(c.spec, KernelKind::reference, local_len, compute_.get()),
-      transport_(make_transport(compute_.get())),
-      timer_(compute_.get(), steps),
+      transport_(parts.transport(compute_.get())),
+      backward_transport_(parts.backward_transport ? parts.backward_transport(compute_.get())
+                                                   : nullptr),
+      timer_(compute_.get(), steps + 1),
       nvml_(gpu.pci_bus_id) {
-  buffers_ = {q_.get(),          kv_local_.get(), {kv_recv_[0].get(), kv_recv_[1].get()},
-              kv_local_.bytes(), o_.get<float>(), lse_.get<float>()};
+  const std::size_t kv_bytes = kv_local_.bytes() - dkv_bytes(c, local_len);
+  buffers_ = {q_.get(),        kv_local_.get(),   {kv_recv_[0].get(), kv_recv_[1].get()},
+              kv_bytes,        o_.get<float>(),   lse_.get<float>(),
+              d_o_.get(),      dq_.get<float>(),  delta_.get<float>(),
+              dkv_part_.get<float>(), dkv_home_.get<float>(), dkv_bytes(c, local_len)};
+  // the local block's accumulators: the empty ones it starts its journey with
+  if (dkv_part_.bytes() > 0)
+    RINGBENCH_CHECK_CUDA(cudaMemset(kv_local_.get<char>() + kv_bytes, 0, dkv_part_.bytes()));
 }
 
 void CudaBackend::generate_inputs(std::uint64_t seed, std::span<const PositionRun> runs) {
   runs_.assign(runs.begin(), runs.end());
-  const std::size_t half = kv_local_.bytes() / 2;
+  const std::size_t half = buffers_.kv_bytes / 2;
   generate_device_tensor(TensorRole::q, seed, case_.spec, runs, q_.get(), compute_.get());
   generate_device_tensor(TensorRole::k, seed, case_.spec, runs, kv_local_.get(), compute_.get());
   generate_device_tensor(TensorRole::v, seed, case_.spec, runs, kv_local_.get<char>() + half,
                          compute_.get());
+  if (d_o_.bytes() > 0)
+    generate_device_tensor(TensorRole::d_o, seed, case_.spec, runs, d_o_.get(), compute_.get());
   synchronize();
 }
 
@@ -111,18 +141,34 @@ ErrorSums CudaBackend::compare_with_reference(std::uint64_t seed) {
 }
 
 namespace {
-[[noreturn]] void refuse_backward(const BenchmarkCase& c) {
-  throw ConfigError("pass", std::string(to_string(c.pass)),
-                    "fwd with device cuda (the GPU backward pass is not implemented yet)");
+void require_backward(const BenchmarkCase& c) {
+  if (!has_backward(c.pass))
+    throw ConfigError("pass", std::string(to_string(c.pass)),
+                      "bwd or fwdbwd for a backward pass (this case was planned forward-only)");
+}
+std::vector<float> to_host(const float* device, std::size_t count) {
+  std::vector<float> host(count);
+  RINGBENCH_CHECK_CUDA(
+      cudaMemcpy(host.data(), device, count * sizeof(float), cudaMemcpyDeviceToHost));
+  return host;
 }
 }  // namespace
 
 BlockBackwardKernel& CudaBackend::backward_kernel() {
-  refuse_backward(case_);
+  require_backward(case_);
+  return *backward_kernel_;
+}
+
+Transport& CudaBackend::backward_transport() {
+  return backward_transport_ ? *backward_transport_ : *transport_;
 }
 
 GradientResult CudaBackend::read_gradients() {
-  refuse_backward(case_);
+  require_backward(case_);
+  synchronize();
+  const std::size_t half = dkv_home_.bytes() / sizeof(float) / 2;
+  return {to_host(dq_.get<float>(), dq_.bytes() / sizeof(float)), to_host(dkv_home_.get<float>(), half),
+          to_host(dkv_home_.get<float>() + half, half)};
 }
 
 std::map<std::string, double> CudaBackend::telemetry() {
@@ -142,6 +188,7 @@ std::map<std::string, std::string> CudaBackend::provenance() const {
   p["gpu_active_nvlinks"] = std::to_string(nvml_.active_nvlinks());
   p["gpu_telemetry"] = nvml_.available() ? "nvml" : "unavailable";
   p["kernel_selected"] = kernel_->name();
+  if (backward_kernel_) p["backward_kernel_selected"] = backward_kernel_->name();
   return p;
 }
 

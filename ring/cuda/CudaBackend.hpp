@@ -1,5 +1,6 @@
 // A rank computing on one GPU: bf16/fp16 Q and K/V blocks and the fp32 running result in device
-// memory, the block kernel on a compute stream, K/V moving on the transport's own stream.
+// memory, the block kernel on a compute stream, K/V moving on the transport's own stream. With a
+// backward pass also dO, the fp32 dQ and the travelling fp32 dK/dV accumulators (RankBuffers).
 #pragma once
 
 #include <functional>
@@ -20,19 +21,29 @@ namespace ringbench {
 // Device bytes one rank needs for a case, worked out before anything is allocated.
 struct CudaMemoryPlan {
   std::size_t q = 0, kv_blocks = 0, output = 0, positions = 0, check = 0;
-  std::size_t total() const { return q + kv_blocks + output + positions + check; }
+  std::size_t backward = 0;  // dO, dQ, D, this rank's dK/dV share and the finished dK/dV
+  std::size_t total() const { return q + kv_blocks + output + positions + check + backward; }
 };
 CudaMemoryPlan plan_cuda_rank(const BenchmarkCase& c, std::int64_t local_len);
 
-class CudaBackend final : public RankBackend {
- public:
+// How a CudaBackend gets its kernels and transports, each made on the backend's compute stream.
+struct CudaRankParts {
   using TransportFactory = std::function<std::unique_ptr<Transport>(cudaStream_t compute)>;
   using KernelFactory = std::function<std::unique_ptr<BlockKernel>(cudaStream_t compute)>;
-  // `comm` (may be null) is polled for errors while waiting for the GPU; `kernel_bytes` is what
-  // the kernel holds beyond the plan (cuDNN scratch and workspace).
+  using BackwardKernelFactory =
+      std::function<std::unique_ptr<BlockBackwardKernel>(cudaStream_t compute)>;
+  KernelFactory kernel;
+  BackwardKernelFactory backward_kernel;  // null for a forward-only case
+  std::size_t kernel_bytes = 0;  // what the kernels hold beyond the plan (cuDNN scratch/workspace)
+  TransportFactory transport;
+  TransportFactory backward_transport;  // null: the backward moves its blocks on `transport`
+  std::shared_ptr<NcclCommunicator> comm;  // may be null; polled for errors while waiting
+};
+
+class CudaBackend final : public RankBackend {
+ public:
   CudaBackend(const BenchmarkCase& c, std::int64_t local_len, int steps, const GpuInfo& gpu,
-              const KernelFactory& make_kernel, std::size_t kernel_bytes,
-              const TransportFactory& make_transport, std::shared_ptr<NcclCommunicator> comm);
+              const CudaRankParts& parts);
 
   std::string device_name() const override { return gpu_.name; }
   std::string pci_bus_id() const override { return gpu_.pci_bus_id; }
@@ -47,9 +58,9 @@ class CudaBackend final : public RankBackend {
   void synchronize() override;
   AttentionResult read_result() override;
   ErrorSums compare_with_reference(std::uint64_t seed) override;
-  // No GPU backward kernels yet: both refuse with ConfigError("pass", ...). validate() refuses
-  // such cases before any communication; these keep any other caller from running a half pass.
+  // Throw ConfigError("pass", ...) for a forward-only case (nothing was allocated for them).
   BlockBackwardKernel& backward_kernel() override;
+  Transport& backward_transport() override;
   GradientResult read_gradients() override;
   std::map<std::string, double> telemetry() override;
   std::map<std::string, std::string> provenance() const override;
@@ -61,11 +72,13 @@ class CudaBackend final : public RankBackend {
   std::shared_ptr<NcclCommunicator> comm_;
   CudaStream compute_;
   DeviceBuffer q_, kv_local_, kv_recv_[2], o_, lse_;
+  DeviceBuffer d_o_, dq_, delta_, dkv_part_, dkv_home_;  // empty without a backward pass
   RankBuffers buffers_;
   std::unique_ptr<BlockKernel> kernel_;
+  std::unique_ptr<BlockBackwardKernel> backward_kernel_;
   std::size_t kernel_bytes_;
   CudaBlockKernel checker_;  // the reference kernel, for --check
-  std::unique_ptr<Transport> transport_;
+  std::unique_ptr<Transport> transport_, backward_transport_;
   CudaStepTimer timer_;
   CudaEvent done_;
   GpuTelemetry nvml_;

@@ -10,12 +10,15 @@
 #include "distributed/MpiCheck.hpp"
 #include "distributed/VirtualRing.hpp"
 #include "distributed/cuda/DeviceCopyTransport.hpp"
+#include "distributed/cuda/DeviceRelayTransport.hpp"
 #include "distributed/cuda/NcclTransport.hpp"
 #include "ring/BlockRectangles.hpp"
 #include "ring/RingSchedule.hpp"
 #include "ring/cuda/CudaBackend.hpp"
+#include "ring/cuda/CudaBackwardKernel.hpp"
 #include "ring/cuda/KernelChoice.hpp"
 #ifdef RINGBENCH_HAVE_CUDNN
+#include "ring/cuda/cudnn/CudnnBackwardKernel.hpp"
 #include "ring/cuda/cudnn/CudnnBlockKernel.hpp"
 #endif
 
@@ -77,17 +80,29 @@ std::vector<BlockMask> step_masks(const SequenceLayout& layout, int rank,
 
 struct KernelPlan {
   KernelKind kind = KernelKind::flash;
-  std::shared_ptr<CudnnSdpa> sdpa;  // with cudnn
-  std::size_t bytes = 0;            // held by the kernel beyond the rank's plan
+  KernelKind backward_kind = KernelKind::flash;  // with a backward pass
+  std::shared_ptr<CudnnSdpa> sdpa;               // with cudnn
+  std::size_t bytes = 0;                         // held by the kernels beyond the rank's plan
 };
 
-// Resolves `auto`, and for cuDNN builds every graph the run needs (so its workspace is in the
-// memory plan and an unsupported shape is refused, on every rank, before anything is allocated).
+// The largest of `bytes(steps of rank r)` over this process's ranks.
+template <class Bytes>
+std::size_t most_over_ranks(const SequenceLayout& layout, const std::vector<int>& ranks,
+                            const AttentionPattern& pattern, Bytes bytes) {
+  std::size_t most = 0;
+  for (int r : ranks) most = std::max(most, bytes(step_masks(layout, r, pattern)));
+  return most;
+}
+
+// Resolves `auto` (forward: the faster of flash and cuDNN, measured; backward: cuDNN where every
+// step cuts into its rectangles, else the own kernel), and for cuDNN builds every graph the run
+// needs (so its workspace is in the memory plan and an unsupported shape is refused, on every
+// rank, before anything is allocated).
 KernelPlan plan_kernel(const BenchmarkCase& c, const SequenceLayout& layout,
                        const std::vector<int>& ranks, const AttentionPattern& pattern,
                        const MpiRuntime& rt) {
   KernelPlan plan;
-  plan.kind = c.kernel;
+  plan.kind = plan.backward_kind = c.kernel;
   std::string error;
 #ifdef RINGBENCH_HAVE_CUDNN
   if (c.kernel == KernelKind::cudnn || c.kernel == KernelKind::automatic)
@@ -100,20 +115,25 @@ KernelPlan plan_kernel(const BenchmarkCase& c, const SequenceLayout& layout,
         cudnn_fits &= m.empty() || block_rectangles(m).has_value();
     plan.kind =
         choose_fastest_kernel(c, layout.local_len(), cudnn_fits ? plan.sdpa.get() : nullptr, rt);
+    plan.backward_kind = cudnn_fits ? KernelKind::cudnn : KernelKind::flash;
   }
-  if (plan.kind == KernelKind::cudnn) {
-    try {
-      for (int r : ranks)
-        plan.bytes = std::max(
-            plan.bytes, CudnnBlockKernel::plan_bytes(c.spec, layout.local_len(),
-                                                     step_masks(layout, r, pattern), *plan.sdpa));
-    } catch (const LibraryError& e) {
-      error = std::string("a shape cuDNN supports (") + e.what() + ")";
-    }
+  const std::int64_t n = layout.local_len();
+  try {
+    if (plan.kind == KernelKind::cudnn)
+      plan.bytes += most_over_ranks(layout, ranks, pattern, [&](const auto& steps) {
+        return CudnnBlockKernel::plan_bytes(c.spec, n, steps, *plan.sdpa);
+      });
+    if (has_backward(c.pass) && plan.backward_kind == KernelKind::cudnn)
+      plan.bytes += most_over_ranks(layout, ranks, pattern, [&](const auto& steps) {
+        return CudnnBackwardKernel::plan_bytes(c.spec, n, steps, *plan.sdpa);
+      });
+  } catch (const LibraryError& e) {
+    error = std::string("a shape cuDNN supports (") + e.what() + ")";
   }
 #else
   if (c.kernel == KernelKind::automatic)
     plan.kind = choose_fastest_kernel(c, layout.local_len(), nullptr, rt);
+  if (c.kernel == KernelKind::automatic) plan.backward_kind = KernelKind::flash;
 #endif
   const std::string first = first_error(rt.world(), error);
   if (!first.empty()) throw ConfigError("kernel", "cudnn", first);
@@ -137,9 +157,11 @@ std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(const BenchmarkCase
   refuse_unless_all_fit(rt, needed + kReservedBytes, static_cast<double>(free), "GPU memory");
 
   const int steps = layout.ranks();
-  auto make_kernel = [&c, &layout, &kernel, pattern](int rank) {
-    return [&c, &layout, &kernel, pattern,
-            rank](cudaStream_t stream) -> std::unique_ptr<BlockKernel> {
+  auto parts_of = [&c, &layout, &kernel, pattern](int rank) {
+    CudaRankParts parts;
+    parts.kernel_bytes = kernel.bytes;
+    parts.kernel = [&c, &layout, &kernel, pattern,
+                    rank](cudaStream_t stream) -> std::unique_ptr<BlockKernel> {
 #ifdef RINGBENCH_HAVE_CUDNN
       if (kernel.kind == KernelKind::cudnn)
         return std::make_unique<CudnnBlockKernel>(
@@ -147,25 +169,41 @@ std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(const BenchmarkCase
 #endif
       return std::make_unique<CudaBlockKernel>(c.spec, kernel.kind, layout.local_len(), stream);
     };
+    parts.backward_kernel = [&c, &layout, &kernel, pattern,
+                             rank](cudaStream_t stream) -> std::unique_ptr<BlockBackwardKernel> {
+#ifdef RINGBENCH_HAVE_CUDNN
+      if (kernel.backward_kind == KernelKind::cudnn)
+        return std::make_unique<CudnnBackwardKernel>(
+            c.spec, layout.local_len(), step_masks(layout, rank, *pattern), kernel.sdpa, stream);
+#endif
+      return std::make_unique<CudaBackwardKernel>(c.spec, kernel.backward_kind,
+                                                  layout.local_len(), stream);
+    };
+    return parts;
   };
+  // transports see P+1 exchanges an iteration: the backward's last hop brings dK/dV home
   std::vector<std::unique_ptr<RankBackend>> backends;
   if (c.virtual_ranks <= 1) {
-    auto comm = communicator(rt);
-    auto transport = [comm, steps](cudaStream_t compute) {
-      return std::make_unique<NcclTransport>(*comm, compute, steps);
+    CudaRankParts parts = parts_of(ranks.front());
+    parts.comm = communicator(rt);
+    parts.transport = [comm = parts.comm, steps](cudaStream_t compute) {
+      return std::make_unique<NcclTransport>(*comm, compute, steps + 1);
     };
-    backends.push_back(std::make_unique<CudaBackend>(c, layout.local_len(), steps, gpu,
-                                                     make_kernel(ranks.front()), kernel.bytes,
-                                                     transport, comm));
+    backends.push_back(std::make_unique<CudaBackend>(c, layout.local_len(), steps, gpu, parts));
     return backends;
   }
   auto ring = std::make_shared<VirtualRing>();
+  auto relay = std::make_shared<DeviceRelayRing>(static_cast<int>(ranks.size()), steps + 1);
   for (int r : ranks) {
-    auto transport = [ring, r, steps](cudaStream_t compute) {
+    CudaRankParts parts = parts_of(r);
+    parts.transport = [ring, r, steps](cudaStream_t compute) {
       return std::make_unique<DeviceCopyTransport>(ring, r, compute, steps);
     };
-    backends.push_back(std::make_unique<CudaBackend>(
-        c, layout.local_len(), steps, gpu, make_kernel(r), kernel.bytes, transport, nullptr));
+    // the backward's blocks change on the way: each rank relays what its predecessor sent
+    parts.backward_transport = [relay, r](cudaStream_t compute) {
+      return std::make_unique<DeviceRelayTransport>(relay, r, compute);
+    };
+    backends.push_back(std::make_unique<CudaBackend>(c, layout.local_len(), steps, gpu, parts));
     ring->local_blocks.push_back(backends.back()->buffers().kv_local);
   }
   return backends;

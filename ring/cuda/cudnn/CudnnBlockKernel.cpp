@@ -4,48 +4,17 @@
 #include <limits>
 
 #include "core/Error.hpp"
-#include "ring/BlockRectangles.hpp"
 #include "ring/cuda/DeviceFill.cuh"
 #include "ring/cuda/MergeKernel.cuh"
+#include "ring/cuda/cudnn/CudnnSteps.hpp"
 
 namespace ringbench {
 
 namespace {
 
-std::vector<BlockRectangle> rectangles_or_throw(const BlockMask& mask) {
-  auto rects = block_rectangles(mask);
-  if (!rects)
-    throw LibraryError(
-        "cuDNN kernel: this step's mask is not a set of dense or causal-diagonal blocks");
-  return *rects;
-}
-
-std::int64_t max_workspace(const ProblemSpec& spec, std::int64_t n,
-                           std::span<const BlockMask> steps, CudnnSdpa& sdpa, SdpaShape base) {
-  std::int64_t most = 0;
-  for (const auto& m : steps) {
-    if (m.empty()) continue;
-    for (const auto& r : rectangles_or_throw(m)) {
-      SdpaShape s = base;
-      s.q_len = r.q_len;
-      s.k_len = r.k_len;
-      s.causal = r.causal;
-      most = std::max(most, sdpa.prepare(s));
-    }
-  }
-  return most;
-}
-
-SdpaShape base_shape(const ProblemSpec& spec, std::int64_t n) {
-  SdpaShape s;
-  s.batch = spec.batch;
-  s.heads = spec.heads;
-  s.kv_heads = spec.effective_kv_heads();
-  s.dim = spec.head_dim;
-  s.q_rows = s.k_rows = n;
-  s.dtype = spec.dtype;
-  s.scale = static_cast<float>(spec.scale());
-  return s;
+std::int64_t forward_workspace(const ProblemSpec& spec, std::int64_t n,
+                               std::span<const BlockMask> steps, CudnnSdpa& sdpa) {
+  return max_workspace(spec, n, steps, [&sdpa](const SdpaShape& s) { return sdpa.prepare(s); });
 }
 
 std::size_t scratch_o_bytes(const ProblemSpec& spec, std::int64_t n) {
@@ -61,7 +30,7 @@ std::size_t scratch_lse_bytes(const ProblemSpec& spec, std::int64_t n) {
 std::size_t CudnnBlockKernel::plan_bytes(const ProblemSpec& spec, std::int64_t n,
                                          std::span<const BlockMask> steps, CudnnSdpa& sdpa) {
   return scratch_o_bytes(spec, n) + scratch_lse_bytes(spec, n) +
-         static_cast<std::size_t>(max_workspace(spec, n, steps, sdpa, base_shape(spec, n)));
+         static_cast<std::size_t>(forward_workspace(spec, n, steps, sdpa));
 }
 
 CudnnBlockKernel::CudnnBlockKernel(const ProblemSpec& spec, std::int64_t local_len,
@@ -73,16 +42,8 @@ CudnnBlockKernel::CudnnBlockKernel(const ProblemSpec& spec, std::int64_t local_l
       stream_(stream),
       scratch_o_(scratch_o_bytes(spec, local_len)),
       scratch_lse_(scratch_lse_bytes(spec, local_len)),
-      workspace_(static_cast<std::size_t>(
-          max_workspace(spec, local_len, steps, *sdpa_, base_shape(spec, local_len)))) {}
-
-SdpaShape CudnnBlockKernel::shape(std::int64_t q_len, std::int64_t k_len, bool causal) const {
-  SdpaShape s = base_shape(spec_, n_);
-  s.q_len = q_len;
-  s.k_len = k_len;
-  s.causal = causal;
-  return s;
-}
+      workspace_(
+          static_cast<std::size_t>(forward_workspace(spec, local_len, steps, *sdpa_))) {}
 
 void CudnnBlockKernel::reset(float* o, float* lse) {
   (void)o;  // ignored where lse = -inf
@@ -96,11 +57,11 @@ void CudnnBlockKernel::attend(const void* q, const void* kv, const BlockMask& ma
   const auto* k = static_cast<const char*>(kv);
   const char* v =
       k + static_cast<std::size_t>(spec_.batch * spec_.effective_kv_heads() * n_) * D * e;
-  for (const auto& r : rectangles_or_throw(mask)) {
+  for (const auto& r : cudnn_rectangles(mask)) {
     // views start at the rectangle's first row; strides stay those of the whole buffers
     const std::size_t q_off = static_cast<std::size_t>(r.q_begin) * D * e,
                       k_off = static_cast<std::size_t>(r.k_begin) * D * e;
-    sdpa_->run(shape(r.q_len, r.k_len, r.causal), static_cast<const char*>(q) + q_off, k + k_off,
+    sdpa_->run(rectangle_shape(spec_, n_, r), static_cast<const char*>(q) + q_off, k + k_off,
                v + k_off, scratch_o_.get<char>() + q_off, scratch_lse_.get<float>() + r.q_begin,
                workspace_.get(), stream_);
     merge_rows({o, lse, scratch_o_.get(), scratch_lse_.get<float>(), spec_.batch * spec_.heads, n_,

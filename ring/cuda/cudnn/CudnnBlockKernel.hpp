@@ -33,8 +33,6 @@ class CudnnBlockKernel final : public BlockKernel {
                                 std::span<const BlockMask> steps, CudnnSdpa& sdpa);
 
  private:
-  SdpaShape shape(std::int64_t q_len, std::int64_t k_len, bool causal) const;
-
   ProblemSpec spec_;
   std::int64_t n_;
   std::shared_ptr<CudnnSdpa> sdpa_;

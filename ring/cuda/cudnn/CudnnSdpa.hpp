@@ -1,6 +1,6 @@
-// cuDNN fused attention (SDPA forward with the softmax statistics, i.e. the log-sum-exp) through
-// the cuDNN frontend graph API. One graph per shape, built once and cached; the frontend headers
-// stay inside CudnnSdpa.cpp.
+// cuDNN fused attention through the cuDNN frontend graph API: SDPA forward with the softmax
+// statistics (the log-sum-exp), and SDPA backward from O, dO and those statistics. One graph per
+// shape and direction, built once and cached; the frontend headers stay inside CudnnSdpa.cpp.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -39,6 +39,17 @@ class CudnnSdpa {
   // o: bf16/fp16 like q; stats: fp32 [batch, heads, q_rows] (natural-log LSE of scaled scores).
   void run(const SdpaShape& shape, const void* q, const void* k, const void* v, void* o,
            float* stats, void* workspace, cudaStream_t stream);
+
+  // The backward of the same call: dq like q, dk and dv like k (all in the input type) from q, k,
+  // v, the forward's o (input type) and stats, and d_o. cuDNN computes D = rowsum(dO ∘ O) itself.
+  std::int64_t prepare_backward(const SdpaShape& shape);
+  struct Backward {
+    const void *q, *k, *v, *o, *d_o;
+    const float* stats;
+    void *dq, *dk, *dv;
+  };
+  void run_backward(const SdpaShape& shape, const Backward& b, void* workspace,
+                    cudaStream_t stream);
 
   static std::string version();
 

@@ -1,0 +1,70 @@
+#include "ring/cuda/CudaBackwardKernel.hpp"
+
+#include "distributed/cuda/CudaCheck.hpp"
+#include "flash/BlockAttentionBackward.cuh"
+#include "ring/cuda/DeviceFill.cuh"
+#include "ring/cuda/GradientKernels.cuh"
+
+namespace ringbench {
+
+CudaBackwardKernel::CudaBackwardKernel(const ProblemSpec& spec, KernelKind kind,
+                                       std::int64_t local_len, cudaStream_t stream)
+    : spec_(spec),
+      kind_(kind),
+      n_(local_len),
+      stream_(stream),
+      q_pos_(sizeof(std::int32_t) * local_len),
+      kv_pos_(sizeof(std::int32_t) * local_len) {}
+
+std::string CudaBackwardKernel::name() const {
+  return std::string(to_string(kind_));
+}
+
+void CudaBackwardKernel::prepare(const BackwardInputs& in, float* dq) {
+  const std::int64_t rows = spec_.batch * spec_.heads * n_;
+  row_delta({in.o, in.d_o, in.delta, nullptr, rows, spec_.head_dim, spec_.dtype}, stream_);
+  RINGBENCH_CHECK_CUDA(cudaMemsetAsync(dq, 0, static_cast<std::size_t>(rows * spec_.head_dim) *
+                                                  sizeof(float),
+                                       stream_));
+}
+
+void CudaBackwardKernel::attend_backward(const BackwardInputs& in, const void* kv,
+                                         const BlockMask& mask, float* dq, float* dkv) {
+  if (filled_q_ != mask.q_runs.data()) {
+    fill_positions(q_pos_.get<std::int32_t>(), mask.q_runs, stream_);
+    filled_q_ = mask.q_runs.data();
+  }
+  fill_positions(kv_pos_.get<std::int32_t>(), mask.kv_runs, stream_);
+  const std::size_t half_values =
+      static_cast<std::size_t>(spec_.batch * spec_.effective_kv_heads() * n_ * spec_.head_dim);
+  cuda::BlockBackwardArgs a{};
+  a.q = in.q;
+  a.d_o = in.d_o;
+  a.k = kv;
+  a.v = static_cast<const char*>(kv) + half_values * element_bytes(spec_.dtype);
+  a.lse = in.lse;
+  a.delta = in.delta;
+  a.q_pos = q_pos_.get<std::int32_t>();
+  a.kv_pos = kv_pos_.get<std::int32_t>();
+  a.dq = dq;
+  a.dk = dkv;
+  a.dv = dkv + half_values;
+  a.batch = static_cast<int>(spec_.batch);
+  a.heads = static_cast<int>(spec_.heads);
+  a.kv_heads = static_cast<int>(spec_.effective_kv_heads());
+  a.head_dim = static_cast<int>(spec_.head_dim);
+  a.q_len = a.kv_len = static_cast<int>(n_);
+  a.type = spec_.dtype == DType::fp16 ? cuda::ElementType::fp16 : cuda::ElementType::bf16;
+  a.mask = mask.pattern->kind() == MaskKind::causal ? cuda::MaskKind::causal : cuda::MaskKind::none;
+  a.softmax_scale = static_cast<float>(spec_.scale());
+  if (kind_ == KernelKind::flash)
+    cuda::flash_attend_backward(a, stream_);
+  else
+    cuda::reference_attend_backward(a, stream_);
+}
+
+void CudaBackwardKernel::accumulate(float* acc, const float* part, std::size_t count) {
+  add_values(acc, part, count, stream_);
+}
+
+}  // namespace ringbench
