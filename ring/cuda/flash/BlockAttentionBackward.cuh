@@ -41,4 +41,11 @@ void reference_attend_backward(const BlockBackwardArgs& a, cudaStream_t stream);
 // dq/dk/dv, positive sizes.
 bool flash_backward_supports(const BlockBackwardArgs& a);
 
+// Test and benchmark hooks: the kernel configurations flash_attend_backward chooses among.
+int flash_backward_variant_count();
+const char* flash_backward_variant_name(int variant);
+bool flash_backward_variant_supports(int variant, const BlockBackwardArgs& a);
+int flash_backward_default_variant(const BlockBackwardArgs& a);  // -1 when none supports `a`
+void flash_attend_backward_variant(int variant, const BlockBackwardArgs& a, cudaStream_t stream);
+
 }  // namespace ringbench::cuda

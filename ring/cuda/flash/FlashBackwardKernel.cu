@@ -161,7 +161,7 @@ struct BwdConfig {
   static constexpr int kDqGroups = kNumWarps / kDqMTiles;
   static constexpr int kDqCols = kD / kDqGroups;
   static constexpr int kDqNTiles = kDqCols / 8;
-  // Shared memory: K, V, two stages of (Q, dO), dS^T, two stages of row statistics.
+  // Shared memory: K, V, two stages of (Q, dO), two of dS^T, two of row statistics.
   static constexpr int kKvBytes = kBN * kRowBytes;
   static constexpr int kQBytes = kBM * kRowBytes;
   static constexpr int kStageBytes = 2 * kQBytes;
@@ -170,7 +170,7 @@ struct BwdConfig {
   static constexpr int kOffV = kKvBytes;
   static constexpr int kOffStages = 2 * kKvBytes;
   static constexpr int kOffDs = kOffStages + 2 * kStageBytes;
-  static constexpr int kOffStats = kOffDs + kDsBytes;
+  static constexpr int kOffStats = kOffDs + 2 * kDsBytes;
   static constexpr int kSmemBytes = kOffStats + 2 * kStatsBytes;
   static_assert(kD % 64 == 0 && kBM % 64 == 0, "swizzle needs >= 8 chunks of 16 bytes a row");
   static_assert(kBN % 16 == 0 && kNumWarps % kDqMTiles == 0 && kDqCols % 16 == 0,
@@ -388,12 +388,45 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
 #pragma unroll
     for (int c = 0; c < 4; ++c) dk[nt][c] = dv[nt][c] = 0.f;
 
-  // dQ split: this warp's 16 query rows and kDqCols columns of the tile.
+  // dQ = scale · dS K for iteration it's tile, split over the warps as 16 query rows x kDqCols
+  // columns. dS is read transposed out of dS^T: lanes 0-7 keys 0-7 / queries low, 8-15 keys
+  // 0-7 / queries high, 16-31 the same for keys 8-15.
   const int dq_mt = warp % C::kDqMTiles, dq_grp = warp / C::kDqMTiles;
+  auto dq_step = [&](int it) {
+    const uint32_t ds_buf = ds_tile + (it & 1) * C::kDsBytes;
+    float dq[C::kDqNTiles][4];
+#pragma unroll
+    for (int nt = 0; nt < C::kDqNTiles; ++nt)
+#pragma unroll
+      for (int c = 0; c < 4; ++c) dq[nt][c] = 0.f;
+    const int a_key = (lane & 7) + ((lane >> 4) << 3);
+    const int a_chunk = 2 * dq_mt + ((lane >> 3) & 1);
+#pragma unroll
+    for (int kk = 0; kk < C::kBlockN / 16; ++kk) {
+      uint32_t a[1][4];
+      ldmatrix_x4_trans(a[0], ds_buf + swizzled<C::kDsRowBytes>(16 * kk + a_key, a_chunk));
+      mma_regs_cols<T, C::kRowBytes, 1, C::kDqNTiles>(dq, a, k_tile + 16 * kk * C::kRowBytes,
+                                                      dq_grp * (C::kDqCols / 8), lane);
+    }
+    int h, q0;
+    tile_of(it, h, q0);
+    const size_t row0 = q_row_base(h, q0);
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const int row = dq_mt * 16 + g + 8 * r;
+      if (q0 + row >= p.q_len) continue;
+      float* out = p.dq + (row0 + row) * D + dq_grp * C::kDqCols + 2 * q4;
+#pragma unroll
+      for (int nt = 0; nt < C::kDqNTiles; ++nt)
+        atomic_add_f2(out + 8 * nt, p.scale * dq[nt][2 * r], p.scale * dq[nt][2 * r + 1]);
+    }
+  };
 
   for (int it = 0; it < n_iters; ++it) {
     cp_async_wait_all();
-    __syncthreads();  // tile it visible; everyone is done with the stage and dS of it - 1
+    // Tile it and dS^T of it - 1 are visible; everyone is done with the stage and dS^T buffer
+    // of it - 2, which this iteration overwrites.
+    __syncthreads();
     RowStats next{};
     if (it + 1 < n_iters) {
       load_q_tiles(it + 1);
@@ -441,53 +474,26 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
 
     // dS^T into shared memory, [key][query]: fragment (ks, i) holds rows g / g + 8 (i odd) of
     // query chunk 2 ks + i / 2.
+    const uint32_t ds_buf = ds_tile + (it & 1) * C::kDsBytes;
 #pragma unroll
     for (int ks = 0; ks < C::kQTiles / 2; ++ks)
 #pragma unroll
       for (int i = 0; i < 4; ++i) {
         const int row = warp * 16 + g + 8 * (i & 1);
         const int chunk = 2 * ks + (i >> 1);
-        asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(ds_tile +
+        asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(ds_buf +
                                                        swizzled<C::kDsRowBytes>(row, chunk) +
                                                        4 * q4),
                      "r"(dsa[ks][i]));
       }
     store_stats(it + 1, next);  // its stage was last read in it - 1
-    __syncthreads();            // dS^T complete
-
-    // dQ = scale · dS K for this warp's rows and columns. dS is read transposed out of dS^T:
-    // lanes 0-7 keys 0-7 / queries low, 8-15 keys 0-7 / queries high, 16-31 keys 8-15.
-    float dq[C::kDqNTiles][4];
-#pragma unroll
-    for (int nt = 0; nt < C::kDqNTiles; ++nt)
-#pragma unroll
-      for (int c = 0; c < 4; ++c) dq[nt][c] = 0.f;
-    {
-      const int a_key = (lane & 7) + ((lane >> 4) << 3);
-      const int a_chunk = 2 * dq_mt + ((lane >> 3) & 1);
-#pragma unroll
-      for (int kk = 0; kk < C::kBlockN / 16; ++kk) {
-        uint32_t a[1][4];
-        const int key = 16 * kk + a_key;
-        ldmatrix_x4_trans(a[0], ds_tile + swizzled<C::kDsRowBytes>(key, a_chunk));
-        mma_regs_cols<T, C::kRowBytes, 1, C::kDqNTiles>(
-            dq, a, k_tile + 16 * kk * C::kRowBytes, dq_grp * (C::kDqCols / 8), lane);
-      }
-    }
-    {
-      int h, q0;
-      tile_of(it, h, q0);
-      const size_t row0 = q_row_base(h, q0);
-#pragma unroll
-      for (int r = 0; r < 2; ++r) {
-        const int row = dq_mt * 16 + g + 8 * r;
-        if (q0 + row >= p.q_len) continue;
-        float* out = p.dq + (row0 + row) * D + dq_grp * C::kDqCols + 2 * q4;
-#pragma unroll
-        for (int nt = 0; nt < C::kDqNTiles; ++nt)
-          atomic_add_f2(out + 8 * nt, p.scale * dq[nt][2 * r], p.scale * dq[nt][2 * r + 1]);
-      }
-    }
+    // dS^T of the previous tile became visible at this iteration's barrier: its dQ runs now,
+    // so each tile needs one block barrier instead of two.
+    if (it > 0) dq_step(it - 1);
+  }
+  if (n_iters > 0) {
+    __syncthreads();
+    dq_step(n_iters - 1);
   }
   cp_async_wait_all();  // no copy may outlive the block (none is pending unless n_iters == 0)
 
@@ -518,36 +524,77 @@ void launch_bwd(const BwdParams& p, ElementType type, int batch, cudaStream_t st
   FLASHB_CHECK_LAUNCH();
 }
 
-//                          D   BN   BM  min blocks/SM
-using BwdD128 = BwdConfig<128, 128, 64, 1>;
-using BwdD64 = BwdConfig<64, 128, 64, 1>;
+struct Variant {
+  const char* name;
+  int head_dim;
+  void (*launch)(const BwdParams&, ElementType, int, cudaStream_t);
+};
+
+constexpr Variant kVariants[] = {
+    //                                                        D   BN   BM  min blocks/SM
+    {"mma.sync D128 Bn128 Bm64, 8 warps, 1 block/SM", 128, &launch_bwd<BwdConfig<128, 128, 64, 1>>},
+    {"mma.sync D64 Bn128 Bm64, 8 warps, 1 block/SM", 64, &launch_bwd<BwdConfig<64, 128, 64, 1>>},
+};
+constexpr int kNumVariants = sizeof(kVariants) / sizeof(kVariants[0]);
+constexpr int kDefaultD128 = 0, kDefaultD64 = 1;
 
 bool aligned(const void* p, size_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
 
+bool shape_supported(const BlockBackwardArgs& a) {
+  return a.batch > 0 && a.heads > 0 && a.kv_heads > 0 && a.q_len > 0 && a.kv_len > 0 &&
+         a.heads % a.kv_heads == 0 && a.kv_heads <= 65535 && a.batch <= 65535 &&
+         a.softmax_scale > 0.f && std::isfinite(a.softmax_scale) && aligned(a.q, 16) &&
+         aligned(a.d_o, 16) && aligned(a.k, 16) && aligned(a.v, 16) && aligned(a.dq, 16) &&
+         aligned(a.dk, 16) && aligned(a.dv, 16) && a.lse != nullptr && a.delta != nullptr &&
+         a.q_pos != nullptr && a.kv_pos != nullptr;
+}
+
+BwdParams make_params(const BlockBackwardArgs& a) {
+  return BwdParams{a.q,        a.d_o,       a.k,        a.v,       a.lse,
+                   a.delta,    a.q_pos,     a.kv_pos,   a.dq,      a.dk,
+                   a.dv,       a.heads,     a.kv_heads, a.heads / a.kv_heads,
+                   a.q_len,    a.kv_len,    a.softmax_scale,
+                   a.softmax_scale * kLog2e, a.mask == MaskKind::causal};
+}
+
 }  // namespace
 
+int flash_backward_variant_count() { return kNumVariants; }
+
+const char* flash_backward_variant_name(int variant) {
+  return variant >= 0 && variant < kNumVariants ? kVariants[variant].name : "none";
+}
+
+bool flash_backward_variant_supports(int variant, const BlockBackwardArgs& a) {
+  return variant >= 0 && variant < kNumVariants && shape_supported(a) &&
+         kVariants[variant].head_dim == a.head_dim;
+}
+
+int flash_backward_default_variant(const BlockBackwardArgs& a) {
+  if (!shape_supported(a)) return -1;
+  if (a.head_dim == 128) return kDefaultD128;
+  if (a.head_dim == 64) return kDefaultD64;
+  return -1;
+}
+
 bool flash_backward_supports(const BlockBackwardArgs& a) {
-  return (a.head_dim == 64 || a.head_dim == 128) && a.batch > 0 && a.heads > 0 &&
-         a.kv_heads > 0 && a.q_len > 0 && a.kv_len > 0 && a.heads % a.kv_heads == 0 &&
-         a.kv_heads <= 65535 && a.batch <= 65535 && a.softmax_scale > 0.f &&
-         std::isfinite(a.softmax_scale) && aligned(a.q, 16) && aligned(a.d_o, 16) &&
-         aligned(a.k, 16) && aligned(a.v, 16) && aligned(a.dq, 16) && aligned(a.dk, 16) &&
-         aligned(a.dv, 16) && a.lse != nullptr && a.delta != nullptr && a.q_pos != nullptr &&
-         a.kv_pos != nullptr;
+  return flash_backward_default_variant(a) >= 0;
+}
+
+void flash_attend_backward_variant(int variant, const BlockBackwardArgs& a, cudaStream_t stream) {
+  if (!flash_backward_variant_supports(variant, a))
+    throw std::runtime_error(std::string("flash_attend_backward: variant '") +
+                             flash_backward_variant_name(variant) +
+                             "' does not support these arguments");
+  kVariants[variant].launch(make_params(a), a.type, a.batch, stream);
 }
 
 void flash_attend_backward(const BlockBackwardArgs& a, cudaStream_t stream) {
-  if (!flash_backward_supports(a))
-    throw std::runtime_error("flash_attend_backward: unsupported arguments (see flash_backward_supports)");
-  const BwdParams p{a.q,        a.d_o,       a.k,        a.v,       a.lse,
-                    a.delta,    a.q_pos,     a.kv_pos,   a.dq,      a.dk,
-                    a.dv,       a.heads,     a.kv_heads, a.heads / a.kv_heads,
-                    a.q_len,    a.kv_len,    a.softmax_scale,
-                    a.softmax_scale * kLog2e, a.mask == MaskKind::causal};
-  if (a.head_dim == 128)
-    launch_bwd<BwdD128>(p, a.type, a.batch, stream);
-  else
-    launch_bwd<BwdD64>(p, a.type, a.batch, stream);
+  const int variant = flash_backward_default_variant(a);
+  if (variant < 0)
+    throw std::runtime_error(
+        "flash_attend_backward: unsupported arguments (see flash_backward_supports)");
+  kVariants[variant].launch(make_params(a), a.type, a.batch, stream);
 }
 
 }  // namespace ringbench::cuda

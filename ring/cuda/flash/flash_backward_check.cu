@@ -1,10 +1,10 @@
 // Standalone check and benchmark of the block-attention backward kernels.
 //
-//   flash_backward_check          correctness: flash_attend_backward against the fp32 GPU
+//   flash_backward_check          correctness: every flash variant against the fp32 GPU
 //                                 reference (and, on small shapes, the reference against an
 //                                 fp64 CPU computation) over masks, position layouts, GQA, odd
 //                                 lengths and dq accumulation; exit 1 when an error exceeds 2e-2.
-//   flash_backward_check --bench  ms and TFLOP/s at B=1, H=32, D=128, q_len = kv_len = 16384,
+//   flash_backward_check --bench  ms and TFLOP/s of each variant at B=1, H=32, D=128, q_len = kv_len = 16384,
 //                                 bf16, non-causal and causal (backward FLOPs = 2.5 x forward,
 //                                 forward = 4 B H Sq Sk D times the allowed fraction), then D=64,
 //                                 and one timed reference call at 4K.
@@ -404,14 +404,21 @@ bool run_case(const Case& c, uint64_t seed) {
     std::printf("    flash: unsupported  FAIL\n");
     return false;
   }
-  for (int calls = 1; calls <= 2; ++calls) {
-    run_backward([](const BlockBackwardArgs& a) { flash_attend_backward(a, nullptr); }, calls);
-    const auto got_dq = dq.download(), got_dk = dk.download(), got_dv = dv.download();
-    const size_t exact = calls == 1 ? exactness_violations(pb, got_dq, init, got_dk, got_dv) : 0;
-    ok &= report(calls == 1 ? "flash vs reference" : "flash x2 (dq accumulates twice)",
-                 rel_error(got_dq, &init, ref_dq_contrib, double(calls)),
-                 rel_error(got_dk, nullptr, ref_dk), rel_error(got_dv, nullptr, ref_dv), exact,
-                 kTolerance);
+  for (int variant = 0; variant < flash_backward_variant_count(); ++variant) {
+    if (!flash_backward_variant_supports(variant, probe)) continue;
+    const bool is_default = variant == flash_backward_default_variant(probe);
+    std::printf("    %s%s\n", flash_backward_variant_name(variant), is_default ? " [default]" : "");
+    for (int calls = 1; calls <= 2; ++calls) {
+      run_backward(
+          [&](const BlockBackwardArgs& a) { flash_attend_backward_variant(variant, a, nullptr); },
+          calls);
+      const auto got_dq = dq.download(), got_dk = dk.download(), got_dv = dv.download();
+      const size_t exact = calls == 1 ? exactness_violations(pb, got_dq, init, got_dk, got_dv) : 0;
+      ok &= report(calls == 1 ? "  flash vs reference" : "  flash x2 (dq accumulates twice)",
+                   rel_error(got_dq, &init, ref_dq_contrib, double(calls)),
+                   rel_error(got_dk, nullptr, ref_dk), rel_error(got_dv, nullptr, ref_dv), exact,
+                   kTolerance);
+    }
   }
   return ok;
 }
@@ -457,9 +464,15 @@ void bench_flash(int H, int D, int S, ElementType type) {
     DeviceArray<float> dq(pb.q.size()), dk(pb.k.size()), dv(pb.k.size());
     CHECK_CUDA(cudaMemset(dq.get(), 0, dq.size() * sizeof(float)));
     const BlockBackwardArgs a = pb.args(dq.get(), dk.get(), dv.get());
-    const double ms = median_ms([&] { flash_attend_backward(a, nullptr); }, kWarmup, kIters);
-    std::printf("  mask=%-6s %8.3f ms %7.1f TFLOP/s\n", mask_name(mask), ms,
-                backward_flops(B, H, S, S, D, mask) / (ms * 1e-3) / 1e12);
+    for (int variant = 0; variant < flash_backward_variant_count(); ++variant) {
+      if (!flash_backward_variant_supports(variant, a)) continue;
+      const double ms = median_ms([&] { flash_attend_backward_variant(variant, a, nullptr); },
+                                  kWarmup, kIters);
+      std::printf("  mask=%-6s %-48s %8.3f ms %7.1f TFLOP/s%s\n", mask_name(mask),
+                  flash_backward_variant_name(variant), ms,
+                  backward_flops(B, H, S, S, D, mask) / (ms * 1e-3) / 1e12,
+                  variant == flash_backward_default_variant(a) ? "  [default]" : "");
+    }
   }
 }
 
