@@ -7,11 +7,13 @@
 #include <cstdint>
 #include <map>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "core/ErrorSums.hpp"
 #include "core/ReferenceAttention.hpp"
+#include "core/ReferenceBackward.hpp"
 #include "core/SequenceLayout.hpp"
 #include "distributed/Transport.hpp"
 #include "ring/BlockBackwardKernel.hpp"
@@ -38,6 +40,11 @@ struct RankBuffers {
   float* dkv_part = nullptr;  // this rank's dK, dV for the block in hand
   float* dkv_home = nullptr;  // where the finished dK, dV of this rank's own keys arrive
   std::size_t dkv_bytes = 0;  // dK and dV of one block, fp32
+};
+
+// Frobenius sums of one rank's gradients against a reference (summed over ranks by the check).
+struct GradientSums {
+  FrobeniusSums dq, dk, dv;
 };
 
 // The gradients a backward pass leaves on one rank, as host floats.
@@ -73,6 +80,14 @@ class RankBackend {
   virtual BlockBackwardKernel& backward_kernel() = 0;
   virtual Transport& backward_transport() { return transport(); }
   virtual GradientResult read_gradients() = 0;
+  // The backward check on the device, for sizes the host's float64 reference cannot reach (the
+  // check decides; backends without a device reference return false and are checked on the
+  // host): this rank's reference LSE and D over the whole key sequence, then, given every query's
+  // ([batch*heads, seq_len] in position order), the Frobenius sums of its dQ and of its keys' dK,
+  // dV against the reference backward.
+  virtual bool has_device_reference() const { return false; }
+  virtual RowStats device_reference_row_stats(std::uint64_t seed);
+  virtual GradientSums compare_gradients_on_device(std::uint64_t seed, const RowStats& all);
   // Compares this rank's output rows with a reference over the whole key sequence: float64 on the
   // host, or the fp32 GPU reference kernel for sizes the host cannot reach.
   virtual ErrorSums compare_with_reference(std::uint64_t seed) = 0;
@@ -82,5 +97,12 @@ class RankBackend {
   // Device and library facts for the run's attributes (GPU model, driver, NCCL, ...).
   virtual std::map<std::string, std::string> provenance() const { return {}; }
 };
+
+inline RowStats RankBackend::device_reference_row_stats(std::uint64_t) {
+  throw std::logic_error("this backend has no device reference for the backward check");
+}
+inline GradientSums RankBackend::compare_gradients_on_device(std::uint64_t, const RowStats&) {
+  throw std::logic_error("this backend has no device reference for the backward check");
+}
 
 }  // namespace ringbench

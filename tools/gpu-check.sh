@@ -70,6 +70,8 @@ if [[ " $stages " == *" backward "* ]]; then
   "$build/ring/cuda/flash/flash_backward_check" 2>&1 | tail -5 | tee -a "$out/bench.log"
   "$build/ring/cuda/flash/flash_backward_check" --bench 2>&1 | tee -a "$out/bench.log"
   n=$((gpus >= 2 ? 2 : 1))
+  log "$n GPU(s): 64K fwdbwd checked against the fp32 GPU reference (gradients too), kernel auto"
+  mpirun_n $n "$rb" run --seq-len 64K --mask none causal --layout zigzag striped --pass fwdbwd --kernel auto --iters 1 --check "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
   log "$n GPU(s): $seq non-causal, passes fwd bwd fwdbwd, kernels: $kernels"
   mpirun_n $n "$rb" run --seq-len $seq --mask none --pass fwd bwd fwdbwd --kernel $kernels --warmup 1 --iters 3 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
   log "$n GPU(s): $seq causal, layouts contiguous zigzag striped, passes fwd bwd fwdbwd, kernel auto"

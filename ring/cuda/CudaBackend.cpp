@@ -25,6 +25,17 @@ std::size_t dkv_bytes(const BenchmarkCase& c, std::int64_t n) {
 std::size_t for_backward(const BenchmarkCase& c, std::size_t bytes) {
   return has_backward(c.pass) ? bytes : 0;
 }
+void require_backward(const BenchmarkCase& c) {
+  if (!has_backward(c.pass))
+    throw ConfigError("pass", std::string(to_string(c.pass)),
+                      "bwd or fwdbwd for a backward pass (this case was planned forward-only)");
+}
+std::vector<float> to_host(const float* device, std::size_t count) {
+  std::vector<float> host(count);
+  RINGBENCH_CHECK_CUDA(
+      cudaMemcpy(host.data(), device, count * sizeof(float), cudaMemcpyDeviceToHost));
+  return host;
+}
 // Keys per chunk of the reference check: bounded so the check fits beside the run.
 std::int64_t check_chunk(const ProblemSpec& s) {
   return std::min<std::int64_t>(s.seq_len, 1 << 16);
@@ -40,7 +51,9 @@ CudaMemoryPlan plan_cuda_rank(const BenchmarkCase& c, std::int64_t n) {
   p.kv_blocks = 3 * (kv_elements(s, n) * e + dkv_bytes(c, n));
   p.output = q_elements(s, n) * sizeof(float) + rows * sizeof(float);
   p.positions = CudaBlockKernel::workspace_bytes(std::max(n, check_chunk(s)));
-  if (c.check) p.check = p.output + kv_elements(s, check_chunk(s)) * e;
+  if (c.check)
+    p.check = p.output + kv_elements(s, check_chunk(s)) * e +
+              for_backward(c, GradientReference::plan_bytes(s, n));
   // dO, dQ, D, the share and the finished dK/dV, the backward kernel's positions
   p.backward = for_backward(c, p.q + p.output + 2 * dkv_bytes(c, n) +
                                    CudaBlockKernel::workspace_bytes(n));
@@ -114,13 +127,12 @@ AttentionResult CudaBackend::read_result() {
   return r;
 }
 
-ErrorSums CudaBackend::compare_with_reference(std::uint64_t seed) {
+void CudaBackend::reference_forward(std::uint64_t seed, float* ref_o, float* ref_lse) {
   // The fp32 GPU reference over the whole key sequence, in chunks of keys merged like ring steps.
   const ProblemSpec& s = case_.spec;
   const std::int64_t chunk = check_chunk(s);
-  DeviceBuffer ref_o(o_.bytes()), ref_lse(lse_.bytes());
   DeviceBuffer keys(kv_elements(s, chunk) * element_bytes(s.dtype));
-  checker_.reset(ref_o.get<float>(), ref_lse.get<float>());
+  checker_.reset(ref_o, ref_lse);
   for (std::int64_t first = 0; first < s.seq_len; first += chunk) {
     const std::int64_t len = std::min(chunk, s.seq_len - first);
     const PositionRun run{0, first, len, 1};
@@ -129,30 +141,36 @@ ErrorSums CudaBackend::compare_with_reference(std::uint64_t seed) {
     generate_device_tensor(TensorRole::v, seed, s, {&run, 1}, keys.get<char>() + half,
                            compute_.get());
     checker_.attend_raw(q_.get(), runs_, keys.get(), keys.get<char>() + half, len, {&run, 1},
-                        s.mask, ref_o.get<float>(), ref_lse.get<float>(), KernelKind::reference);
+                        s.mask, ref_o, ref_lse, KernelKind::reference);
   }
+}
+
+ErrorSums CudaBackend::compare_with_reference(std::uint64_t seed) {
+  DeviceBuffer ref_o(o_.bytes()), ref_lse(lse_.bytes());
+  reference_forward(seed, ref_o.get<float>(), ref_lse.get<float>());
   const AttentionResult got = read_result();
-  AttentionResult ref{std::vector<float>(got.o.size()), std::vector<float>(got.lse.size())};
-  RINGBENCH_CHECK_CUDA(
-      cudaMemcpy(ref.o.data(), ref_o.get(), ref_o.bytes(), cudaMemcpyDeviceToHost));
-  RINGBENCH_CHECK_CUDA(
-      cudaMemcpy(ref.lse.data(), ref_lse.get(), ref_lse.bytes(), cudaMemcpyDeviceToHost));
+  AttentionResult ref{to_host(ref_o.get<float>(), got.o.size()),
+                      to_host(ref_lse.get<float>(), got.lse.size())};
   return compare_outputs(got.o, got.lse, ref.o, ref.lse);
 }
 
-namespace {
-void require_backward(const BenchmarkCase& c) {
-  if (!has_backward(c.pass))
-    throw ConfigError("pass", std::string(to_string(c.pass)),
-                      "bwd or fwdbwd for a backward pass (this case was planned forward-only)");
+RowStats CudaBackend::device_reference_row_stats(std::uint64_t seed) {
+  require_backward(case_);
+  DeviceBuffer ref_o(o_.bytes()), ref_lse(lse_.bytes());
+  reference_forward(seed, ref_o.get<float>(), ref_lse.get<float>());
+  gradient_reference_ = std::make_unique<GradientReference>(case_.spec, n_, compute_.get());
+  return gradient_reference_->row_stats(ref_o.get<float>(), ref_lse.get<float>(), d_o_.get());
 }
-std::vector<float> to_host(const float* device, std::size_t count) {
-  std::vector<float> host(count);
-  RINGBENCH_CHECK_CUDA(
-      cudaMemcpy(host.data(), device, count * sizeof(float), cudaMemcpyDeviceToHost));
-  return host;
+
+GradientSums CudaBackend::compare_gradients_on_device(std::uint64_t seed, const RowStats& all) {
+  if (!gradient_reference_) device_reference_row_stats(seed);
+  synchronize();
+  const RankTensors mine{runs_, q_.get(), d_o_.get(), kv_local_.get(), dq_.get<float>(),
+                         dkv_home_.get<float>()};
+  GradientSums sums = gradient_reference_->compare(seed, mine, all);
+  gradient_reference_.reset();
+  return sums;
 }
-}  // namespace
 
 BlockBackwardKernel& CudaBackend::backward_kernel() {
   require_backward(case_);

@@ -14,6 +14,7 @@
 #include "ring/RankBackend.hpp"
 #include "ring/cuda/CudaBlockKernel.hpp"
 #include "ring/cuda/CudaStepTimer.hpp"
+#include "ring/cuda/GradientReference.hpp"
 #include "ring/cuda/GpuTelemetry.hpp"
 
 namespace ringbench {
@@ -58,6 +59,9 @@ class CudaBackend final : public RankBackend {
   void synchronize() override;
   AttentionResult read_result() override;
   ErrorSums compare_with_reference(std::uint64_t seed) override;
+  bool has_device_reference() const override { return true; }
+  RowStats device_reference_row_stats(std::uint64_t seed) override;
+  GradientSums compare_gradients_on_device(std::uint64_t seed, const RowStats& all) override;
   // Throw ConfigError("pass", ...) for a forward-only case (nothing was allocated for them).
   BlockBackwardKernel& backward_kernel() override;
   Transport& backward_transport() override;
@@ -66,6 +70,9 @@ class CudaBackend final : public RankBackend {
   std::map<std::string, std::string> provenance() const override;
 
  private:
+  // The reference's O and LSE of this rank's rows over the whole key sequence.
+  void reference_forward(std::uint64_t seed, float* ref_o, float* ref_lse);
+
   BenchmarkCase case_;
   std::int64_t n_;
   GpuInfo gpu_;
@@ -83,6 +90,7 @@ class CudaBackend final : public RankBackend {
   CudaEvent done_;
   GpuTelemetry nvml_;
   std::vector<PositionRun> runs_;
+  std::unique_ptr<GradientReference> gradient_reference_;  // between the check's two phases
 };
 
 }  // namespace ringbench

@@ -15,6 +15,9 @@ std::size_t key_bytes(const ProblemSpec& s, std::int64_t n) {  // K or V of one 
   return static_cast<std::size_t>(s.batch * s.effective_kv_heads() * n * s.head_dim) *
          element_bytes(s.dtype);
 }
+std::size_t stats_bytes(const ProblemSpec& s, std::int64_t n) {
+  return static_cast<std::size_t>(s.batch * s.heads * n) * sizeof(float);
+}
 std::int64_t backward_workspace(const ProblemSpec& spec, std::int64_t n,
                                 std::span<const BlockMask> steps, CudnnSdpa& sdpa) {
   return max_workspace(spec, n, steps,
@@ -25,7 +28,7 @@ std::int64_t backward_workspace(const ProblemSpec& spec, std::int64_t n,
 
 std::size_t CudnnBackwardKernel::plan_bytes(const ProblemSpec& spec, std::int64_t n,
                                             std::span<const BlockMask> steps, CudnnSdpa& sdpa) {
-  return 2 * query_bytes(spec, n) + 2 * key_bytes(spec, n) +
+  return 2 * query_bytes(spec, n) + 2 * key_bytes(spec, n) + stats_bytes(spec, n) +
          static_cast<std::size_t>(backward_workspace(spec, n, steps, sdpa));
 }
 
@@ -39,11 +42,13 @@ CudnnBackwardKernel::CudnnBackwardKernel(const ProblemSpec& spec, std::int64_t l
       o_low_(query_bytes(spec, local_len)),
       dq_part_(query_bytes(spec, local_len)),
       dkv_part_(2 * key_bytes(spec, local_len)),
+      stats_(stats_bytes(spec, local_len)),
       workspace_(
           static_cast<std::size_t>(backward_workspace(spec, local_len, steps, *sdpa_))) {}
 
 std::size_t CudnnBackwardKernel::device_bytes() const {
-  return o_low_.bytes() + dq_part_.bytes() + dkv_part_.bytes() + workspace_.bytes();
+  return o_low_.bytes() + dq_part_.bytes() + dkv_part_.bytes() + stats_.bytes() +
+         workspace_.bytes();
 }
 
 void CudnnBackwardKernel::prepare(const BackwardInputs& in, float* dq) {
@@ -73,7 +78,7 @@ void CudnnBackwardKernel::attend_backward(const BackwardInputs& in, const void* 
     b.v = k + half + k_off;
     b.o = o_low_.get<char>() + q_off;
     b.d_o = static_cast<const char*>(in.d_o) + q_off;
-    b.stats = in.lse + r.q_begin;
+    b.stats = packed_stats(in.lse, r);
     b.dq = dq_part_.get<char>() + q_off;
     b.dk = dkv_part_.get<char>() + k_off;
     b.dv = dkv_part_.get<char>() + half + k_off;
@@ -87,6 +92,16 @@ void CudnnBackwardKernel::attend_backward(const BackwardInputs& in, const void* 
               r.k_len, spec_.dtype},
              stream_);
   }
+}
+
+const float* CudnnBackwardKernel::packed_stats(const float* lse, const BlockRectangle& r) {
+  if (r.q_len == n_) return lse;
+  const std::size_t row = sizeof(float);
+  RINGBENCH_CHECK_CUDA(cudaMemcpy2DAsync(
+      stats_.get(), static_cast<std::size_t>(r.q_len) * row, lse + r.q_begin,
+      static_cast<std::size_t>(n_) * row, static_cast<std::size_t>(r.q_len) * row,
+      static_cast<std::size_t>(spec_.batch * spec_.heads), cudaMemcpyDeviceToDevice, stream_));
+  return stats_.get<float>();
 }
 
 void CudnnBackwardKernel::accumulate(float* acc, const float* part, std::size_t count) {

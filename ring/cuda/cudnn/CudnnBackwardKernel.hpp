@@ -10,6 +10,7 @@
 #include "core/ProblemSpec.hpp"
 #include "distributed/cuda/CudaHandles.hpp"
 #include "ring/BlockBackwardKernel.hpp"
+#include "ring/BlockRectangles.hpp"
 #include "ring/cuda/cudnn/CudnnSdpa.hpp"
 
 namespace ringbench {
@@ -34,11 +35,14 @@ class CudnnBackwardKernel final : public BlockBackwardKernel {
                                 std::span<const BlockMask> steps, CudnnSdpa& sdpa);
 
  private:
+  // The forward's LSE of the rectangle's rows, packed as cuDNN's backward wants its stats.
+  const float* packed_stats(const float* lse, const BlockRectangle& r);
+
   ProblemSpec spec_;
   std::int64_t n_;
   std::shared_ptr<CudnnSdpa> sdpa_;
   cudaStream_t stream_;
-  DeviceBuffer o_low_, dq_part_, dkv_part_, workspace_;
+  DeviceBuffer o_low_, dq_part_, dkv_part_, stats_, workspace_;
 };
 
 }  // namespace ringbench

@@ -58,9 +58,12 @@ class SdpaTensors {
   void key_output(fe::graph::Tensor_attributes& t, std::int64_t uid) const {
     output(t, uid, s_.kv_heads, s_.k_len, s_.k_rows);
   }
-  // fp32 [batch, heads, q_len, 1] inside [batch, heads, q_rows]
+  // fp32 [batch, heads, q_len, 1] inside [batch, heads, q_rows], or packed (q_rows = q_len)
   std::vector<std::int64_t> stats_dim() const { return {s_.batch, s_.heads, s_.q_len, 1}; }
-  std::vector<std::int64_t> stats_stride() const { return {s_.heads * s_.q_rows, s_.q_rows, 1, 1}; }
+  std::vector<std::int64_t> stats_stride(bool packed = false) const {
+    const std::int64_t rows = packed ? s_.q_len : s_.q_rows;
+    return {s_.heads * rows, rows, 1, 1};
+  }
 
  private:
   std::shared_ptr<fe::graph::Tensor_attributes> make(const char* name, std::int64_t uid,
@@ -125,7 +128,7 @@ std::shared_ptr<fe::graph::Graph> build_backward_graph(const SdpaShape& s, cudnn
                                  .set_uid(kStats)
                                  .set_data_type(fe::DataType_t::FLOAT)
                                  .set_dim(t.stats_dim())
-                                 .set_stride(t.stats_stride()));
+                                 .set_stride(t.stats_stride(/*packed=*/true)));
   auto options =
       fe::graph::SDPA_backward_attributes().set_name("sdpa_backward").set_attn_scale(s.scale);
   if (s.causal) options.set_causal_mask(true);

@@ -42,6 +42,8 @@ class CudnnSdpa {
 
   // The backward of the same call: dq like q, dk and dv like k (all in the input type) from q, k,
   // v, the forward's o (input type) and stats, and d_o. cuDNN computes D = rowsum(dO ∘ O) itself.
+  // Unlike the forward's, these stats are packed: [batch, heads, q_len] (cuDNN below 9.26 takes
+  // no other).
   std::int64_t prepare_backward(const SdpaShape& shape);
   struct Backward {
     const void *q, *k, *v, *o, *d_o;
