@@ -15,10 +15,16 @@ double summary_value(const RunRecord& run, const std::string& key) {
   auto it = run.summary.find(key);
   return it == run.summary.end() ? 0.0 : it->second;
 }
-// The kernel that ran: what `auto` picked, else what was asked for.
+// The kernels of the timed passes: what `auto` picked, else what was asked for; "fwd+bwd" where
+// a forward-and-backward run used two.
 std::string kernel_of(const RunRecord& run) {
   auto it = run.provenance.find("kernel_selected");
-  return it != run.provenance.end() ? it->second : config_value(run, "kernel");
+  const std::string forward = it != run.provenance.end() ? it->second : config_value(run, "kernel");
+  it = run.provenance.find("backward_kernel_selected");
+  if (it == run.provenance.end()) return forward;
+  const std::string& backward = it->second;
+  if (config_value(run, "pass") == "bwd" || backward == forward) return backward;
+  return forward + "+" + backward;
 }
 // The lowest SM clock any rank had at the end of the run: long runs slow down when the GPU
 // reaches its power limit, and this column shows it where the numbers fall.

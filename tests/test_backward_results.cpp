@@ -102,9 +102,10 @@ TEST_CASE("pass is a list option: fwd, bwd, fwdbwd", "[backward][cli]") {
   }
 }
 
-TEST_CASE("GPU cases of every pass are accepted; those cuDNN cannot cut are refused before "
-          "anything runs",
-          "[backward][validation]") {
+TEST_CASE(
+    "GPU cases of every pass are accepted; those cuDNN cannot cut are refused before "
+    "anything runs",
+    "[backward][validation]") {
   BenchmarkCase c;
   c.device = DeviceKind::cuda;
   c.spec.dtype = DType::bf16;

@@ -191,6 +191,8 @@ TEST_CASE("GPU backward checked against the GPU reference where the host one wou
     INFO(to_string(kernel) << " ranks " << rt.size());
     const BenchmarkOutcome out = run_ring_benchmark(c, rt);
     require_gradients_within(out, c.effective_tolerance());
-    REQUIRE(out.record.check->gradients->dq_rel_err > 1e-5);  // bf16 gradients were compared
+    // bf16 kernels' gradients differ from the fp32 reference: a real comparison took place (the
+    // reference kernel is checked against itself, so equal up to summation order)
+    if (kernel != KernelKind::reference) REQUIRE(out.record.check->gradients->dq_rel_err > 1e-5);
   }
 }

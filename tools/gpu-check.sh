@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The whole GPU check in one command, for the GPU machine:
-#   tools/gpu-check.sh OUT_DIR [stages...]     stages: build tests bench ring backward (default: all)
+#   tools/gpu-check.sh OUT_DIR [stages...]     stages: build tests bench ring backward growth (default: all)
 # Unpacks carried dependencies (.gpu-deps, from ../shared/gpu-machine/fetch-deps.sh), configures
 # and builds with all cores, runs every test (GPU tests included) and the GPU benchmarks, and
 # writes logs and the HDF5 results into OUT_DIR. NCCL_NVLS_ENABLE=0 stays set in every process.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-out=${1:?usage: tools/gpu-check.sh OUT_DIR [build tests bench ring backward]}; shift
-stages=${*:-build tests bench ring backward}
+out=${1:?usage: tools/gpu-check.sh OUT_DIR [build tests bench ring backward growth]}; shift
+stages=${*:-build tests bench ring backward growth}
 mkdir -p "$out"
 source tools/mpi-env.sh
 export NCCL_NVLS_ENABLE=0
@@ -76,4 +76,11 @@ if [[ " $stages " == *" backward "* ]]; then
   mpirun_n $n "$rb" run --seq-len $seq --mask none --pass fwd bwd fwdbwd --kernel $kernels --warmup 1 --iters 3 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
   log "$n GPU(s): $seq causal, layouts contiguous zigzag striped, passes fwd bwd fwdbwd, kernel auto"
   mpirun_n $n "$rb" run --seq-len $seq --mask causal --layout contiguous zigzag striped --pass fwd bwd fwdbwd --kernel auto --warmup 1 --iters 3 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
+fi
+
+if [[ " $stages " == *" growth "* ]]; then
+  log "gradient error vs ring size: 16K causal zigzag, 8x128, virtual rings of 1, 2, 4, 8 on one GPU, checked"
+  for p in 1 2 4 8; do
+    mpirun_n 1 "$rb" run --seq-len 16K --heads 8 --head-dim 128 --mask causal --layout zigzag --pass fwdbwd --kernel cudnn flash --virtual-ranks $p --iters 1 --check --output "$out/growth.h5" 2>&1 | grep -v '^#' | tee -a "$out/bench.log"
+  done
 fi

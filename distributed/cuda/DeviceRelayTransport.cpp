@@ -5,7 +5,8 @@
 
 namespace ringbench {
 
-DeviceRelayRing::DeviceRelayRing(int ranks_, int exchanges) : ranks(static_cast<std::size_t>(ranks_)) {
+DeviceRelayRing::DeviceRelayRing(int ranks_, int exchanges)
+    : ranks(static_cast<std::size_t>(ranks_)) {
   for (Rank& r : ranks) {
     r.posted = std::vector<CudaEvent>(static_cast<std::size_t>(exchanges));
     r.copied = std::vector<CudaEvent>(static_cast<std::size_t>(exchanges));

@@ -55,8 +55,8 @@ CudaMemoryPlan plan_cuda_rank(const BenchmarkCase& c, std::int64_t n) {
     p.check = p.output + kv_elements(s, check_chunk(s)) * e +
               for_backward(c, GradientReference::plan_bytes(s, n));
   // dO, dQ, D, the share and the finished dK/dV, the backward kernel's positions
-  p.backward = for_backward(c, p.q + p.output + 2 * dkv_bytes(c, n) +
-                                   CudaBlockKernel::workspace_bytes(n));
+  p.backward =
+      for_backward(c, p.q + p.output + 2 * dkv_bytes(c, n) + CudaBlockKernel::workspace_bytes(n));
   return p;
 }
 
@@ -89,10 +89,18 @@ CudaBackend::CudaBackend(const BenchmarkCase& c, std::int64_t local_len, int ste
       timer_(compute_.get(), steps + 1),
       nvml_(gpu.pci_bus_id) {
   const std::size_t kv_bytes = kv_local_.bytes() - dkv_bytes(c, local_len);
-  buffers_ = {q_.get(),        kv_local_.get(),   {kv_recv_[0].get(), kv_recv_[1].get()},
-              kv_bytes,        o_.get<float>(),   lse_.get<float>(),
-              d_o_.get(),      dq_.get<float>(),  delta_.get<float>(),
-              dkv_part_.get<float>(), dkv_home_.get<float>(), dkv_bytes(c, local_len)};
+  buffers_ = {q_.get(),
+              kv_local_.get(),
+              {kv_recv_[0].get(), kv_recv_[1].get()},
+              kv_bytes,
+              o_.get<float>(),
+              lse_.get<float>(),
+              d_o_.get(),
+              dq_.get<float>(),
+              delta_.get<float>(),
+              dkv_part_.get<float>(),
+              dkv_home_.get<float>(),
+              dkv_bytes(c, local_len)};
   // the local block's accumulators: the empty ones it starts its journey with
   if (dkv_part_.bytes() > 0)
     RINGBENCH_CHECK_CUDA(cudaMemset(kv_local_.get<char>() + kv_bytes, 0, dkv_part_.bytes()));
@@ -165,8 +173,8 @@ RowStats CudaBackend::device_reference_row_stats(std::uint64_t seed) {
 GradientSums CudaBackend::compare_gradients_on_device(std::uint64_t seed, const RowStats& all) {
   if (!gradient_reference_) device_reference_row_stats(seed);
   synchronize();
-  const RankTensors mine{runs_, q_.get(), d_o_.get(), kv_local_.get(), dq_.get<float>(),
-                         dkv_home_.get<float>()};
+  const RankTensors mine{runs_,           q_.get(),         d_o_.get(),
+                         kv_local_.get(), dq_.get<float>(), dkv_home_.get<float>()};
   GradientSums sums = gradient_reference_->compare(seed, mine, all);
   gradient_reference_.reset();
   return sums;
@@ -185,8 +193,8 @@ GradientResult CudaBackend::read_gradients() {
   require_backward(case_);
   synchronize();
   const std::size_t half = dkv_home_.bytes() / sizeof(float) / 2;
-  return {to_host(dq_.get<float>(), dq_.bytes() / sizeof(float)), to_host(dkv_home_.get<float>(), half),
-          to_host(dkv_home_.get<float>() + half, half)};
+  return {to_host(dq_.get<float>(), dq_.bytes() / sizeof(float)),
+          to_host(dkv_home_.get<float>(), half), to_host(dkv_home_.get<float>() + half, half)};
 }
 
 std::map<std::string, double> CudaBackend::telemetry() {

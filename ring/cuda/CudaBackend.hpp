@@ -14,8 +14,8 @@
 #include "ring/RankBackend.hpp"
 #include "ring/cuda/CudaBlockKernel.hpp"
 #include "ring/cuda/CudaStepTimer.hpp"
-#include "ring/cuda/GradientReference.hpp"
 #include "ring/cuda/GpuTelemetry.hpp"
+#include "ring/cuda/GradientReference.hpp"
 
 namespace ringbench {
 
@@ -37,7 +37,7 @@ struct CudaRankParts {
   BackwardKernelFactory backward_kernel;  // null for a forward-only case
   std::size_t kernel_bytes = 0;  // what the kernels hold beyond the plan (cuDNN scratch/workspace)
   TransportFactory transport;
-  TransportFactory backward_transport;  // null: the backward moves its blocks on `transport`
+  TransportFactory backward_transport;     // null: the backward moves its blocks on `transport`
   std::shared_ptr<NcclCommunicator> comm;  // may be null; polled for errors while waiting
 };
 

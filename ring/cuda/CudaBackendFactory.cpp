@@ -176,8 +176,8 @@ std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(const BenchmarkCase
         return std::make_unique<CudnnBackwardKernel>(
             c.spec, layout.local_len(), step_masks(layout, rank, *pattern), kernel.sdpa, stream);
 #endif
-      return std::make_unique<CudaBackwardKernel>(c.spec, kernel.backward_kind,
-                                                  layout.local_len(), stream);
+      return std::make_unique<CudaBackwardKernel>(c.spec, kernel.backward_kind, layout.local_len(),
+                                                  stream);
     };
     return parts;
   };

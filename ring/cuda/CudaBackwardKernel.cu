@@ -23,9 +23,8 @@ std::string CudaBackwardKernel::name() const {
 void CudaBackwardKernel::prepare(const BackwardInputs& in, float* dq) {
   const std::int64_t rows = spec_.batch * spec_.heads * n_;
   row_delta({in.o, in.d_o, in.delta, nullptr, rows, spec_.head_dim, spec_.dtype}, stream_);
-  RINGBENCH_CHECK_CUDA(cudaMemsetAsync(dq, 0, static_cast<std::size_t>(rows * spec_.head_dim) *
-                                                  sizeof(float),
-                                       stream_));
+  RINGBENCH_CHECK_CUDA(cudaMemsetAsync(
+      dq, 0, static_cast<std::size_t>(rows * spec_.head_dim) * sizeof(float), stream_));
 }
 
 void CudaBackwardKernel::attend_backward(const BackwardInputs& in, const void* kv,

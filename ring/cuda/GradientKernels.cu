@@ -19,7 +19,9 @@ __device__ float2 load2(const __half* p) {
 __device__ void store2(__nv_bfloat16* p, float2 v) {
   *reinterpret_cast<__nv_bfloat162*>(p) = __float22bfloat162_rn(v);
 }
-__device__ void store2(__half* p, float2 v) { *reinterpret_cast<__half2*>(p) = __float22half2_rn(v); }
+__device__ void store2(__half* p, float2 v) {
+  *reinterpret_cast<__half2*>(p) = __float22half2_rn(v);
+}
 
 unsigned blocks_for(std::int64_t threads_needed, unsigned threads) {
   return static_cast<unsigned>((threads_needed + threads - 1) / threads);
@@ -86,13 +88,13 @@ void row_delta(const RowDelta& r, cudaStream_t stream) {
   if (r.dim % 2 != 0) throw std::invalid_argument("row_delta: head dim must be even");
   const unsigned threads = 256, blocks = blocks_for(r.rows * 32, threads);
   if (r.dtype == DType::bf16)
-    row_delta_kernel<<<blocks, threads, 0, stream>>>(
-        r.o, static_cast<const __nv_bfloat16*>(r.d_o), r.delta,
-        static_cast<__nv_bfloat16*>(r.o_low), r.rows, r.dim);
+    row_delta_kernel<<<blocks, threads, 0, stream>>>(r.o, static_cast<const __nv_bfloat16*>(r.d_o),
+                                                     r.delta, static_cast<__nv_bfloat16*>(r.o_low),
+                                                     r.rows, r.dim);
   else
     row_delta_kernel<<<blocks, threads, 0, stream>>>(r.o, static_cast<const __half*>(r.d_o),
-                                                     r.delta, static_cast<__half*>(r.o_low),
-                                                     r.rows, r.dim);
+                                                     r.delta, static_cast<__half*>(r.o_low), r.rows,
+                                                     r.dim);
   RINGBENCH_CHECK_CUDA(cudaGetLastError());
 }
 
@@ -101,9 +103,9 @@ void add_rows(const AddRows& a, cudaStream_t stream) {
   if (a.dim % 2 != 0) throw std::invalid_argument("add_rows: head dim must be even");
   const unsigned threads = 256, blocks = blocks_for(a.head_rows * a.count * a.dim / 2, threads);
   if (a.dtype == DType::bf16)
-    add_rows_kernel<<<blocks, threads, 0, stream>>>(
-        a.acc, static_cast<const __nv_bfloat16*>(a.part), a.head_rows, a.rows, a.dim, a.first,
-        a.count);
+    add_rows_kernel<<<blocks, threads, 0, stream>>>(a.acc,
+                                                    static_cast<const __nv_bfloat16*>(a.part),
+                                                    a.head_rows, a.rows, a.dim, a.first, a.count);
   else
     add_rows_kernel<<<blocks, threads, 0, stream>>>(a.acc, static_cast<const __half*>(a.part),
                                                     a.head_rows, a.rows, a.dim, a.first, a.count);
@@ -115,7 +117,8 @@ void add_values(float* acc, const float* part, std::size_t count, cudaStream_t s
   const unsigned threads = 256;
   // the bulk four floats at a time where both are 16-byte aligned (a travelling accumulator
   // starts after the K/V bytes of its block, which need not be a multiple of 16)
-  const bool aligned = (reinterpret_cast<std::uintptr_t>(acc) | reinterpret_cast<std::uintptr_t>(part)) % 16 == 0;
+  const bool aligned =
+      (reinterpret_cast<std::uintptr_t>(acc) | reinterpret_cast<std::uintptr_t>(part)) % 16 == 0;
   const std::size_t count4 = aligned ? count / 4 : 0, tail = count - 4 * count4;
   if (count4 > 0)
     add_values_kernel<<<blocks_for(static_cast<std::int64_t>(count4), threads), threads, 0,

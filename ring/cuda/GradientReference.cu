@@ -24,8 +24,8 @@ std::size_t rows(const ProblemSpec& s, std::int64_t tokens) {
 
 std::vector<float> to_host(const float* device, std::size_t count, cudaStream_t stream) {
   std::vector<float> host(count);
-  RINGBENCH_CHECK_CUDA(cudaMemcpyAsync(host.data(), device, count * sizeof(float),
-                                       cudaMemcpyDeviceToHost, stream));
+  RINGBENCH_CHECK_CUDA(
+      cudaMemcpyAsync(host.data(), device, count * sizeof(float), cudaMemcpyDeviceToHost, stream));
   RINGBENCH_CHECK_CUDA(cudaStreamSynchronize(stream));
   return host;
 }
@@ -73,7 +73,7 @@ GradientReference::GradientReference(const ProblemSpec& spec, std::int64_t local
 std::size_t GradientReference::plan_bytes(const ProblemSpec& s, std::int64_t n) {
   const std::int64_t c = chunk_of(s), kv = s.effective_kv_heads();
   const std::size_t e = element_bytes(s.dtype), f = sizeof(float);
-  return 2 * rows(s, n) * f                                     // LSE, D
+  return 2 * rows(s, n) * f                                      // LSE, D
          + values(s, s.heads, n) * f + 2 * values(s, kv, n) * f  // dQ, dK, dV references
          + 2 * values(s, std::max(s.heads, kv), c) * e           // a chunk's tensors
          + 2 * values(s, kv, std::max(n, c)) * f                 // discarded dK/dV
@@ -82,11 +82,11 @@ std::size_t GradientReference::plan_bytes(const ProblemSpec& s, std::int64_t n) 
 
 RowStats GradientReference::row_stats(const float* ref_o, const float* ref_lse, const void* d_o) {
   const std::size_t r = rows(spec_, n_);
-  row_delta({ref_o, d_o, delta_.get<float>(), nullptr, static_cast<std::int64_t>(r),
-             spec_.head_dim, spec_.dtype},
+  row_delta({ref_o, d_o, delta_.get<float>(), nullptr, static_cast<std::int64_t>(r), spec_.head_dim,
+             spec_.dtype},
             stream_);
-  RINGBENCH_CHECK_CUDA(cudaMemcpyAsync(lse_.get(), ref_lse, r * sizeof(float),
-                                       cudaMemcpyDeviceToDevice, stream_));
+  RINGBENCH_CHECK_CUDA(
+      cudaMemcpyAsync(lse_.get(), ref_lse, r * sizeof(float), cudaMemcpyDeviceToDevice, stream_));
   const std::vector<float> lse = to_host(lse_.get<float>(), r, stream_),
                            delta = to_host(delta_.get<float>(), r, stream_);
   return {{lse.begin(), lse.end()}, {delta.begin(), delta.end()}};

@@ -43,8 +43,7 @@ CudnnBackwardKernel::CudnnBackwardKernel(const ProblemSpec& spec, std::int64_t l
       dq_part_(query_bytes(spec, local_len)),
       dkv_part_(2 * key_bytes(spec, local_len)),
       stats_(stats_bytes(spec, local_len)),
-      workspace_(
-          static_cast<std::size_t>(backward_workspace(spec, local_len, steps, *sdpa_))) {}
+      workspace_(static_cast<std::size_t>(backward_workspace(spec, local_len, steps, *sdpa_))) {}
 
 std::size_t CudnnBackwardKernel::device_bytes() const {
   return o_low_.bytes() + dq_part_.bytes() + dkv_part_.bytes() + stats_.bytes() +
@@ -54,9 +53,8 @@ std::size_t CudnnBackwardKernel::device_bytes() const {
 void CudnnBackwardKernel::prepare(const BackwardInputs& in, float* dq) {
   const std::int64_t rows = spec_.batch * spec_.heads * n_;
   row_delta({in.o, in.d_o, in.delta, o_low_.get(), rows, spec_.head_dim, spec_.dtype}, stream_);
-  RINGBENCH_CHECK_CUDA(cudaMemsetAsync(dq, 0, static_cast<std::size_t>(rows * spec_.head_dim) *
-                                                  sizeof(float),
-                                       stream_));
+  RINGBENCH_CHECK_CUDA(cudaMemsetAsync(
+      dq, 0, static_cast<std::size_t>(rows * spec_.head_dim) * sizeof(float), stream_));
 }
 
 void CudnnBackwardKernel::attend_backward(const BackwardInputs& in, const void* kv,
@@ -84,12 +82,12 @@ void CudnnBackwardKernel::attend_backward(const BackwardInputs& in, const void* 
     b.dv = dkv_part_.get<char>() + half + k_off;
     sdpa_->run_backward(rectangle_shape(spec_, n_, r), b, workspace_.get(), stream_);
     const auto D64 = static_cast<std::int64_t>(D);
-    add_rows({dq, dq_part_.get(), spec_.batch * spec_.heads, n_, D64, r.q_begin, r.q_len,
-              spec_.dtype},
-             stream_);
+    add_rows(
+        {dq, dq_part_.get(), spec_.batch * spec_.heads, n_, D64, r.q_begin, r.q_len, spec_.dtype},
+        stream_);
     add_rows({dkv, dkv_part_.get(), kv_rows, n_, D64, r.k_begin, r.k_len, spec_.dtype}, stream_);
-    add_rows({dkv + half_values, dkv_part_.get<char>() + half, kv_rows, n_, D64, r.k_begin,
-              r.k_len, spec_.dtype},
+    add_rows({dkv + half_values, dkv_part_.get<char>() + half, kv_rows, n_, D64, r.k_begin, r.k_len,
+              spec_.dtype},
              stream_);
   }
 }

@@ -42,8 +42,7 @@ CudnnBlockKernel::CudnnBlockKernel(const ProblemSpec& spec, std::int64_t local_l
       stream_(stream),
       scratch_o_(scratch_o_bytes(spec, local_len)),
       scratch_lse_(scratch_lse_bytes(spec, local_len)),
-      workspace_(
-          static_cast<std::size_t>(forward_workspace(spec, local_len, steps, *sdpa_))) {}
+      workspace_(static_cast<std::size_t>(forward_workspace(spec, local_len, steps, *sdpa_))) {}
 
 void CudnnBlockKernel::reset(float* o, float* lse) {
   (void)o;  // ignored where lse = -inf

@@ -133,8 +133,8 @@ std::shared_ptr<fe::graph::Graph> build_backward_graph(const SdpaShape& s, cudnn
       fe::graph::SDPA_backward_attributes().set_name("sdpa_backward").set_attn_scale(s.scale);
   if (s.causal) options.set_causal_mask(true);
   auto [dq, dk, dv] =
-      graph->sdpa_backward(t.queries("Q", kQ), t.keys("K", kK), t.keys("V", kV),
-                           t.queries("O", kO), t.queries("dO", kdO), stats, options);
+      graph->sdpa_backward(t.queries("Q", kQ), t.keys("K", kK), t.keys("V", kV), t.queries("O", kO),
+                           t.queries("dO", kdO), stats, options);
   t.query_output(*dq, kdQ);
   t.key_output(*dk, kdK);
   t.key_output(*dv, kdV);
@@ -197,12 +197,15 @@ std::int64_t CudnnSdpa::prepare_backward(const SdpaShape& shape) {
 void CudnnSdpa::run_backward(const SdpaShape& shape, const Backward& b, void* workspace,
                              cudaStream_t stream) {
   RINGBENCH_CHECK_CUDNN(cudnnSetStream(impl_->handle, stream));
-  std::unordered_map<std::int64_t, void*> pack = {
-      {kQ, const_cast<void*>(b.q)},   {kK, const_cast<void*>(b.k)},
-      {kV, const_cast<void*>(b.v)},   {kO, const_cast<void*>(b.o)},
-      {kdO, const_cast<void*>(b.d_o)}, {kStats, const_cast<float*>(b.stats)},
-      {kdQ, b.dq},                    {kdK, b.dk},
-      {kdV, b.dv}};
+  std::unordered_map<std::int64_t, void*> pack = {{kQ, const_cast<void*>(b.q)},
+                                                  {kK, const_cast<void*>(b.k)},
+                                                  {kV, const_cast<void*>(b.v)},
+                                                  {kO, const_cast<void*>(b.o)},
+                                                  {kdO, const_cast<void*>(b.d_o)},
+                                                  {kStats, const_cast<float*>(b.stats)},
+                                                  {kdQ, b.dq},
+                                                  {kdK, b.dk},
+                                                  {kdV, b.dv}};
   RINGBENCH_CHECK_CUDNN_FE(impl_->backward_graph(shape).execute(impl_->handle, pack, workspace));
 }
 

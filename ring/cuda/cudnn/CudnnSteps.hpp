@@ -17,8 +17,7 @@ namespace ringbench {
 std::vector<BlockRectangle> cudnn_rectangles(const BlockMask& mask);
 
 // The call for rectangle `r` of a rank with `local_len` rows of queries and of keys per block.
-SdpaShape rectangle_shape(const ProblemSpec& spec, std::int64_t local_len,
-                          const BlockRectangle& r);
+SdpaShape rectangle_shape(const ProblemSpec& spec, std::int64_t local_len, const BlockRectangle& r);
 
 // The largest workspace `prepare` (which builds each graph on the way) reports over every step's
 // rectangles.
