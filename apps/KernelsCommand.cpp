@@ -1,14 +1,16 @@
 // `ringbench kernels`: the single-GPU backend comparison attention benchmark suites print: every
-// available kernel on every case, forward time (median of CUDA events), TFLOP/s, memory and
-// relative error against the reference; one table, the runs appended to the results file, and a
-// non-zero exit when a kernel's output is wrong. Each case is a one-rank ring: one block, merged
-// into an empty result, exactly what the kernel does inside a ring.
+// available kernel on every case, forward and (with --pass bwd or fwdbwd) backward time (medians
+// of CUDA events), TFLOP/s, memory and relative errors of O and of the gradients against the
+// reference; one table, the runs appended to the results file, and a non-zero exit when a
+// kernel's output is wrong. Each case is a one-rank ring: one block, merged into an empty result
+// (backward: one block's gradients), exactly what the kernel does inside a ring.
 #include <cstdio>
 #include <iostream>
 #include <sstream>
 
 #include "apps/CaseOptions.hpp"
 #include "apps/Commands.hpp"
+#include "apps/ResultTable.hpp"
 #include "core/Error.hpp"
 #include "core/ResultsFile.hpp"
 #include "ring/RingBenchmark.hpp"
@@ -71,19 +73,20 @@ std::string value(const RunRecord& run, const std::string& key) {
 }
 
 void print_header() {
-  std::printf("#%10s %10s %7s %4s %6s %5s %10s %10s %9s %10s %8s\n", "kernel", "seq", "heads",
-              "hdim", "mask", "dtype", "fwd_ms", "TFLOP/s", "mem_GiB", "rel_err", "verdict");
+  std::printf("#%10s %10s %7s %4s %6s %5s %6s %10s %10s %10s %9s %10s %10s %8s\n", "kernel",
+              "seq", "heads", "hdim", "mask", "dtype", "pass", "fwd_ms", "bwd_ms", "TFLOP/s",
+              "mem_GiB", "rel_err", "grad_err", "verdict");
 }
 
 void print_row(const RunRecord& run) {
   const std::string heads = value(run, "heads") + "/" + value(run, "kv-heads");
-  std::printf(" %10s %10s %7s %4s %6s %5s %10.3f %10.1f %9.2f %10.2e %8s\n",
-              value(run, "kernel").c_str(), value(run, "seq-len").c_str(), heads.c_str(),
+  std::printf(" %10s %10s %7s %4s %6s %5s %6s %10s %10s %10.1f %9.2f %10.2e %10s %8s\n",
+              kernel_of(run).c_str(), value(run, "seq-len").c_str(), heads.c_str(),
               value(run, "head-dim").c_str(), value(run, "mask").c_str(),
-              value(run, "dtype").c_str(), run.summary.at("median_ms"),
-              run.summary.at("tflops_per_rank"),
+              value(run, "dtype").c_str(), value(run, "pass").c_str(), pass_ms(run, "fwd_").c_str(),
+              pass_ms(run, "bwd_").c_str(), run.summary.at("tflops_per_rank"),
               run.summary.at("peak_mem_bytes") / (1024.0 * 1024.0 * 1024.0), run.check->rel_err,
-              run.check->passed ? "ok" : "WRONG");
+              gradient_error(run).c_str(), run.check->passed ? "ok" : "WRONG");
   std::fflush(stdout);
 }
 
@@ -94,9 +97,9 @@ int kernels_command(const Args& raw_args, const MpiRuntime& rt) {
     if (rt.is_root())
       std::cout
           << "usage: ringbench kernels [--kernels LIST] [case options]\n"
-             "Compares the block kernels on one GPU (or the CPU): forward time, TFLOP/s, memory,\n"
-             "error against the reference. --kernels: flash cudnn reference (default: all "
-             "built).\n\n"
+             "Compares the block kernels on one GPU (or the CPU): forward (and with --pass bwd or\n"
+             "fwdbwd backward) time, TFLOP/s, memory, errors of O and of the gradients against\n"
+             "the reference. --kernels: flash cudnn reference (default: all built).\n\n"
           << case_options_description() << "\n";
     return 0;
   }
@@ -112,11 +115,6 @@ int kernels_command(const Args& raw_args, const MpiRuntime& rt) {
   args.insert(args.end(), {"--check", "true"});
   const CaseOptions options =
       parse_case_options(args, 1, device == "cuda" ? find_config("kernels.ini") : "");
-  for (const auto& c : options.cases)
-    if (c.pass != PassKind::fwd)
-      throw ConfigError("pass", std::string(to_string(c.pass)),
-                        "fwd (kernels compares forward kernels)");
-
   print_header();
   bool wrong = false;
   for (const auto& base : options.cases)

@@ -15,6 +15,17 @@ double summary_value(const RunRecord& run, const std::string& key) {
   auto it = run.summary.find(key);
   return it == run.summary.end() ? 0.0 : it->second;
 }
+// The lowest SM clock any rank had at the end of the run: long runs slow down when the GPU
+// reaches its power limit, and this column shows it where the numbers fall.
+std::string end_clock(const RunRecord& run) {
+  auto it = run.telemetry.find("sm_clock_mhz");
+  if (it == run.telemetry.end() || it->second.size() < 2) return "-";
+  double lowest = it->second[1];
+  for (std::size_t r = 1; r < it->second.size(); r += 2) lowest = std::min(lowest, it->second[r]);
+  return std::to_string(static_cast<int>(lowest));
+}
+}  // namespace
+
 // The kernels of the timed passes: what `auto` picked, else what was asked for; "fwd+bwd" where
 // a forward-and-backward run used two.
 std::string kernel_of(const RunRecord& run) {
@@ -25,15 +36,6 @@ std::string kernel_of(const RunRecord& run) {
   const std::string& backward = it->second;
   if (config_value(run, "pass") == "bwd" || backward == forward) return backward;
   return forward + "+" + backward;
-}
-// The lowest SM clock any rank had at the end of the run: long runs slow down when the GPU
-// reaches its power limit, and this column shows it where the numbers fall.
-std::string end_clock(const RunRecord& run) {
-  auto it = run.telemetry.find("sm_clock_mhz");
-  if (it == run.telemetry.end() || it->second.size() < 2) return "-";
-  double lowest = it->second[1];
-  for (std::size_t r = 1; r < it->second.size(); r += 2) lowest = std::min(lowest, it->second[r]);
-  return std::to_string(static_cast<int>(lowest));
 }
 // A pass's median time (the slowest rank per iteration), or "-" when the run did not time it.
 std::string pass_ms(const RunRecord& run, const std::string& prefix) {
@@ -51,7 +53,6 @@ std::string gradient_error(const RunRecord& run) {
   std::snprintf(text, sizeof text, "%.2e", std::max({g.dq_rel_err, g.dk_rel_err, g.dv_rel_err}));
   return text;
 }
-}  // namespace
 
 void print_table_header(std::FILE* out) {
   std::fprintf(

@@ -69,6 +69,10 @@ if [[ " $stages " == *" backward "* ]]; then
   log "backward kernel alone: flash_backward_check (checks, then --bench: B=1, H=32, D=128, 16K)"
   "$build/ring/cuda/flash/flash_backward_check" 2>&1 | tail -5 | tee -a "$out/bench.log"
   "$build/ring/cuda/flash/flash_backward_check" --bench 2>&1 | tee -a "$out/bench.log"
+  log "kernels, backward: flash and cuDNN at 16K, 32x128 and 8x64, both masks, checked"
+  mpirun_n 1 "$rb" kernels --kernels flash cudnn --config configs/kernels.ini --seq-len 16K --pass bwd --iters 10 --output "$h5" 2>&1 | tee -a "$out/bench.log"
+  mpirun_n 1 "$rb" kernels --kernels flash cudnn --config configs/kernels.ini --seq-len 16K --heads 8 --head-dim 64 --pass bwd --iters 10 --output "$h5" 2>&1 | tee -a "$out/bench.log"
+  [ "${BACKWARD_KERNELS_ONLY:-0}" = 1 ] && exit 0
   n=$((gpus >= 2 ? 2 : 1))
   log "$n GPU(s): 64K fwdbwd checked against the fp32 GPU reference (gradients too), kernel auto"
   mpirun_n $n "$rb" run --seq-len 64K --mask none causal --layout zigzag striped --pass fwdbwd --kernel auto --iters 1 --check "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
