@@ -4,6 +4,7 @@
 
 #include "core/Error.hpp"
 #include "distributed/cuda/EventWait.hpp"
+#include "ring/cuda/CudaBackwardKernel.hpp"
 #include "ring/cuda/DeviceFill.cuh"
 
 namespace ringbench {
@@ -55,8 +56,8 @@ CudaMemoryPlan plan_cuda_rank(const BenchmarkCase& c, std::int64_t n) {
     p.check = p.output + kv_elements(s, check_chunk(s)) * e +
               for_backward(c, GradientReference::plan_bytes(s, n));
   // dO, dQ, D, the share and the finished dK/dV, the backward kernel's positions
-  p.backward =
-      for_backward(c, p.q + p.output + 2 * dkv_bytes(c, n) + CudaBlockKernel::workspace_bytes(n));
+  p.backward = for_backward(
+      c, p.q + p.output + 2 * dkv_bytes(c, n) + CudaBackwardKernel::workspace_bytes(n));
   return p;
 }
 
