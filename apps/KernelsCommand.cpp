@@ -73,9 +73,9 @@ std::string value(const RunRecord& run, const std::string& key) {
 }
 
 void print_header() {
-  std::printf("#%10s %10s %7s %4s %6s %5s %6s %10s %10s %10s %9s %10s %10s %8s\n", "kernel",
-              "seq", "heads", "hdim", "mask", "dtype", "pass", "fwd_ms", "bwd_ms", "TFLOP/s",
-              "mem_GiB", "rel_err", "grad_err", "verdict");
+  std::printf("#%10s %10s %7s %4s %6s %5s %6s %10s %10s %10s %9s %10s %10s %8s\n", "kernel", "seq",
+              "heads", "hdim", "mask", "dtype", "pass", "fwd_ms", "bwd_ms", "TFLOP/s", "mem_GiB",
+              "rel_err", "grad_err", "verdict");
 }
 
 void print_row(const RunRecord& run) {

@@ -4,7 +4,6 @@
 
 #include "core/Error.hpp"
 #include "distributed/cuda/EventWait.hpp"
-#include "ring/cuda/CudaBackwardKernel.hpp"
 #include "ring/cuda/DeviceFill.cuh"
 
 namespace ringbench {
@@ -51,13 +50,12 @@ CudaMemoryPlan plan_cuda_rank(const BenchmarkCase& c, std::int64_t n) {
   // the local block and two receive buffers
   p.kv_blocks = 3 * (kv_elements(s, n) * e + dkv_bytes(c, n));
   p.output = q_elements(s, n) * sizeof(float) + rows * sizeof(float);
-  p.positions = CudaBlockKernel::workspace_bytes(std::max(n, check_chunk(s)));
+  p.positions = DevicePositions::bytes(std::max(n, check_chunk(s)));
   if (c.check)
     p.check = p.output + kv_elements(s, check_chunk(s)) * e +
               for_backward(c, GradientReference::plan_bytes(s, n));
   // dO, dQ, D, the share and the finished dK/dV, the backward kernel's positions
-  p.backward = for_backward(
-      c, p.q + p.output + 2 * dkv_bytes(c, n) + CudaBackwardKernel::workspace_bytes(n));
+  p.backward = for_backward(c, p.q + p.output + 2 * dkv_bytes(c, n) + DevicePositions::bytes(n));
   return p;
 }
 

@@ -9,12 +9,7 @@ namespace ringbench {
 
 CudaBackwardKernel::CudaBackwardKernel(const ProblemSpec& spec, KernelKind kind,
                                        std::int64_t local_len, cudaStream_t stream)
-    : spec_(spec),
-      kind_(kind),
-      n_(local_len),
-      stream_(stream),
-      q_pos_(sizeof(std::int32_t) * local_len),
-      kv_pos_(sizeof(std::int32_t) * local_len) {}
+    : spec_(spec), kind_(kind), n_(local_len), stream_(stream), positions_(local_len) {}
 
 std::string CudaBackwardKernel::name() const {
   return std::string(to_string(kind_));
@@ -29,11 +24,7 @@ void CudaBackwardKernel::prepare(const BackwardInputs& in, float* dq) {
 
 void CudaBackwardKernel::attend_backward(const BackwardInputs& in, const void* kv,
                                          const BlockMask& mask, float* dq, float* dkv) {
-  if (filled_q_ != mask.q_runs.data()) {
-    fill_positions(q_pos_.get<std::int32_t>(), mask.q_runs, stream_);
-    filled_q_ = mask.q_runs.data();
-  }
-  fill_positions(kv_pos_.get<std::int32_t>(), mask.kv_runs, stream_);
+  positions_.fill(mask.q_runs, mask.kv_runs, n_, stream_);
   const std::size_t half_values =
       static_cast<std::size_t>(spec_.batch * spec_.effective_kv_heads() * n_ * spec_.head_dim);
   cuda::BlockBackwardArgs a{};
@@ -43,8 +34,8 @@ void CudaBackwardKernel::attend_backward(const BackwardInputs& in, const void* k
   a.v = static_cast<const char*>(kv) + half_values * element_bytes(spec_.dtype);
   a.lse = in.lse;
   a.delta = in.delta;
-  a.q_pos = q_pos_.get<std::int32_t>();
-  a.kv_pos = kv_pos_.get<std::int32_t>();
+  a.q_pos = positions_.q();
+  a.kv_pos = positions_.kv();
   a.dq = dq;
   a.dk = dkv;
   a.dv = dkv + half_values;

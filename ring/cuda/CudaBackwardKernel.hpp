@@ -6,6 +6,7 @@
 #include "core/BenchmarkCase.hpp"
 #include "distributed/cuda/CudaHandles.hpp"
 #include "ring/BlockBackwardKernel.hpp"
+#include "ring/cuda/DevicePositions.hpp"
 
 namespace ringbench {
 
@@ -19,17 +20,12 @@ class CudaBackwardKernel final : public BlockBackwardKernel {
                        float* dkv) override;
   void accumulate(float* acc, const float* part, std::size_t count) override;
 
-  static std::size_t workspace_bytes(std::int64_t local_len) {
-    return 2 * sizeof(std::int32_t) * local_len;
-  }
-
  private:
   ProblemSpec spec_;
   KernelKind kind_;
   std::int64_t n_;
   cudaStream_t stream_;
-  DeviceBuffer q_pos_, kv_pos_;
-  const PositionRun* filled_q_ = nullptr;  // q positions are filled once per set of runs
+  DevicePositions positions_;
 };
 
 }  // namespace ringbench

@@ -7,12 +7,7 @@ namespace ringbench {
 
 CudaBlockKernel::CudaBlockKernel(const ProblemSpec& spec, KernelKind kind, std::int64_t local_len,
                                  cudaStream_t stream)
-    : spec_(spec),
-      kind_(kind),
-      n_(local_len),
-      stream_(stream),
-      q_pos_(sizeof(std::int32_t) * local_len),
-      kv_pos_(sizeof(std::int32_t) * local_len) {}
+    : spec_(spec), kind_(kind), n_(local_len), stream_(stream), positions_(local_len) {}
 
 std::string CudaBlockKernel::name() const {
   return std::string(to_string(kind_));
@@ -37,19 +32,13 @@ void CudaBlockKernel::attend_raw(const void* q, std::span<const PositionRun> q_r
                                  const void* v, std::int64_t kv_len,
                                  std::span<const PositionRun> kv_runs, MaskKind mask, float* o,
                                  float* lse, KernelKind kind) {
-  if (filled_q_ != q_runs.data()) {
-    fill_positions(q_pos_.get<std::int32_t>(), q_runs, stream_);
-    filled_q_ = q_runs.data();
-  }
-  if (kv_pos_.bytes() < sizeof(std::int32_t) * kv_len)
-    kv_pos_ = DeviceBuffer(sizeof(std::int32_t) * kv_len);
-  fill_positions(kv_pos_.get<std::int32_t>(), kv_runs, stream_);
+  positions_.fill(q_runs, kv_runs, kv_len, stream_);
   cuda::BlockAttentionArgs a{};
   a.q = q;
   a.k = k;
   a.v = v;
-  a.q_pos = q_pos_.get<std::int32_t>();
-  a.kv_pos = kv_pos_.get<std::int32_t>();
+  a.q_pos = positions_.q();
+  a.kv_pos = positions_.kv();
   a.o_acc = o;
   a.lse_acc = lse;
   a.batch = static_cast<int>(spec_.batch);

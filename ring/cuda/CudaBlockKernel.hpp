@@ -7,6 +7,7 @@
 #include "distributed/cuda/CudaHandles.hpp"
 #include "flash/BlockAttention.cuh"
 #include "ring/BlockKernel.hpp"
+#include "ring/cuda/DevicePositions.hpp"
 
 namespace ringbench {
 
@@ -23,17 +24,13 @@ class CudaBlockKernel final : public BlockKernel {
   void attend_raw(const void* q, std::span<const PositionRun> q_runs, const void* k, const void* v,
                   std::int64_t kv_len, std::span<const PositionRun> kv_runs, MaskKind mask,
                   float* o, float* lse, KernelKind kind);
-  static std::size_t workspace_bytes(std::int64_t local_len) {
-    return 2 * sizeof(std::int32_t) * local_len;
-  }
 
  private:
   ProblemSpec spec_;
   KernelKind kind_;
   std::int64_t n_;
   cudaStream_t stream_;
-  DeviceBuffer q_pos_, kv_pos_;
-  const PositionRun* filled_q_ = nullptr;  // q positions are filled once per set of runs
+  DevicePositions positions_;
 };
 
 }  // namespace ringbench

@@ -5,23 +5,11 @@
 
 #include "distributed/cuda/CudaCheck.hpp"
 #include "ring/cuda/GradientKernels.cuh"
+#include "ring/cuda/PairLoads.cuh"
 
 namespace ringbench {
 
 namespace {
-
-__device__ float2 load2(const __nv_bfloat16* p) {
-  return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
-}
-__device__ float2 load2(const __half* p) {
-  return __half22float2(*reinterpret_cast<const __half2*>(p));
-}
-__device__ void store2(__nv_bfloat16* p, float2 v) {
-  *reinterpret_cast<__nv_bfloat162*>(p) = __float22bfloat162_rn(v);
-}
-__device__ void store2(__half* p, float2 v) {
-  *reinterpret_cast<__half2*>(p) = __float22half2_rn(v);
-}
 
 unsigned blocks_for(std::int64_t threads_needed, unsigned threads) {
   return static_cast<unsigned>((threads_needed + threads - 1) / threads);

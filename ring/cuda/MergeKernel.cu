@@ -5,17 +5,11 @@
 
 #include "distributed/cuda/CudaCheck.hpp"
 #include "ring/cuda/MergeKernel.cuh"
+#include "ring/cuda/PairLoads.cuh"
 
 namespace ringbench {
 
 namespace {
-
-__device__ float2 load2(const __nv_bfloat16* p) {
-  return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
-}
-__device__ float2 load2(const __half* p) {
-  return __half22float2(*reinterpret_cast<const __half2*>(p));
-}
 
 // One warp per row: lanes read the row's values two at a time (coalesced), weights are computed
 // once per row from the two LSEs (the softmax merge of SoftmaxMerge.hpp).

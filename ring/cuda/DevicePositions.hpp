@@ -1,0 +1,42 @@
+// The token positions the own kernels judge masks from, on the device: the queries' (filled once
+// per set of runs: they stay for a whole pass) and the block owner's (filled every step by a tiny
+// kernel, so nothing crosses from the host). Used by the forward and backward block kernels.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "core/SequenceLayout.hpp"
+#include "distributed/cuda/CudaHandles.hpp"
+#include "ring/cuda/DeviceFill.cuh"
+
+namespace ringbench {
+
+class DevicePositions {
+ public:
+  explicit DevicePositions(std::int64_t local_len)
+      : q_(sizeof(std::int32_t) * local_len), kv_(sizeof(std::int32_t) * local_len) {}
+  // What it holds for a rank of `local_len` tokens.
+  static std::size_t bytes(std::int64_t local_len) { return 2 * sizeof(std::int32_t) * local_len; }
+
+  // Positions of the queries (`q_runs`) and of `kv_len` keys (`kv_runs`); the key buffer grows
+  // for longer chunks (the reference check's).
+  void fill(std::span<const PositionRun> q_runs, std::span<const PositionRun> kv_runs,
+            std::int64_t kv_len, cudaStream_t stream) {
+    if (filled_q_ != q_runs.data()) {
+      fill_positions(q_.get<std::int32_t>(), q_runs, stream);
+      filled_q_ = q_runs.data();
+    }
+    if (kv_.bytes() < sizeof(std::int32_t) * kv_len)
+      kv_ = DeviceBuffer(sizeof(std::int32_t) * kv_len);
+    fill_positions(kv_.get<std::int32_t>(), kv_runs, stream);
+  }
+  const std::int32_t* q() const { return q_.get<std::int32_t>(); }
+  const std::int32_t* kv() const { return kv_.get<std::int32_t>(); }
+
+ private:
+  DeviceBuffer q_, kv_;
+  const PositionRun* filled_q_ = nullptr;
+};
+
+}  // namespace ringbench
