@@ -1,5 +1,6 @@
 #include "ring/BackwardCheck.hpp"
 
+#include <algorithm>
 #include <numeric>
 
 #include "core/InputGenerator.hpp"
@@ -54,9 +55,13 @@ RowStats gather_rows(const BenchmarkCase& c, const MpiRuntime& rt,
         global.delta[dst] = mine[l].delta[src];
       }
   }
+  // in pieces: MPI counts are int, and batch x heads x sequence can pass 2^31
+  constexpr std::size_t kPiece = std::size_t{1} << 30;
   for (auto* v : {&global.lse, &global.delta})
-    RINGBENCH_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, v->data(), static_cast<int>(v->size()),
-                                      MPI_DOUBLE, MPI_SUM, rt.world()));
+    for (std::size_t at = 0; at < v->size(); at += kPiece)
+      RINGBENCH_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, v->data() + at,
+                                        static_cast<int>(std::min(kPiece, v->size() - at)),
+                                        MPI_DOUBLE, MPI_SUM, rt.world()));
   return global;
 }
 

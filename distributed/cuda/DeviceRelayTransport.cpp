@@ -34,7 +34,6 @@ void DeviceRelayTransport::start_exchange(const void* send, void* recv, std::siz
   me.data = send;
   me.bytes = bytes;
   me.exchange = ++exchange_;
-  me.stream = compute_;
   recv_ = recv;
   bytes_ = bytes;
 }
@@ -46,7 +45,9 @@ void DeviceRelayTransport::wait_exchange() {
                            " waits for an exchange its predecessor has not posted (virtual "
                            "ranks out of step)");
   RINGBENCH_CHECK_CUDA(cudaStreamWaitEvent(compute_, from.posted[index_].get(), 0));
-  // `recv_` was sent on by this rank one exchange ago: the successor must have copied it out
+  // `recv_` may be the block this rank sent one exchange ago (from the third exchange on, the
+  // two receive buffers alternate): the successor must have copied it out. Where it is not, the
+  // wait costs nothing but order.
   if (index_ > 0)
     RINGBENCH_CHECK_CUDA(cudaStreamWaitEvent(compute_, at(rank_ + 1).copied[index_ - 1].get(), 0));
   begin_[index_].record(compute_);

@@ -20,7 +20,6 @@ struct DeviceRelayRing {
     const void* data = nullptr;
     std::size_t bytes = 0;
     long exchange = -1;
-    cudaStream_t stream = nullptr;
     std::vector<CudaEvent> posted;  // per exchange of an iteration: the sent block is complete
     std::vector<CudaEvent> copied;  // per exchange: the copy out of the sent block has finished
   };

@@ -100,9 +100,6 @@ CudaBackend::CudaBackend(const BenchmarkCase& c, std::int64_t local_len, int ste
               dkv_part_.get<float>(),
               dkv_home_.get<float>(),
               dkv_bytes(c, local_len)};
-  // the local block's accumulators: the empty ones it starts its journey with
-  if (dkv_part_.bytes() > 0)
-    RINGBENCH_CHECK_CUDA(cudaMemset(kv_local_.get<char>() + kv_bytes, 0, dkv_part_.bytes()));
 }
 
 void CudaBackend::generate_inputs(std::uint64_t seed, std::span<const PositionRun> runs) {
@@ -112,8 +109,13 @@ void CudaBackend::generate_inputs(std::uint64_t seed, std::span<const PositionRu
   generate_device_tensor(TensorRole::k, seed, case_.spec, runs, kv_local_.get(), compute_.get());
   generate_device_tensor(TensorRole::v, seed, case_.spec, runs, kv_local_.get<char>() + half,
                          compute_.get());
-  if (d_o_.bytes() > 0)
+  if (d_o_.bytes() > 0) {
     generate_device_tensor(TensorRole::d_o, seed, case_.spec, runs, d_o_.get(), compute_.get());
+    // the local block's accumulators: the empty ones it starts its journey with (on the compute
+    // stream, which every transfer of this rank is ordered after)
+    RINGBENCH_CHECK_CUDA(cudaMemsetAsync(kv_local_.get<char>() + buffers_.kv_bytes, 0,
+                                         buffers_.dkv_bytes, compute_.get()));
+  }
   synchronize();
 }
 

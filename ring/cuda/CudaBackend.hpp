@@ -1,5 +1,6 @@
 // A rank computing on one GPU: bf16/fp16 Q and K/V blocks and the fp32 running result in device
-// memory, the block kernel on a compute stream, K/V moving on the transport's own stream. With a
+// memory, the block kernel on a compute stream, K/V moving on the transport's own stream (virtual
+// ranks' backward: copies on the compute stream, DeviceRelayTransport). With a
 // backward pass also dO, the fp32 dQ and the travelling fp32 dK/dV accumulators (RankBuffers).
 #pragma once
 

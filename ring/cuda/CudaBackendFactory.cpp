@@ -95,9 +95,9 @@ std::size_t most_over_ranks(const SequenceLayout& layout, const std::vector<int>
 }
 
 // Resolves `auto` (forward: the faster of flash and cuDNN, measured; backward: cuDNN where every
-// step cuts into its rectangles, else the own kernel), and for cuDNN builds every graph the run
-// needs (so its workspace is in the memory plan and an unsupported shape is refused, on every
-// rank, before anything is allocated).
+// step of every rank cuts into its rectangles and cuDNN builds every graph, else the own kernel),
+// and for cuDNN builds every graph the run needs (so its workspace is in the memory plan and an
+// unsupported shape is refused, on every rank, before anything is allocated).
 KernelPlan plan_kernel(const BenchmarkCase& c, const SequenceLayout& layout,
                        const std::vector<int>& ranks, const AttentionPattern& pattern,
                        const MpiRuntime& rt) {
@@ -113,6 +113,7 @@ KernelPlan plan_kernel(const BenchmarkCase& c, const SequenceLayout& layout,
     for (int r : ranks)
       for (const auto& m : step_masks(layout, r, pattern))
         cudnn_fits &= m.empty() || block_rectangles(m).has_value();
+    cudnn_fits = all_true(rt.world(), cudnn_fits);
     plan.kind =
         choose_fastest_kernel(c, layout.local_len(), cudnn_fits ? plan.sdpa.get() : nullptr, rt);
     plan.backward_kind = cudnn_fits ? KernelKind::cudnn : KernelKind::flash;
@@ -123,12 +124,26 @@ KernelPlan plan_kernel(const BenchmarkCase& c, const SequenceLayout& layout,
       plan.bytes += most_over_ranks(layout, ranks, pattern, [&](const auto& steps) {
         return CudnnBlockKernel::plan_bytes(c.spec, n, steps, *plan.sdpa);
       });
-    if (has_backward(c.pass) && plan.backward_kind == KernelKind::cudnn)
-      plan.bytes += most_over_ranks(layout, ranks, pattern, [&](const auto& steps) {
-        return CudnnBackwardKernel::plan_bytes(c.spec, n, steps, *plan.sdpa);
-      });
   } catch (const LibraryError& e) {
     error = std::string("a shape cuDNN supports (") + e.what() + ")";
+  }
+  if (has_backward(c.pass) && plan.backward_kind == KernelKind::cudnn) {
+    std::string backward_error;
+    std::size_t bytes = 0;
+    try {
+      bytes = most_over_ranks(layout, ranks, pattern, [&](const auto& steps) {
+        return CudnnBackwardKernel::plan_bytes(c.spec, n, steps, *plan.sdpa);
+      });
+    } catch (const LibraryError& e) {
+      backward_error = std::string("a shape cuDNN's backward supports (") + e.what() + ")";
+    }
+    // `auto` takes the own kernel where cuDNN cannot run the backward, on every rank alike
+    if (c.kernel == KernelKind::automatic && !all_true(rt.world(), backward_error.empty()))
+      plan.backward_kind = KernelKind::flash;
+    else if (backward_error.empty())
+      plan.bytes += bytes;
+    else if (error.empty())
+      error = backward_error;
   }
 #else
   if (c.kernel == KernelKind::automatic)

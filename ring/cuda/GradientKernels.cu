@@ -103,8 +103,9 @@ void add_rows(const AddRows& a, cudaStream_t stream) {
 void add_values(float* acc, const float* part, std::size_t count, cudaStream_t stream) {
   if (count == 0) return;
   const unsigned threads = 256;
-  // the bulk four floats at a time where both are 16-byte aligned (a travelling accumulator
-  // starts after the K/V bytes of its block, which need not be a multiple of 16)
+  // the bulk four floats at a time where both are 16-byte aligned (always so in the ring: an
+  // accumulator starts after its block's K/V bytes, a multiple of 16 for every allowed head dim;
+  // the scalar path keeps other callers correct)
   const bool aligned =
       (reinterpret_cast<std::uintptr_t>(acc) | reinterpret_cast<std::uintptr_t>(part)) % 16 == 0;
   const std::size_t count4 = aligned ? count / 4 : 0, tail = count - 4 * count4;
