@@ -21,6 +21,7 @@
 // traffic (Q, K, V once, o_acc read+write), so the kernels are bound by tensor-core issue,
 // the exp2 unit and shared-memory bandwidth, not by DRAM.
 #include "flash/BlockAttention.cuh"
+#include "flash/PtxPrimitives.cuh"
 
 #include <cuda.h>  // CUtensorMap and its enums (types only; no driver library link)
 #include <cuda_bf16.h>
@@ -44,6 +45,8 @@
 namespace ringbench::cuda {
 namespace {
 
+using namespace ptx;  // cp.async, ldmatrix, ex2, ElemOps, swizzled tiles
+
 constexpr float kLog2e = 1.4426950408889634f;
 constexpr float kLn2 = 0.6931471805599453f;
 constexpr unsigned kFullMask = 0xffffffffu;
@@ -61,79 +64,6 @@ struct FlashParams {
   int q_len, kv_len;
   float scale_log2;  // softmax_scale * log2(e): softmax is evaluated with exp2
   bool causal;
-};
-
-// ------------------------------------------------------------------------------------------
-// PTX wrappers
-// ------------------------------------------------------------------------------------------
-
-__device__ __forceinline__ uint32_t smem_addr(const void* p) {
-  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
-
-// 16-byte async copy global -> shared; when !valid it writes 16 zero bytes instead (the
-// zero-fill matters: P = 0 times uninitialized V could still be NaN).
-__device__ __forceinline__ void cp_async_16(uint32_t dst, const void* src, bool valid) {
-  const int src_bytes = valid ? 16 : 0;
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src),
-               "r"(src_bytes));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-__device__ __forceinline__ void cp_async_wait_all() {
-  asm volatile("cp.async.wait_group 0;\n" ::: "memory");
-}
-
-__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], uint32_t addr) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(addr));
-}
-__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], uint32_t addr) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(addr));
-}
-
-__device__ __forceinline__ float fast_exp2(float x) {  // ex2.approx(-inf) = +0
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-  return y;
-}
-
-// Element-type specific pieces: the MMA instruction and the fp32 -> 16-bit packing of P.
-template <typename T>
-struct ElemOps;
-
-template <>
-struct ElemOps<__nv_bfloat16> {
-  static __device__ __forceinline__ uint32_t pack(float lo, float hi) {
-    uint32_t r;
-    asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
-    return r;
-  }
-  static __device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
-                                             uint32_t b1) {
-    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
-        "{%8,%9}, {%0,%1,%2,%3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  }
-};
-
-template <>
-struct ElemOps<__half> {
-  static __device__ __forceinline__ uint32_t pack(float lo, float hi) {
-    uint32_t r;
-    asm("cvt.rn.f16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
-    return r;
-  }
-  static __device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
-                                             uint32_t b1) {
-    asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
-        "{%8,%9}, {%0,%1,%2,%3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  }
 };
 
 // ------------------------------------------------------------------------------------------
@@ -162,31 +92,6 @@ struct MmaConfig {
   static constexpr int kSmemBytes = kQBytes + 2 * kStageBytes;
   static_assert(kD % 64 == 0 && kBN % 16 == 0, "swizzle needs >= 8 chunks of 16 bytes a row");
 };
-
-// Shared-memory tiles are row-major with 16-byte chunks XOR-swizzled by (row % 8): the
-// 8 rows an ldmatrix phase reads at one logical chunk then hit 8 different bank groups.
-template <int kRowBytes>
-__device__ __forceinline__ uint32_t swizzled(int row, int chunk) {
-  return row * kRowBytes + ((chunk ^ (row & 7)) << 4);
-}
-
-// Copy rows [0, kRows) of a row-major [*, D] matrix into a swizzled tile; rows >= valid_rows
-// are zero-filled (tails of q_len / kv_len).
-template <class C, int kRows>
-__device__ __forceinline__ void load_rows_async(uint32_t dst, const uint16_t* src,
-                                                int valid_rows) {
-  constexpr int kChunks = C::kHeadDim / 8;
-  constexpr int kTotal = kRows * kChunks;
-  static_assert(kTotal % C::kThreads == 0, "tile copy must divide evenly over the block");
-#pragma unroll
-  for (int it = 0; it < kTotal / C::kThreads; ++it) {
-    const int i = static_cast<int>(threadIdx.x) + it * C::kThreads;
-    const int row = i / kChunks, chunk = i % kChunks;
-    const bool valid = row < valid_rows;
-    const uint16_t* g = valid ? src + row * C::kHeadDim + chunk * 8 : src;
-    cp_async_16(dst + swizzled<C::kRowBytes>(row, chunk), g, valid);
-  }
-}
 
 // ------------------------------------------------------------------------------------------
 // Mask classification

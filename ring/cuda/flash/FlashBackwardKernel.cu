@@ -23,6 +23,7 @@
 // (found by a warp-parallel search); a tile needs the per-element test only when its first
 // query precedes the tile's last key, or at the key tail.
 #include "flash/BlockAttentionBackward.cuh"
+#include "flash/PtxPrimitives.cuh"
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -44,6 +45,8 @@
 namespace ringbench::cuda {
 namespace {
 
+using namespace ptx;  // cp.async, ldmatrix, ex2, ElemOps, swizzled tiles
+
 constexpr float kLog2e = 1.4426950408889634f;
 constexpr unsigned kFullMask = 0xffffffffu;
 
@@ -60,40 +63,8 @@ struct BwdParams {
 };
 
 // ------------------------------------------------------------------------------------------
-// PTX wrappers
+// PTX wrappers (the ones shared with the forward kernel are in flash/PtxPrimitives.cuh)
 // ------------------------------------------------------------------------------------------
-
-__device__ __forceinline__ uint32_t smem_addr(const void* p) {
-  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
-
-// 16-byte async copy; !valid writes zeros (padded rows must be 0, not stale data: 0·NaN = NaN).
-__device__ __forceinline__ void cp_async_16(uint32_t dst, const void* src, bool valid) {
-  const int src_bytes = valid ? 16 : 0;
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src),
-               "r"(src_bytes));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-__device__ __forceinline__ void cp_async_wait_all() {
-  asm volatile("cp.async.wait_group 0;\n" ::: "memory");
-}
-
-__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], uint32_t addr) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(addr));
-}
-__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], uint32_t addr) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(addr));
-}
-
-__device__ __forceinline__ float fast_exp2(float x) {  // ex2.approx(-inf) = +0
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-  return y;
-}
 
 // dq is shared by every key tile: fire-and-forget vector reductions where the ISA has them.
 __device__ __forceinline__ void atomic_add_f2(float* dst, float x, float y) {
@@ -104,41 +75,6 @@ __device__ __forceinline__ void atomic_add_f2(float* dst, float x, float y) {
   atomicAdd(dst + 1, y);
 #endif
 }
-
-template <typename T>
-struct ElemOps;
-
-template <>
-struct ElemOps<__nv_bfloat16> {
-  static __device__ __forceinline__ uint32_t pack(float lo, float hi) {
-    uint32_t r;
-    asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
-    return r;
-  }
-  static __device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
-                                             uint32_t b1) {
-    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
-        "{%8,%9}, {%0,%1,%2,%3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  }
-};
-
-template <>
-struct ElemOps<__half> {
-  static __device__ __forceinline__ uint32_t pack(float lo, float hi) {
-    uint32_t r;
-    asm("cvt.rn.f16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
-    return r;
-  }
-  static __device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
-                                             uint32_t b1) {
-    asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
-        "{%8,%9}, {%0,%1,%2,%3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  }
-};
 
 // ------------------------------------------------------------------------------------------
 // Configuration
@@ -177,29 +113,6 @@ struct BwdConfig {
                 "dQ warp split must tile the output");
   static_assert(kBM <= kThreads, "one thread per query row loads the statistics");
 };
-
-template <int kRowBytes>
-__device__ __forceinline__ uint32_t swizzled(int row, int chunk) {
-  return row * kRowBytes + ((chunk ^ (row & 7)) << 4);
-}
-
-// Rows [0, kRows) of a row-major [*, D] 16-bit matrix into a swizzled tile; rows >= valid_rows
-// are zero-filled.
-template <class C, int kRows>
-__device__ __forceinline__ void load_rows_async(uint32_t dst, const uint16_t* src,
-                                                int valid_rows) {
-  constexpr int kChunks = C::kHeadDim / 8;
-  constexpr int kTotal = kRows * kChunks;
-  static_assert(kTotal % C::kThreads == 0, "tile copy must divide evenly over the block");
-#pragma unroll
-  for (int it = 0; it < kTotal / C::kThreads; ++it) {
-    const int i = static_cast<int>(threadIdx.x) + it * C::kThreads;
-    const int row = i / kChunks, chunk = i % kChunks;
-    const bool valid = row < valid_rows;
-    const uint16_t* g = valid ? src + row * C::kHeadDim + chunk * 8 : src;
-    cp_async_16(dst + swizzled<C::kRowBytes>(row, chunk), g, valid);
-  }
-}
 
 // ------------------------------------------------------------------------------------------
 // Warp-level products

@@ -7,6 +7,7 @@
 // a time; lane j of a warp scores key j against the warp's 8 rows, the warp runs one online
 // softmax step per row, then each lane accumulates its own head_dim slice (d = lane + 32 i).
 #include "flash/BlockAttention.cuh"
+#include "flash/ReferenceSupport.cuh"
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -16,17 +17,10 @@
 #include <stdexcept>
 #include <string>
 
-#define REF_CUDA_CHECK(expr)                                                              \
-  do {                                                                                    \
-    const cudaError_t ref_err_ = (expr);                                                  \
-    if (ref_err_ != cudaSuccess)                                                          \
-      throw std::runtime_error(std::string(__FILE__) + ":" + std::to_string(__LINE__) + \
-                               ": " + cudaGetErrorString(ref_err_));                     \
-  } while (0)
-#define REF_CHECK_LAUNCH() REF_CUDA_CHECK(cudaGetLastError())
-
 namespace ringbench::cuda {
 namespace {
+
+using namespace reference;  // to_float, stage_rows
 
 constexpr int kWarps = 8;
 constexpr int kRowsPerWarp = 8;
@@ -49,9 +43,6 @@ struct RefParams {
   float scale;
 };
 
-__device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
-__device__ __forceinline__ float to_float(__half x) { return __half2float(x); }
-
 __device__ __forceinline__ float warp_max(float x) {
   for (int off = 16; off > 0; off /= 2) x = fmaxf(x, __shfl_xor_sync(kFullMask, x, off));
   return x;
@@ -68,16 +59,6 @@ size_t smem_bytes(int head_dim) {
                         + size_t(kKeys) * head_dim        // values
                         + size_t(kRows) * kKeys;          // probabilities of the current chunk
   return floats * sizeof(float);
-}
-
-// Stage `rows` rows of a [len, D] matrix starting at row `row0` as fp32; rows past `len` are 0.
-template <typename T>
-__device__ void stage_rows(float* dst, int dst_stride, const T* src, int row0, int rows, int len,
-                           int D) {
-  for (int i = threadIdx.x; i < rows * D; i += blockDim.x) {
-    const int row = i / D, d = i % D;
-    dst[row * dst_stride + d] = row0 + row < len ? to_float(src[size_t(row0 + row) * D + d]) : 0.f;
-  }
 }
 
 template <typename T>

@@ -10,6 +10,7 @@
 //   * dkv kernel: a block owns 64 keys (8 warps x 8 keys) of one kv head and walks the queries
 //     of every head of its GQA group 32 at a time, the same way with the roles swapped.
 #include "flash/BlockAttentionBackward.cuh"
+#include "flash/ReferenceSupport.cuh"
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -19,17 +20,14 @@
 #include <stdexcept>
 #include <string>
 
-#define REFB_CUDA_CHECK(expr)                                                             \
-  do {                                                                                    \
-    const cudaError_t refb_err_ = (expr);                                                 \
-    if (refb_err_ != cudaSuccess)                                                         \
-      throw std::runtime_error(std::string(__FILE__) + ":" + std::to_string(__LINE__) + \
-                               ": " + cudaGetErrorString(refb_err_));                    \
-  } while (0)
-#define REFB_CHECK_LAUNCH() REFB_CUDA_CHECK(cudaGetLastError())
+// This file's names for the shared reference error checks.
+#define REFB_CUDA_CHECK(expr) REF_CUDA_CHECK(expr)
+#define REFB_CHECK_LAUNCH() REF_CHECK_LAUNCH()
 
 namespace ringbench::cuda {
 namespace {
+
+using namespace reference;  // to_float, stage_rows
 
 constexpr int kWarps = 8;
 constexpr int kOwnPerWarp = 8;                 // rows (dq) or keys (dkv) a warp owns
@@ -47,19 +45,6 @@ struct RefBwdParams {
   bool causal;
   float scale;
 };
-
-__device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
-__device__ __forceinline__ float to_float(__half x) { return __half2float(x); }
-
-// Stage `rows` rows of a [len, D] matrix from row `row0` on as fp32; rows past `len` are 0.
-template <typename T>
-__device__ void stage_rows(float* dst, int dst_stride, const T* src, int row0, int rows, int len,
-                           int D) {
-  for (int i = threadIdx.x; i < rows * D; i += blockDim.x) {
-    const int row = i / D, d = i % D;
-    dst[row * dst_stride + d] = row0 + row < len ? to_float(src[size_t(row0 + row) * D + d]) : 0.f;
-  }
-}
 
 // Owned rows are read by all lanes at once (broadcast, stride D); streamed rows are read one
 // per lane, so their stride is padded to D + 1 to spread them over the banks.
