@@ -3,8 +3,8 @@
 // for the math and the CPU implementation it mirrors).
 #pragma once
 
-#include <cstdint>
 #include <cuda_runtime.h>
+#include <cstdint>
 
 #include "flash/BlockAttention.cuh"
 
@@ -25,8 +25,8 @@ struct BlockBackwardArgs {
   float* dv;              //   block's gradients from these queries (0 for unattended keys)
   int batch, heads, kv_heads, head_dim, q_len, kv_len;
   ElementType type;
-  MaskKind mask;          // causal: key j allowed for query i iff kv_pos[j] <= q_pos[i]
-  float softmax_scale;    // scores = softmax_scale * dot(q, k)
+  MaskKind mask;        // causal: key j allowed for query i iff kv_pos[j] <= q_pos[i]
+  float softmax_scale;  // scores = softmax_scale * dot(q, k)
 };
 
 // Per allowed pair (i, j): P = exp(scale·q_i·k_j - LSE_i), dS = P·(dO_i·v_j - D_i);

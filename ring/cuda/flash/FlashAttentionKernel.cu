@@ -33,12 +33,12 @@
 #include <stdexcept>
 #include <string>
 
-#define FLASH_CUDA_CHECK(expr)                                                              \
-  do {                                                                                      \
-    const cudaError_t flash_err_ = (expr);                                                  \
-    if (flash_err_ != cudaSuccess)                                                          \
-      throw std::runtime_error(std::string(__FILE__) + ":" + std::to_string(__LINE__) +   \
-                               ": " + cudaGetErrorString(flash_err_));                     \
+#define FLASH_CUDA_CHECK(expr)                                                                 \
+  do {                                                                                         \
+    const cudaError_t flash_err_ = (expr);                                                     \
+    if (flash_err_ != cudaSuccess)                                                             \
+      throw std::runtime_error(std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " + \
+                               cudaGetErrorString(flash_err_));                                \
   } while (0)
 #define FLASH_CHECK_LAUNCH() FLASH_CUDA_CHECK(cudaGetLastError())
 
@@ -121,7 +121,8 @@ struct KeyRange {
 };
 
 // Key range of query rows [first, first + count) of the block (a warp or a warpgroup).
-__device__ KeyRange group_key_range(const FlashParams& p, int q0, int q_rows, int first, int count) {
+__device__ KeyRange group_key_range(const FlashParams& p, int q0, int q_rows, int first,
+                                    int count) {
   if (first >= q_rows) return {0, 0};  // group past the end of q_len: no work
   if (!p.causal) return {p.kv_len, p.kv_len};
   const int last = min(first + count, q_rows) - 1;
@@ -298,8 +299,8 @@ __device__ __forceinline__ void accumulate_pv(float (&o)[C::kMTiles][C::kDTiles]
 //   L = logaddexp(L_acc, L_blk);  O = O_acc * exp(L_acc - L) + O_blk * exp(L_blk - L).
 // Rows without any allowed key (l == 0) and rows past q_len are left untouched.
 template <class C>
-__device__ __forceinline__ void write_merged(WarpState<C>& st, const FlashParams& p,
-                                             size_t q_row0, int q_rows, int warp, int lane) {
+__device__ __forceinline__ void write_merged(WarpState<C>& st, const FlashParams& p, size_t q_row0,
+                                             int q_rows, int warp, int lane) {
   float lse_old[C::kMTiles][2];
   bool active[C::kMTiles][2];
 #pragma unroll
@@ -451,27 +452,26 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
 // is stored as two column blocks (d 0-63, d 64-127), each R rows of 128 bytes with the
 // 16-byte chunk index XOR-ed with row % 8, the same XOR as the mma.sync tiles use.
 
-#define RB_WGMMA_ACC64 \
-  "{" \
+#define RB_WGMMA_ACC64                                                               \
+  "{"                                                                                \
   "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, " \
   "%18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, " \
   "%34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, " \
-  "%50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63 " \
+  "%50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63 "            \
   "}"
-#define RB_WGMMA_ACC64_OPERANDS(d) \
-    "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), \
-    "+f"(d[1][1]), "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), \
-    "+f"(d[2][2]), "+f"(d[2][3]), "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), \
-    "+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]), "+f"(d[4][2]), "+f"(d[4][3]), \
-    "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]), "+f"(d[6][0]), \
-    "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]), \
-    "+f"(d[7][2]), "+f"(d[7][3]), "+f"(d[8][0]), "+f"(d[8][1]), "+f"(d[8][2]), \
-    "+f"(d[8][3]), "+f"(d[9][0]), "+f"(d[9][1]), "+f"(d[9][2]), "+f"(d[9][3]), \
-    "+f"(d[10][0]), "+f"(d[10][1]), "+f"(d[10][2]), "+f"(d[10][3]), "+f"(d[11][0]), \
-    "+f"(d[11][1]), "+f"(d[11][2]), "+f"(d[11][3]), "+f"(d[12][0]), "+f"(d[12][1]), \
-    "+f"(d[12][2]), "+f"(d[12][3]), "+f"(d[13][0]), "+f"(d[13][1]), "+f"(d[13][2]), \
-    "+f"(d[13][3]), "+f"(d[14][0]), "+f"(d[14][1]), "+f"(d[14][2]), "+f"(d[14][3]), \
-    "+f"(d[15][0]), "+f"(d[15][1]), "+f"(d[15][2]), "+f"(d[15][3])
+#define RB_WGMMA_ACC64_OPERANDS(d)                                                                \
+  "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]),       \
+      "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]),   \
+      "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]),   \
+      "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]),   \
+      "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]),   \
+      "+f"(d[7][2]), "+f"(d[7][3]), "+f"(d[8][0]), "+f"(d[8][1]), "+f"(d[8][2]), "+f"(d[8][3]),   \
+      "+f"(d[9][0]), "+f"(d[9][1]), "+f"(d[9][2]), "+f"(d[9][3]), "+f"(d[10][0]), "+f"(d[10][1]), \
+      "+f"(d[10][2]), "+f"(d[10][3]), "+f"(d[11][0]), "+f"(d[11][1]), "+f"(d[11][2]),             \
+      "+f"(d[11][3]), "+f"(d[12][0]), "+f"(d[12][1]), "+f"(d[12][2]), "+f"(d[12][3]),             \
+      "+f"(d[13][0]), "+f"(d[13][1]), "+f"(d[13][2]), "+f"(d[13][3]), "+f"(d[14][0]),             \
+      "+f"(d[14][1]), "+f"(d[14][2]), "+f"(d[14][3]), "+f"(d[15][0]), "+f"(d[15][1]),             \
+      "+f"(d[15][2]), "+f"(d[15][3])
 
 struct WgmmaConfig {
   static constexpr int kHeadDim = 128;
@@ -496,31 +496,35 @@ struct Wgmma;
 
 // Instruction strings for one element type: S = A B (+ S) with A, B in shared memory, and
 // O += A B with A in registers and B read N-major (transposed) from shared memory.
-#define RB_DEFINE_WGMMA(TYPE, PTX_TYPE)                                                          \
-  template <>                                                                                    \
-  struct Wgmma<TYPE> {                                                                           \
-    static __device__ __forceinline__ void ss(float (&d)[16][4], uint64_t a, uint64_t b,         \
-                                              int accumulate) {                                  \
-      asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"                                  \
-                   "wgmma.mma_async.sync.aligned.m64n128k16.f32." PTX_TYPE "." PTX_TYPE " "      \
-                   RB_WGMMA_ACC64 ", %64, %65, p, 1, 1, 0, 0;\n}\n"                             \
-                   : RB_WGMMA_ACC64_OPERANDS(d)                                                  \
-                   : "l"(a), "l"(b), "r"(accumulate));                                           \
-    }                                                                                            \
-    static __device__ __forceinline__ void rs(float (&d)[16][4], const uint32_t (&a)[4],         \
-                                              uint64_t b) {                                      \
-      asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"                                  \
-                   "wgmma.mma_async.sync.aligned.m64n128k16.f32." PTX_TYPE "." PTX_TYPE " "      \
-                   RB_WGMMA_ACC64 ", {%64, %65, %66, %67}, %68, p, 1, 1, 1;\n}\n"               \
-                   : RB_WGMMA_ACC64_OPERANDS(d)                                                  \
-                   : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1));                \
-    }                                                                                            \
+#define RB_DEFINE_WGMMA(TYPE, PTX_TYPE)                                                           \
+  template <>                                                                                     \
+  struct Wgmma<TYPE> {                                                                            \
+    static __device__ __forceinline__ void ss(float (&d)[16][4], uint64_t a, uint64_t b,          \
+                                              int accumulate) {                                   \
+      asm volatile(                                                                               \
+          "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"                                            \
+          "wgmma.mma_async.sync.aligned.m64n128k16.f32." PTX_TYPE "." PTX_TYPE " " RB_WGMMA_ACC64 \
+          ", %64, %65, p, 1, 1, 0, 0;\n}\n"                                                       \
+          : RB_WGMMA_ACC64_OPERANDS(d)                                                            \
+          : "l"(a), "l"(b), "r"(accumulate));                                                     \
+    }                                                                                             \
+    static __device__ __forceinline__ void rs(float (&d)[16][4], const uint32_t (&a)[4],          \
+                                              uint64_t b) {                                       \
+      asm volatile(                                                                               \
+          "{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"                                            \
+          "wgmma.mma_async.sync.aligned.m64n128k16.f32." PTX_TYPE "." PTX_TYPE " " RB_WGMMA_ACC64 \
+          ", {%64, %65, %66, %67}, %68, p, 1, 1, 1;\n}\n"                                         \
+          : RB_WGMMA_ACC64_OPERANDS(d)                                                            \
+          : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1));                          \
+    }                                                                                             \
   };
 RB_DEFINE_WGMMA(__nv_bfloat16, "bf16")
 RB_DEFINE_WGMMA(__half, "f16")
 #undef RB_DEFINE_WGMMA
 
-__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_fence() {
+  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+}
 __device__ __forceinline__ void wgmma_commit() {
   asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
 }
@@ -574,8 +578,8 @@ __device__ __forceinline__ void load_rows_cb_async(uint32_t dst, const uint16_t*
     const int row = i / kChunks, chunk = i % kChunks;
     const bool valid = row < valid_rows;
     const uint16_t* g = valid ? src + row * C::kHeadDim + chunk * 8 : src;
-    cp_async_16(dst + (chunk / 8) * (kRows * 128) + row * 128 + (((chunk % 8) ^ (row & 7)) << 4),
-                g, valid);
+    cp_async_16(dst + (chunk / 8) * (kRows * 128) + row * 128 + (((chunk % 8) ^ (row & 7)) << 4), g,
+                valid);
   }
 }
 
@@ -689,7 +693,7 @@ __global__ void __launch_bounds__(WgmmaConfig::kThreads, 1)
     if (t < num_tiles) load_v(t);
     cp_async_commit();
   };
-  auto softmax_tile = [&](int t, float (&alpha)[1][2]) {
+  auto softmax_tile = [&](int t, float(&alpha)[1][2]) {
     fence_registers(s[0]);
     const int k0 = t * C::kBlockN;
     if (k0 + C::kBlockN > range.full) apply_mask<C>(s, p, range, k0, qpos, lane);
@@ -876,11 +880,13 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
     for (int c = 0; c < 4; ++c) st.o[0][i][c] = s[0][i][c] = 0.f;
 
   const uint32_t q_group = q_tile + group * C::kGroupRows * 128;
-  auto wait_full = [&](int first, int tile) { mbar_wait(bar(first + (tile & 1)), (tile >> 1) & 1); };
+  auto wait_full = [&](int first, int tile) {
+    mbar_wait(bar(first + (tile & 1)), (tile >> 1) & 1);
+  };
   auto release = [&](int first, int tile) {
     if (lane == 0) mbar_arrive(bar(first + (tile & 1)));  // this warp's wgmma reads are done
   };
-  auto softmax_tile = [&](int t, float (&alpha)[1][2]) {
+  auto softmax_tile = [&](int t, float(&alpha)[1][2]) {
     fence_registers(s[0]);
     const int k0 = t * C::kBlockN;
     if (k0 + C::kBlockN > range.full) apply_mask<C>(s, p, range, k0, qpos, lane);
@@ -955,8 +961,8 @@ template <class C, typename T>
 void launch_mma_typed(const FlashParams& p, int batch, cudaStream_t stream) {
   auto kernel = &flash_mma_kernel<C, T>;
   // Set on every launch: cheap, and correct when the caller switches devices.
-  FLASH_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                        C::kSmemBytes));
+  FLASH_CUDA_CHECK(
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, C::kSmemBytes));
   FLASH_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
                                         cudaSharedmemCarveoutMaxShared));
   const dim3 grid((p.q_len + C::kBlockM - 1) / C::kBlockM, p.heads, batch);
@@ -976,8 +982,8 @@ template <typename T>
 void launch_wgmma_typed(const FlashParams& p, int batch, cudaStream_t stream) {
   using C = WgmmaConfig;
   auto kernel = &flash_wgmma_kernel<T>;
-  FLASH_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                        C::kSmemBytes));
+  FLASH_CUDA_CHECK(
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, C::kSmemBytes));
   const dim3 grid((p.q_len + C::kBlockM - 1) / C::kBlockM, p.heads, batch);
   kernel<<<grid, C::kThreads, C::kSmemBytes, stream>>>(p);
   FLASH_CHECK_LAUNCH();
@@ -1018,10 +1024,13 @@ CUtensorMap make_tensor_map(const void* base, ElementType type, int rows, int he
   const cuuint64_t strides[2] = {128 * 2, cuuint64_t(rows) * 128 * 2};  // bytes, dims 1 and 2
   const cuuint32_t box[3] = {64, cuuint32_t(box_rows), 1};
   const cuuint32_t element_strides[3] = {1, 1, 1};
-  const CUresult r = encode_tiled()(
-      &map, type == ElementType::bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
-      3, const_cast<void*>(base), dims, strides, box, element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE,
-      CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  const CUresult r =
+      encode_tiled()(&map,
+                     type == ElementType::bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
+                                               : CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
+                     3, const_cast<void*>(base), dims, strides, box, element_strides,
+                     CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                     CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (r != CUDA_SUCCESS)
     throw std::runtime_error("flash_attend_merge: cuTensorMapEncodeTiled failed with error " +
                              std::to_string(int(r)));
@@ -1033,8 +1042,8 @@ void launch_wgmma_tma_typed(const FlashParams& p, const TmaMaps& maps, int batch
                             cudaStream_t stream) {
   using C = WgmmaConfig;
   auto kernel = &flash_wgmma_tma_kernel<T, kPingPong>;
-  FLASH_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                        C::kSmemBytes));
+  FLASH_CUDA_CHECK(
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, C::kSmemBytes));
   const dim3 grid((p.q_len + C::kBlockM - 1) / C::kBlockM, p.heads, batch);
   kernel<<<grid, kTmaThreads, C::kSmemBytes, stream>>>(p, maps);
   FLASH_CHECK_LAUNCH();
@@ -1098,7 +1107,9 @@ bool wgmma_available() {
 #endif
 }
 
-bool aligned(const void* p, size_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
+bool aligned(const void* p, size_t bytes) {
+  return reinterpret_cast<uintptr_t>(p) % bytes == 0;
+}
 
 bool shape_supported(const BlockAttentionArgs& a) {
   return a.batch > 0 && a.heads > 0 && a.kv_heads > 0 && a.q_len > 0 && a.kv_len > 0 &&
@@ -1109,17 +1120,27 @@ bool shape_supported(const BlockAttentionArgs& a) {
 }
 
 FlashParams make_params(const BlockAttentionArgs& a) {
-  return FlashParams{a.q,        a.k,          a.v,
-                     a.q_pos,    a.kv_pos,     a.o_acc,
-                     a.lse_acc,  a.heads,      a.kv_heads,
-                     a.heads / a.kv_heads,     a.q_len,
-                     a.kv_len,   a.softmax_scale * kLog2e,
+  return FlashParams{a.q,
+                     a.k,
+                     a.v,
+                     a.q_pos,
+                     a.kv_pos,
+                     a.o_acc,
+                     a.lse_acc,
+                     a.heads,
+                     a.kv_heads,
+                     a.heads / a.kv_heads,
+                     a.q_len,
+                     a.kv_len,
+                     a.softmax_scale * kLog2e,
                      a.mask == MaskKind::causal};
 }
 
 }  // namespace
 
-int flash_variant_count() { return kNumVariants; }
+int flash_variant_count() {
+  return kNumVariants;
+}
 
 const char* flash_variant_name(int variant) {
   return variant >= 0 && variant < kNumVariants ? kVariants[variant].name : "none";
@@ -1138,7 +1159,9 @@ int flash_default_variant(const BlockAttentionArgs& a) {
   return -1;
 }
 
-bool flash_supports(const BlockAttentionArgs& a) { return flash_default_variant(a) >= 0; }
+bool flash_supports(const BlockAttentionArgs& a) {
+  return flash_default_variant(a) >= 0;
+}
 
 void flash_attend_merge_variant(int variant, const BlockAttentionArgs& a, cudaStream_t stream) {
   if (!flash_variant_supports(variant, a))

@@ -33,12 +33,12 @@
 #include <stdexcept>
 #include <string>
 
-#define FLASHB_CUDA_CHECK(expr)                                                             \
-  do {                                                                                      \
-    const cudaError_t flashb_err_ = (expr);                                                 \
-    if (flashb_err_ != cudaSuccess)                                                         \
-      throw std::runtime_error(std::string(__FILE__) + ":" + std::to_string(__LINE__) +   \
-                               ": " + cudaGetErrorString(flashb_err_));                    \
+#define FLASHB_CUDA_CHECK(expr)                                                                \
+  do {                                                                                         \
+    const cudaError_t flashb_err_ = (expr);                                                    \
+    if (flashb_err_ != cudaSuccess)                                                            \
+      throw std::runtime_error(std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " + \
+                               cudaGetErrorString(flashb_err_));                               \
   } while (0)
 #define FLASHB_CHECK_LAUNCH() FLASHB_CUDA_CHECK(cudaGetLastError())
 
@@ -150,9 +150,8 @@ __device__ __forceinline__ void mma_rows_rows(float (&acc)[kNT][4], uint32_t a_t
 // dQ += dS K. B is read transposed: lanes 0-7 k 0-7, 8-15 k 8-15 (low n chunk), 16-31 the same
 // at the high chunk, giving b0/b1 of two adjacent n8 tiles.
 template <typename T, int kRowBytes, int kKSteps, int kNT>
-__device__ __forceinline__ void mma_regs_cols(float (&acc)[kNT][4],
-                                              const uint32_t (&a)[kKSteps][4], uint32_t b_tile,
-                                              int chunk0, int lane) {
+__device__ __forceinline__ void mma_regs_cols(float (&acc)[kNT][4], const uint32_t (&a)[kKSteps][4],
+                                              uint32_t b_tile, int chunk0, int lane) {
   const int b_row = (lane & 7) + (((lane >> 3) & 1) << 3);
   const int b_hi = lane >> 4;
   const int r7 = lane & 7;
@@ -275,7 +274,8 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
       if (row < p.q_len) {
         const size_t idx = q_row_base(h, q0) + threadIdx.x;
         const float lse = __ldg(p.lse + idx);
-        if (lse != -INFINITY) s = RowStats{lse * kLog2e, __ldg(p.delta + idx), __ldg(p.q_pos + row)};
+        if (lse != -INFINITY)
+          s = RowStats{lse * kLog2e, __ldg(p.delta + idx), __ldg(p.q_pos + row)};
       }
     }
     return s;
@@ -394,9 +394,8 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
       for (int i = 0; i < 4; ++i) {
         const int row = warp * 16 + g + 8 * (i & 1);
         const int chunk = 2 * ks + (i >> 1);
-        asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(ds_buf +
-                                                       swizzled<C::kDsRowBytes>(row, chunk) +
-                                                       4 * q4),
+        asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(
+                         ds_buf + swizzled<C::kDsRowBytes>(row, chunk) + 4 * q4),
                      "r"(dsa[ks][i]));
       }
     store_stats(it + 1, next);  // its stage was last read in it - 1
@@ -451,7 +450,9 @@ constexpr Variant kVariants[] = {
 constexpr int kNumVariants = sizeof(kVariants) / sizeof(kVariants[0]);
 constexpr int kDefaultD128 = 0, kDefaultD64 = 1;
 
-bool aligned(const void* p, size_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
+bool aligned(const void* p, size_t bytes) {
+  return reinterpret_cast<uintptr_t>(p) % bytes == 0;
+}
 
 bool shape_supported(const BlockBackwardArgs& a) {
   return a.batch > 0 && a.heads > 0 && a.kv_heads > 0 && a.q_len > 0 && a.kv_len > 0 &&
@@ -463,16 +464,32 @@ bool shape_supported(const BlockBackwardArgs& a) {
 }
 
 BwdParams make_params(const BlockBackwardArgs& a) {
-  return BwdParams{a.q,        a.d_o,       a.k,        a.v,       a.lse,
-                   a.delta,    a.q_pos,     a.kv_pos,   a.dq,      a.dk,
-                   a.dv,       a.heads,     a.kv_heads, a.heads / a.kv_heads,
-                   a.q_len,    a.kv_len,    a.softmax_scale,
-                   a.softmax_scale * kLog2e, a.mask == MaskKind::causal};
+  return BwdParams{a.q,
+                   a.d_o,
+                   a.k,
+                   a.v,
+                   a.lse,
+                   a.delta,
+                   a.q_pos,
+                   a.kv_pos,
+                   a.dq,
+                   a.dk,
+                   a.dv,
+                   a.heads,
+                   a.kv_heads,
+                   a.heads / a.kv_heads,
+                   a.q_len,
+                   a.kv_len,
+                   a.softmax_scale,
+                   a.softmax_scale * kLog2e,
+                   a.mask == MaskKind::causal};
 }
 
 }  // namespace
 
-int flash_backward_variant_count() { return kNumVariants; }
+int flash_backward_variant_count() {
+  return kNumVariants;
+}
 
 const char* flash_backward_variant_name(int variant) {
   return variant >= 0 && variant < kNumVariants ? kVariants[variant].name : "none";

@@ -54,7 +54,7 @@ __device__ __forceinline__ float warp_sum(float x) {
 }
 
 size_t smem_bytes(int head_dim) {
-  const size_t floats = size_t(kRows) * head_dim        // queries
+  const size_t floats = size_t(kRows) * head_dim          // queries
                         + size_t(kKeys) * (head_dim + 1)  // keys, padded: lane j reads row j
                         + size_t(kKeys) * head_dim        // values
                         + size_t(kRows) * kKeys;          // probabilities of the current chunk
@@ -169,12 +169,23 @@ __global__ void __launch_bounds__(kWarps * 32) reference_kernel(const RefParams 
 
 void reference_attend_merge(const BlockAttentionArgs& a, cudaStream_t stream) {
   if (a.batch <= 0 || a.heads <= 0 || a.kv_heads <= 0 || a.q_len <= 0 || a.kv_len <= 0 ||
-      a.head_dim <= 0 || a.head_dim > kMaxHeadDim || a.heads % a.kv_heads != 0 ||
-      a.heads > 65535 || a.batch > 65535)
+      a.head_dim <= 0 || a.head_dim > kMaxHeadDim || a.heads % a.kv_heads != 0 || a.heads > 65535 ||
+      a.batch > 65535)
     throw std::runtime_error("reference_attend_merge: unsupported shape");
-  const RefParams p{a.q,        a.k,          a.v,        a.q_pos,  a.kv_pos,
-                    a.o_acc,    a.lse_acc,    a.heads,    a.kv_heads, a.head_dim,
-                    a.q_len,    a.kv_len,     a.mask == MaskKind::causal, a.softmax_scale};
+  const RefParams p{a.q,
+                    a.k,
+                    a.v,
+                    a.q_pos,
+                    a.kv_pos,
+                    a.o_acc,
+                    a.lse_acc,
+                    a.heads,
+                    a.kv_heads,
+                    a.head_dim,
+                    a.q_len,
+                    a.kv_len,
+                    a.mask == MaskKind::causal,
+                    a.softmax_scale};
   const dim3 grid((a.q_len + kRows - 1) / kRows, a.heads, a.batch);
   const size_t smem = smem_bytes(a.head_dim);
   auto launch = [&](auto kernel) {

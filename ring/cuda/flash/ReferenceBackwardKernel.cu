@@ -30,10 +30,10 @@ namespace {
 using namespace reference;  // to_float, stage_rows
 
 constexpr int kWarps = 8;
-constexpr int kOwnPerWarp = 8;                 // rows (dq) or keys (dkv) a warp owns
-constexpr int kOwn = kWarps * kOwnPerWarp;     // owned rows per block
-constexpr int kChunk = 32;                     // streamed rows per step: one per lane
-constexpr int kMaxDimsPerLane = 8;             // head_dim <= 256
+constexpr int kOwnPerWarp = 8;              // rows (dq) or keys (dkv) a warp owns
+constexpr int kOwn = kWarps * kOwnPerWarp;  // owned rows per block
+constexpr int kChunk = 32;                  // streamed rows per step: one per lane
+constexpr int kMaxDimsPerLane = 8;          // head_dim <= 256
 constexpr int kMaxHeadDim = 32 * kMaxDimsPerLane;
 
 struct RefBwdParams {
@@ -49,23 +49,23 @@ struct RefBwdParams {
 // Owned rows are read by all lanes at once (broadcast, stride D); streamed rows are read one
 // per lane, so their stride is padded to D + 1 to spread them over the banks.
 size_t dq_smem_bytes(int D) {
-  return sizeof(float) * (2 * size_t(kOwn) * D + 2 * size_t(kChunk) * (D + 1) +
-                          size_t(kOwn) * kChunk);
+  return sizeof(float) *
+         (2 * size_t(kOwn) * D + 2 * size_t(kChunk) * (D + 1) + size_t(kOwn) * kChunk);
 }
 size_t dkv_smem_bytes(int D) {
-  return sizeof(float) * (2 * size_t(kOwn) * D + 2 * size_t(kChunk) * (D + 1) +
-                          2 * size_t(kOwn) * kChunk);
+  return sizeof(float) *
+         (2 * size_t(kOwn) * D + 2 * size_t(kChunk) * (D + 1) + 2 * size_t(kOwn) * kChunk);
 }
 
 template <typename T>
 __global__ void __launch_bounds__(kWarps * 32) reference_dq_kernel(const RefBwdParams p) {
   extern __shared__ float smem[];
   const int D = p.head_dim;
-  float* qs = smem;                      // [kOwn][D]
-  float* dos = qs + kOwn * D;            // [kOwn][D]
-  float* ks = dos + kOwn * D;            // [kChunk][D + 1]
-  float* vs = ks + kChunk * (D + 1);     // [kChunk][D + 1]
-  float* dss = vs + kChunk * (D + 1);    // [kOwn][kChunk]
+  float* qs = smem;                    // [kOwn][D]
+  float* dos = qs + kOwn * D;          // [kOwn][D]
+  float* ks = dos + kOwn * D;          // [kChunk][D + 1]
+  float* vs = ks + kChunk * (D + 1);   // [kChunk][D + 1]
+  float* dss = vs + kChunk * (D + 1);  // [kOwn][kChunk]
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int q0 = blockIdx.x * kOwn;
@@ -143,12 +143,12 @@ template <typename T>
 __global__ void __launch_bounds__(kWarps * 32) reference_dkv_kernel(const RefBwdParams p) {
   extern __shared__ float smem[];
   const int D = p.head_dim;
-  float* ks = smem;                      // [kOwn][D]
-  float* vs = ks + kOwn * D;             // [kOwn][D]
-  float* qs = vs + kOwn * D;             // [kChunk][D + 1]
-  float* dos = qs + kChunk * (D + 1);    // [kChunk][D + 1]
-  float* ps = dos + kChunk * (D + 1);    // [kOwn][kChunk]
-  float* dss = ps + kOwn * kChunk;       // [kOwn][kChunk]
+  float* ks = smem;                    // [kOwn][D]
+  float* vs = ks + kOwn * D;           // [kOwn][D]
+  float* qs = vs + kOwn * D;           // [kChunk][D + 1]
+  float* dos = qs + kChunk * (D + 1);  // [kChunk][D + 1]
+  float* ps = dos + kChunk * (D + 1);  // [kOwn][kChunk]
+  float* dss = ps + kOwn * kChunk;     // [kOwn][kChunk]
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int k0 = blockIdx.x * kOwn;
@@ -234,12 +234,26 @@ __global__ void __launch_bounds__(kWarps * 32) reference_dkv_kernel(const RefBwd
 
 void reference_attend_backward(const BlockBackwardArgs& a, cudaStream_t stream) {
   if (a.batch <= 0 || a.heads <= 0 || a.kv_heads <= 0 || a.q_len <= 0 || a.kv_len <= 0 ||
-      a.head_dim <= 0 || a.head_dim > kMaxHeadDim || a.heads % a.kv_heads != 0 ||
-      a.heads > 65535 || a.batch > 65535)
+      a.head_dim <= 0 || a.head_dim > kMaxHeadDim || a.heads % a.kv_heads != 0 || a.heads > 65535 ||
+      a.batch > 65535)
     throw std::runtime_error("reference_attend_backward: unsupported shape");
-  const RefBwdParams p{a.q,      a.d_o,    a.k,        a.v,        a.lse,    a.delta,
-                       a.q_pos,  a.kv_pos, a.dq,       a.dk,       a.dv,     a.heads,
-                       a.kv_heads, a.head_dim, a.q_len, a.kv_len, a.mask == MaskKind::causal,
+  const RefBwdParams p{a.q,
+                       a.d_o,
+                       a.k,
+                       a.v,
+                       a.lse,
+                       a.delta,
+                       a.q_pos,
+                       a.kv_pos,
+                       a.dq,
+                       a.dk,
+                       a.dv,
+                       a.heads,
+                       a.kv_heads,
+                       a.head_dim,
+                       a.q_len,
+                       a.kv_len,
+                       a.mask == MaskKind::causal,
                        a.softmax_scale};
   auto launch = [&](auto kernel, dim3 grid, size_t smem) {
     REFB_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,

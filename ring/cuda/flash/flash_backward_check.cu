@@ -4,7 +4,8 @@
 //                                 reference (and, on small shapes, the reference against an
 //                                 fp64 CPU computation) over masks, position layouts, GQA, odd
 //                                 lengths and dq accumulation; exit 1 when an error exceeds 2e-2.
-//   flash_backward_check --bench  ms and TFLOP/s of each variant at B=1, H=32, D=128, q_len = kv_len = 16384,
+//   flash_backward_check --bench  ms and TFLOP/s of each variant at B=1, H=32, D=128, q_len =
+//   kv_len = 16384,
 //                                 bf16, non-causal and causal (backward FLOPs = 2.5 x forward,
 //                                 forward = 4 B H Sq Sk D times the allowed fraction), then D=64,
 //                                 and one timed reference call at 4K.
@@ -78,7 +79,8 @@ __global__ void row_delta(const uint16_t* d_o, const float* o, float* delta, siz
   const int lane = threadIdx.x % 32;
   if (row >= rows) return;
   float sum = 0.f;
-  for (int d = lane; d < D; d += 32) sum += element_to_float(d_o[row * D + d], bf16) * o[row * D + d];
+  for (int d = lane; d < D; d += 32)
+    sum += element_to_float(d_o[row * D + d], bf16) * o[row * D + d];
   for (int off = 16; off > 0; off /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, off);
   if (lane == 0) delta[row] = sum;
 }
@@ -103,11 +105,23 @@ struct Problem {
   Problem(int B, int H, int KVH, int D, const std::vector<int32_t>& qp,
           const std::vector<int32_t>& kp, ElementType t, MaskKind m, uint64_t seed, float amp,
           bool flash_forward)
-      : batch(B), heads(H), kv_heads(KVH), head_dim(D), q_len(int(qp.size())),
-        kv_len(int(kp.size())), type(t), mask(m),
-        q(size_t(B) * H * qp.size() * D), d_o(q.size()),
-        k(size_t(B) * KVH * kp.size() * D), v(k.size()), q_pos(qp), kv_pos(kp),
-        o(q.size()), lse(size_t(B) * H * qp.size()), delta(lse.size()) {
+      : batch(B),
+        heads(H),
+        kv_heads(KVH),
+        head_dim(D),
+        q_len(int(qp.size())),
+        kv_len(int(kp.size())),
+        type(t),
+        mask(m),
+        q(size_t(B) * H * qp.size() * D),
+        d_o(q.size()),
+        k(size_t(B) * KVH * kp.size() * D),
+        v(k.size()),
+        q_pos(qp),
+        kv_pos(kp),
+        o(q.size()),
+        lse(size_t(B) * H * qp.size()),
+        delta(lse.size()) {
     fill_random(q, seed, amp, t);
     fill_random(k, seed + 1, amp, t);
     fill_random(v, seed + 2, 1.f, t);
@@ -117,11 +131,21 @@ struct Problem {
     CHECK_CUDA(cudaMemset(o.get(), 0, o.size() * sizeof(float)));
     lse.upload(std::vector<float>(lse.size(), -INFINITY));
     BlockAttentionArgs f{};
-    f.q = q.get(); f.k = k.get(); f.v = v.get();
-    f.q_pos = q_pos.get(); f.kv_pos = kv_pos.get();
-    f.o_acc = o.get(); f.lse_acc = lse.get();
-    f.batch = B; f.heads = H; f.kv_heads = KVH; f.head_dim = D;
-    f.q_len = q_len; f.kv_len = kv_len; f.type = t; f.mask = m;
+    f.q = q.get();
+    f.k = k.get();
+    f.v = v.get();
+    f.q_pos = q_pos.get();
+    f.kv_pos = kv_pos.get();
+    f.o_acc = o.get();
+    f.lse_acc = lse.get();
+    f.batch = B;
+    f.heads = H;
+    f.kv_heads = KVH;
+    f.head_dim = D;
+    f.q_len = q_len;
+    f.kv_len = kv_len;
+    f.type = t;
+    f.mask = m;
     f.softmax_scale = scale();
     if (flash_forward && flash_supports(f))
       flash_attend_merge(f, nullptr);
@@ -129,7 +153,7 @@ struct Problem {
       reference_attend_merge(f, nullptr);
     const size_t rows = lse.size();
     row_delta<<<unsigned((rows * 32 + 255) / 256), 256>>>(d_o.get(), o.get(), delta.get(), rows, D,
-                                                         t == ElementType::bf16);
+                                                          t == ElementType::bf16);
     CHECK_CUDA(cudaGetLastError());
     CHECK_CUDA(cudaDeviceSynchronize());
   }
@@ -138,12 +162,25 @@ struct Problem {
 
   BlockBackwardArgs args(float* dq, float* dk, float* dv) const {
     BlockBackwardArgs a{};
-    a.q = q.get(); a.d_o = d_o.get(); a.k = k.get(); a.v = v.get();
-    a.lse = lse.get(); a.delta = delta.get();
-    a.q_pos = q_pos.get(); a.kv_pos = kv_pos.get();
-    a.dq = dq; a.dk = dk; a.dv = dv;
-    a.batch = batch; a.heads = heads; a.kv_heads = kv_heads; a.head_dim = head_dim;
-    a.q_len = q_len; a.kv_len = kv_len; a.type = type; a.mask = mask;
+    a.q = q.get();
+    a.d_o = d_o.get();
+    a.k = k.get();
+    a.v = v.get();
+    a.lse = lse.get();
+    a.delta = delta.get();
+    a.q_pos = q_pos.get();
+    a.kv_pos = kv_pos.get();
+    a.dq = dq;
+    a.dk = dk;
+    a.dv = dv;
+    a.batch = batch;
+    a.heads = heads;
+    a.kv_heads = kv_heads;
+    a.head_dim = head_dim;
+    a.q_len = q_len;
+    a.kv_len = kv_len;
+    a.type = type;
+    a.mask = mask;
     a.softmax_scale = scale();
     return a;
   }
@@ -169,10 +206,10 @@ std::vector<Case> make_cases() {
   std::vector<Case> c;
   // Small shapes: the GPU reference is also checked against fp64 on the CPU.
   c.push_back({"small dense gqa", 1, 4, 2, 64, bf16, none, run(0, 70), run(0, 90), 1.7f, true});
-  c.push_back({"small causal tail keys", 2, 2, 1, 128, fp16, causal, run(0, 100), run(0, 130),
-               1.7f, true});
-  c.push_back({"small zigzag", 1, 2, 2, 64, bf16, causal, zigzag(1, 4, 40), zigzag(2, 4, 40),
-               3.f, true});
+  c.push_back(
+      {"small causal tail keys", 2, 2, 1, 128, fp16, causal, run(0, 100), run(0, 130), 1.7f, true});
+  c.push_back(
+      {"small zigzag", 1, 2, 2, 64, bf16, causal, zigzag(1, 4, 40), zigzag(2, 4, 40), 3.f, true});
   // Contiguous positions, equal and offset ranges.
   c.push_back({"dense equal 1024", 1, 4, 4, 128, bf16, none, run(0, 1024), run(0, 1024)});
   c.push_back({"dense equal 1024 d64", 1, 4, 4, 64, fp16, none, run(0, 1024), run(0, 1024)});
@@ -180,12 +217,12 @@ std::vector<Case> make_cases() {
   c.push_back({"causal equal 1024 d64", 1, 4, 4, 64, bf16, causal, run(0, 1024), run(0, 1024)});
   c.push_back({"causal keys after queries (all masked)", 1, 4, 2, 128, bf16, causal, run(0, 500),
                run(1000, 600)});
-  c.push_back({"causal keys after queries d64", 1, 2, 2, 64, fp16, causal, run(0, 300),
-               run(300, 257)});
+  c.push_back(
+      {"causal keys after queries d64", 1, 2, 2, 64, fp16, causal, run(0, 300), run(300, 257)});
   c.push_back({"causal keys before queries (all allowed)", 1, 4, 4, 64, bf16, causal,
                run(1000, 700), run(0, 640)});
-  c.push_back({"causal overlapping offset", 1, 4, 4, 128, fp16, causal, run(300, 900),
-               run(0, 1000)});
+  c.push_back(
+      {"causal overlapping offset", 1, 4, 4, 128, fp16, causal, run(300, 900), run(0, 1000)});
   // Ring layouts.
   c.push_back({"zigzag 1 vs 2", 1, 4, 4, 128, bf16, causal, zigzag(1, 4, 700), zigzag(2, 4, 700)});
   c.push_back({"zigzag 2 vs 0", 1, 4, 1, 64, fp16, causal, zigzag(2, 4, 513), zigzag(0, 4, 513)});
@@ -198,8 +235,8 @@ std::vector<Case> make_cases() {
   c.push_back({"odd 1000x777 dense", 1, 4, 4, 64, bf16, none, run(0, 1000), run(0, 777)});
   c.push_back({"odd 1000x777 dense d128", 1, 4, 2, 128, fp16, none, run(0, 1000), run(0, 777)});
   c.push_back({"odd 1000x777 causal", 1, 4, 4, 128, bf16, causal, run(0, 1000), run(0, 777)});
-  c.push_back({"odd 1000x777 causal offset", 1, 4, 4, 64, fp16, causal, run(0, 1000),
-               run(223, 777)});
+  c.push_back(
+      {"odd 1000x777 causal offset", 1, 4, 4, 64, fp16, causal, run(0, 1000), run(223, 777)});
   c.push_back({"causal 4096 sharp", 1, 4, 4, 128, bf16, causal, run(0, 4096), run(0, 4096), 3.f});
   return c;
 }
@@ -211,8 +248,7 @@ struct Grads {
 
 Grads cpu_backward(const Problem& pb) {
   const int D = pb.head_dim, Sq = pb.q_len, Sk = pb.kv_len, group = pb.heads / pb.kv_heads;
-  const auto q = pb.q.download(), d_o = pb.d_o.download(), k = pb.k.download(),
-             v = pb.v.download();
+  const auto q = pb.q.download(), d_o = pb.d_o.download(), k = pb.k.download(), v = pb.v.download();
   const auto lse = pb.lse.download(), delta = pb.delta.download();
   const auto qp = pb.q_pos.download(), kp = pb.kv_pos.download();
   Grads g{std::vector<double>(q.size()), std::vector<double>(k.size()),
@@ -268,7 +304,9 @@ Error rel_error(const std::vector<float>& got, const std::vector<float>* base,
   return e;
 }
 
-bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof(float)) == 0; }
+bool same_bits(float a, float b) {
+  return std::memcmp(&a, &b, sizeof(float)) == 0;
+}
 
 // Keys no query may attend must be exactly 0 in dk/dv; rows that attend nothing keep dq's bits.
 size_t exactness_violations(const Problem& pb, const std::vector<float>& dq,
@@ -295,10 +333,11 @@ bool report(const char* who, const Error& dq, const Error& dk, const Error& dv, 
             double tol) {
   const bool ok = dq.rel <= tol && dk.rel <= tol && dv.rel <= tol && exact == 0 &&
                   dq.nonfinite + dk.nonfinite + dv.nonfinite == 0;
-  std::printf("    %-34s dq rel %.2e | dk rel %.2e | dv rel %.2e | non-finite %zu | exact-zero "
-              "violations %zu  %s\n",
-              who, dq.rel, dk.rel, dv.rel, dq.nonfinite + dk.nonfinite + dv.nonfinite, exact,
-              ok ? "ok" : "FAIL");
+  std::printf(
+      "    %-34s dq rel %.2e | dk rel %.2e | dv rel %.2e | non-finite %zu | exact-zero "
+      "violations %zu  %s\n",
+      who, dq.rel, dk.rel, dv.rel, dq.nonfinite + dk.nonfinite + dv.nonfinite, exact,
+      ok ? "ok" : "FAIL");
   return ok;
 }
 
@@ -334,8 +373,8 @@ bool run_case(const Case& c, uint64_t seed) {
   if (c.cpu_check) {
     const Grads cpu = cpu_backward(pb);
     ok &= report("gpu reference vs fp64 cpu", rel_error(ref_dq, &init, cpu.dq),
-                 rel_error(ref_dk, nullptr, cpu.dk), rel_error(ref_dv, nullptr, cpu.dv),
-                 ref_exact, kCpuTolerance);
+                 rel_error(ref_dk, nullptr, cpu.dk), rel_error(ref_dv, nullptr, cpu.dv), ref_exact,
+                 kCpuTolerance);
   } else if (ref_exact != 0) {
     std::printf("    gpu reference: %zu exact-zero violations  FAIL\n", ref_exact);
     ok = false;
@@ -399,8 +438,10 @@ double backward_flops(int B, int H, int Sq, int Sk, int D, MaskKind mask) {
 void bench_flash(int H, int D, int S, ElementType type) {
   const int B = 1;
   constexpr int kWarmup = 3, kIters = 15;
-  std::printf("flash_attend_backward B=%d H=%d D=%d q_len=kv_len=%d %s, median of %d runs after "
-              "%d warm-ups\n", B, H, D, S, type_name(type), kIters, kWarmup);
+  std::printf(
+      "flash_attend_backward B=%d H=%d D=%d q_len=kv_len=%d %s, median of %d runs after "
+      "%d warm-ups\n",
+      B, H, D, S, type_name(type), kIters, kWarmup);
   for (const MaskKind mask : {MaskKind::none, MaskKind::causal}) {
     const Problem pb(B, H, H, D, run(0, S), run(0, S), type, mask, 77, 1.7f, true);
     DeviceArray<float> dq(pb.q.size()), dk(pb.k.size()), dv(pb.k.size());
@@ -408,8 +449,8 @@ void bench_flash(int H, int D, int S, ElementType type) {
     const BlockBackwardArgs a = pb.args(dq.get(), dk.get(), dv.get());
     for (int variant = 0; variant < flash_backward_variant_count(); ++variant) {
       if (!flash_backward_variant_supports(variant, a)) continue;
-      const double ms = median_ms([&] { flash_attend_backward_variant(variant, a, nullptr); },
-                                  kWarmup, kIters);
+      const double ms =
+          median_ms([&] { flash_attend_backward_variant(variant, a, nullptr); }, kWarmup, kIters);
       std::printf("  mask=%-6s %-48s %8.3f ms %7.1f TFLOP/s%s\n", mask_name(mask),
                   flash_backward_variant_name(variant), ms,
                   backward_flops(B, H, S, S, D, mask) / (ms * 1e-3) / 1e12,
@@ -426,9 +467,10 @@ void bench_reference() {
   CHECK_CUDA(cudaMemset(dq.get(), 0, dq.size() * sizeof(float)));
   const BlockBackwardArgs a = pb.args(dq.get(), dk.get(), dv.get());
   const double ms = median_ms([&] { reference_attend_backward(a, nullptr); }, 0, 1);
-  std::printf("reference_attend_backward B=%d H=%d D=%d q_len=kv_len=%d bf16 mask=none: %.1f ms "
-              "(%.2f TFLOP/s, one run)\n", B, H, D, S, ms,
-              backward_flops(B, H, S, S, D, MaskKind::none) / (ms * 1e-3) / 1e12);
+  std::printf(
+      "reference_attend_backward B=%d H=%d D=%d q_len=kv_len=%d bf16 mask=none: %.1f ms "
+      "(%.2f TFLOP/s, one run)\n",
+      B, H, D, S, ms, backward_flops(B, H, S, S, D, MaskKind::none) / (ms * 1e-3) / 1e12);
 }
 
 int bench() {

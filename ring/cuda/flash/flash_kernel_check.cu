@@ -36,7 +36,9 @@ namespace {
 template <typename T>
 class DeviceArray {
  public:
-  explicit DeviceArray(size_t n) : n_(n) { CHECK_CUDA(cudaMalloc(&ptr_, std::max<size_t>(n, 1) * sizeof(T))); }
+  explicit DeviceArray(size_t n) : n_(n) {
+    CHECK_CUDA(cudaMalloc(&ptr_, std::max<size_t>(n, 1) * sizeof(T)));
+  }
   DeviceArray(const std::vector<T>& host) : DeviceArray(host.size()) { upload(host); }
   ~DeviceArray() { cudaFree(ptr_); }
   DeviceArray(const DeviceArray&) = delete;
@@ -98,29 +100,63 @@ struct Case {
   bool cpu_check = false;       // also compare with the fp64 CPU reference (small shapes)
 };
 
-double tolerance(ElementType t) { return t == ElementType::bf16 ? 1e-2 : 5e-3; }
+double tolerance(ElementType t) {
+  return t == ElementType::bf16 ? 1e-2 : 5e-3;
+}
 
 std::vector<Case> make_cases() {
   const auto bf16 = ElementType::bf16, fp16 = ElementType::fp16;
   const auto none = MaskKind::none, causal = MaskKind::causal;
   std::vector<Case> cases;
   // Small shapes, also checked against the fp64 CPU reference.
-  cases.push_back({"small zigzag gqa", 2, 4, 2, 128, bf16, causal,
-                   concat(run(0, 90), run(400, 83)), {{concat(run(50, 100), run(300, 191))}}, 1.7f, true});
-  cases.push_back({"small dense", 1, 6, 3, 64, fp16, none, run(0, 97), {{run(0, 130)}}, 1.7f, true});
-  cases.push_back({"small striped 2 blocks", 1, 2, 1, 64, bf16, causal, run(1, 200, 4),
-                   {{run(3, 150, 4)}, {run(0, 170, 4)}}, 1.7f, true});
-  cases.push_back({"small diagonal sharp", 1, 2, 2, 128, fp16, causal, run(0, 64), {{run(0, 64)}}, 3.f, true});
-  cases.push_back({"tiny q1 kv1", 1, 1, 1, 128, bf16, causal, run(7, 1), {{run(7, 1)}}, 1.7f, true});
-  cases.push_back({"tiny q5 kv1000", 1, 3, 1, 64, fp16, causal, run(500, 5, 3), {{run(0, 1000)}}, 1.7f, true});
+  cases.push_back({"small zigzag gqa",
+                   2,
+                   4,
+                   2,
+                   128,
+                   bf16,
+                   causal,
+                   concat(run(0, 90), run(400, 83)),
+                   {{concat(run(50, 100), run(300, 191))}},
+                   1.7f,
+                   true});
+  cases.push_back(
+      {"small dense", 1, 6, 3, 64, fp16, none, run(0, 97), {{run(0, 130)}}, 1.7f, true});
+  cases.push_back({"small striped 2 blocks",
+                   1,
+                   2,
+                   1,
+                   64,
+                   bf16,
+                   causal,
+                   run(1, 200, 4),
+                   {{run(3, 150, 4)}, {run(0, 170, 4)}},
+                   1.7f,
+                   true});
+  cases.push_back(
+      {"small diagonal sharp", 1, 2, 2, 128, fp16, causal, run(0, 64), {{run(0, 64)}}, 3.f, true});
+  cases.push_back(
+      {"tiny q1 kv1", 1, 1, 1, 128, bf16, causal, run(7, 1), {{run(7, 1)}}, 1.7f, true});
+  cases.push_back(
+      {"tiny q5 kv1000", 1, 3, 1, 64, fp16, causal, run(500, 5, 3), {{run(0, 1000)}}, 1.7f, true});
   // Larger shapes against the GPU reference.
   cases.push_back({"causal 2048", 1, 8, 8, 128, bf16, causal, run(0, 2048), {{run(0, 2048)}}});
   cases.push_back({"dense gqa tails", 2, 8, 2, 128, bf16, none, run(0, 1000), {{run(0, 3001)}}});
-  cases.push_back({"zigzag ring 2 blocks", 1, 4, 1, 128, fp16, causal, zigzag(1, 4, 1500),
+  cases.push_back({"zigzag ring 2 blocks",
+                   1,
+                   4,
+                   1,
+                   128,
+                   fp16,
+                   causal,
+                   zigzag(1, 4, 1500),
                    {{zigzag(2, 4, 1500)}, {zigzag(0, 4, 1500)}}});
-  cases.push_back({"striped 4096", 1, 8, 4, 64, bf16, causal, run(3, 4096, 8), {{run(5, 4096, 8)}}});
-  cases.push_back({"dense sharp tails", 1, 4, 4, 64, fp16, none, run(0, 1500), {{run(0, 777)}}, 3.f});
-  cases.push_back({"causal 4096 fp16 gqa", 1, 4, 2, 128, fp16, causal, run(0, 4096), {{run(0, 4096)}}});
+  cases.push_back(
+      {"striped 4096", 1, 8, 4, 64, bf16, causal, run(3, 4096, 8), {{run(5, 4096, 8)}}});
+  cases.push_back(
+      {"dense sharp tails", 1, 4, 4, 64, fp16, none, run(0, 1500), {{run(0, 777)}}, 3.f});
+  cases.push_back(
+      {"causal 4096 fp16 gqa", 1, 4, 2, 128, fp16, causal, run(0, 4096), {{run(0, 4096)}}});
   return cases;
 }
 
@@ -166,14 +202,16 @@ State cpu_reference(const Case& c, const std::vector<uint16_t>& q,
           for (size_t n = 0; n < s.size(); ++n) {
             const double p = std::exp(s[n] - m);
             sum += p;
-            for (int d = 0; d < D; ++d) ob[d] += p * to_float(v[blk][(kv_row0 + keys[n]) * D + d], c.type);
+            for (int d = 0; d < D; ++d)
+              ob[d] += p * to_float(v[blk][(kv_row0 + keys[n]) * D + d], c.type);
           }
           const double lse_blk = m + std::log(sum);
           if (std::isinf(lse) && lse < 0) {
             for (int d = 0; d < D; ++d) o[d] = ob[d] / sum;
             lse = lse_blk;
           } else {
-            const double lse_new = std::max(lse, lse_blk) + std::log1p(std::exp(-std::fabs(lse - lse_blk)));
+            const double lse_new =
+                std::max(lse, lse_blk) + std::log1p(std::exp(-std::fabs(lse - lse_blk)));
             for (int d = 0; d < D; ++d)
               o[d] = o[d] * std::exp(lse - lse_new) + ob[d] / sum * std::exp(lse_blk - lse_new);
             lse = lse_new;
@@ -193,7 +231,9 @@ struct Errors {
   }
 };
 
-bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof(float)) == 0; }
+bool same_bits(float a, float b) {
+  return std::memcmp(&a, &b, sizeof(float)) == 0;
+}
 
 // Rows that some block touches are compared numerically; the others must keep their initial
 // bits (including NaN outputs of empty rows).
@@ -229,10 +269,11 @@ Errors compare(const State& got, const State& want, const State& init,
 
 bool report(const char* who, const Errors& e, double tol) {
   const bool ok = e.pass(tol);
-  std::printf("    %-48s O max|d| %.2e rel %.2e | LSE max|d| %.2e rel %.2e | untouched-changed %zu "
-              "non-finite %zu  %s\n",
-              who, e.max_abs_o, e.rel_o, e.max_abs_lse, e.rel_lse, e.untouched_changed,
-              e.nonfinite, ok ? "ok" : "FAIL");
+  std::printf(
+      "    %-48s O max|d| %.2e rel %.2e | LSE max|d| %.2e rel %.2e | untouched-changed %zu "
+      "non-finite %zu  %s\n",
+      who, e.max_abs_o, e.rel_o, e.max_abs_lse, e.rel_lse, e.untouched_changed, e.nonfinite,
+      ok ? "ok" : "FAIL");
   return ok;
 }
 
@@ -284,8 +325,9 @@ std::vector<char> touched_rows(const Case& c) {
 bool run_case(const Case& c, uint64_t seed) {
   const int D = c.head_dim, Sq = int(c.q_pos.size());
   const size_t rows = size_t(c.batch) * c.heads * Sq;
-  DeviceCase dc{DeviceArray<uint16_t>(rows * D), {}, {}, DeviceArray<int32_t>(c.q_pos), {},
-                DeviceArray<float>(rows * D), DeviceArray<float>(rows)};
+  DeviceCase dc{DeviceArray<uint16_t>(rows * D), {}, {},
+                DeviceArray<int32_t>(c.q_pos),   {}, DeviceArray<float>(rows * D),
+                DeviceArray<float>(rows)};
   fill_random(dc.q, seed, c.amp, c.type);
   for (size_t blk = 0; blk < c.blocks.size(); ++blk) {
     const size_t n = size_t(c.batch) * c.kv_heads * c.blocks[blk].pos.size() * D;
@@ -304,13 +346,15 @@ bool run_case(const Case& c, uint64_t seed) {
   auto run_all_blocks = [&](auto&& attend) {
     o.copy_from(dc.o_init);
     lse.copy_from(dc.lse_init);
-    for (size_t blk = 0; blk < c.blocks.size(); ++blk) attend(block_args(c, dc, blk, o.get(), lse.get()));
+    for (size_t blk = 0; blk < c.blocks.size(); ++blk)
+      attend(block_args(c, dc, blk, o.get(), lse.get()));
     CHECK_CUDA(cudaDeviceSynchronize());
     return State{o.download(), lse.download()};
   };
 
   std::string kv_lens;
-  for (const auto& blk : c.blocks) kv_lens += (kv_lens.empty() ? "" : "+") + std::to_string(blk.pos.size());
+  for (const auto& blk : c.blocks)
+    kv_lens += (kv_lens.empty() ? "" : "+") + std::to_string(blk.pos.size());
   std::printf("case '%s': %s B=%d H=%d KVH=%d D=%d q=%d kv=%s mask=%s\n", c.name.c_str(),
               type_name(c.type), c.batch, c.heads, c.kv_heads, D, Sq, kv_lens.c_str(),
               mask_name(c.mask));
@@ -318,7 +362,8 @@ bool run_case(const Case& c, uint64_t seed) {
   const auto touched = touched_rows(c);
   const double tol = tolerance(c.type);
   bool ok = true;
-  const State ref = run_all_blocks([](const BlockAttentionArgs& a) { reference_attend_merge(a, nullptr); });
+  const State ref =
+      run_all_blocks([](const BlockAttentionArgs& a) { reference_attend_merge(a, nullptr); });
   if (c.cpu_check) {
     std::vector<std::vector<uint16_t>> k, v;
     for (size_t blk = 0; blk < c.blocks.size(); ++blk) {
@@ -384,15 +429,25 @@ void bench_shape(const BenchShape& shape) {
   CHECK_CUDA(cudaMemset(o.get(), 0, elems * sizeof(float)));
   lse.upload(std::vector<float>(size_t(B) * H * S, std::log(float(S))));
 
-  std::printf("B=%d H=%d D=%d q_len=kv_len=%d %s, median of 25 runs after 3 warm-ups\n", B, H, D,
-              S, type_name(shape.type));
+  std::printf("B=%d H=%d D=%d q_len=kv_len=%d %s, median of 25 runs after 3 warm-ups\n", B, H, D, S,
+              type_name(shape.type));
   for (const MaskKind mask : {MaskKind::none, MaskKind::causal}) {
     BlockAttentionArgs a{};
-    a.q = q.get(); a.k = k.get(); a.v = v.get();
-    a.q_pos = pos.get(); a.kv_pos = pos.get();
-    a.o_acc = o.get(); a.lse_acc = lse.get();
-    a.batch = B; a.heads = H; a.kv_heads = H; a.head_dim = D; a.q_len = S; a.kv_len = S;
-    a.type = shape.type; a.mask = mask;
+    a.q = q.get();
+    a.k = k.get();
+    a.v = v.get();
+    a.q_pos = pos.get();
+    a.kv_pos = pos.get();
+    a.o_acc = o.get();
+    a.lse_acc = lse.get();
+    a.batch = B;
+    a.heads = H;
+    a.kv_heads = H;
+    a.head_dim = D;
+    a.q_len = S;
+    a.kv_len = S;
+    a.type = shape.type;
+    a.mask = mask;
     a.softmax_scale = 1.f / std::sqrt(float(D));
     const double allowed = mask == MaskKind::causal ? (S + 1.0) / (2.0 * S) : 1.0;
     const double flops = 4.0 * B * H * double(S) * S * D * allowed;
@@ -420,11 +475,21 @@ int bench_reference() {
   for (const MaskKind mask : {MaskKind::none, MaskKind::causal}) {
     lse.upload(std::vector<float>(size_t(B) * H * S, -INFINITY));
     BlockAttentionArgs a{};
-    a.q = q.get(); a.k = k.get(); a.v = v.get();
-    a.q_pos = pos.get(); a.kv_pos = pos.get();
-    a.o_acc = o.get(); a.lse_acc = lse.get();
-    a.batch = B; a.heads = H; a.kv_heads = H; a.head_dim = D; a.q_len = S; a.kv_len = S;
-    a.type = ElementType::bf16; a.mask = mask;
+    a.q = q.get();
+    a.k = k.get();
+    a.v = v.get();
+    a.q_pos = pos.get();
+    a.kv_pos = pos.get();
+    a.o_acc = o.get();
+    a.lse_acc = lse.get();
+    a.batch = B;
+    a.heads = H;
+    a.kv_heads = H;
+    a.head_dim = D;
+    a.q_len = S;
+    a.kv_len = S;
+    a.type = ElementType::bf16;
+    a.mask = mask;
     a.softmax_scale = 1.f / std::sqrt(float(D));
     cudaEvent_t start, stop;
     CHECK_CUDA(cudaEventCreate(&start));
