@@ -1,11 +1,22 @@
 #include "apps/CaseOptions.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <limits>
+#include <map>
 #include <sstream>
 
 #include "core/Error.hpp"
+#include "core/FileDescriptor.hpp"
 #include "core/ResultsFile.hpp"
 #ifdef RINGBENCH_HAVE_CUDA
 #include "distributed/cuda/GpuDevice.hpp"
@@ -102,6 +113,63 @@ std::int64_t parse_count(const std::string& key, const std::string& text) {
   return value * unit;
 }
 
+double parse_number(const std::string& key, const std::string& text, const std::string& allowed) {
+  try {
+    std::size_t used = 0;
+    const double v = std::stod(text, &used);
+    if (used == text.size() && !std::isnan(v)) return v;
+  } catch (const std::exception&) {
+  }
+  throw ConfigError(key, text, allowed);
+}
+
+std::int64_t parse_integer(const std::string& key, const std::string& text,
+                           const std::string& allowed) {
+  std::int64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end) throw ConfigError(key, text, allowed);
+  return value;
+}
+
+std::string printable_excerpt(std::string_view text, std::size_t max_chars) {
+  std::string out;
+  for (const unsigned char ch : text) {
+    if (out.size() >= max_chars) return out + "...";
+    if (ch >= 0x20 && ch < 0x7f) {
+      out += static_cast<char>(ch);
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", ch);
+      out += hex;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// "--seq-len" -> "seq-len": errors name keys as config files spell them.
+std::string key_of(const po::error_with_option_name& e) {
+  std::string name = e.get_option_name();
+  return name.substr(std::min(name.find_first_not_of('-'), name.size()));
+}
+
+}  // namespace
+
+// Boost reports errors in its own words; restate them in ours (key, value, allowed).
+void throw_as_config_error(const po::error& e) {
+  if (const auto* u = dynamic_cast<const po::unknown_option*>(&e))
+    throw ConfigError(key_of(*u), "", "a known option (see --help)");
+  if (const auto* m = dynamic_cast<const po::invalid_command_line_syntax*>(&e))
+    throw ConfigError(key_of(*m), "", std::string("valid syntax: ") + e.what());
+  if (const auto* m = dynamic_cast<const po::multiple_occurrences*>(&e))
+    throw ConfigError(key_of(*m), "(given twice)", "one occurrence");
+  if (const auto* m = dynamic_cast<const po::error_with_option_name*>(&e))
+    throw ConfigError(key_of(*m), "", e.what());
+  throw ConfigError("command line", "", e.what());
+}
+
 namespace {
 
 // A map of key -> raw text values, from the command line, then the config file, then defaults.
@@ -109,6 +177,7 @@ class RawOptions {
  public:
   explicit RawOptions(po::variables_map vm) : vm_(std::move(vm)) {}
 
+  bool given(const std::string& key) const { return vm_.count(key) > 0; }
   std::string text(const std::string& key, const std::string& fallback) const {
     return vm_.count(key) ? vm_[key].as<std::string>() : fallback;
   }
@@ -131,21 +200,27 @@ class RawOptions {
 };
 
 int parse_int(const std::string& key, const std::string& text, int min_value) {
-  int value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || value < min_value)
-    throw ConfigError(key, text, "an integer >= " + std::to_string(min_value));
-  return value;
+  const std::string allowed = "an integer >= " + std::to_string(min_value);
+  const std::int64_t value = parse_integer(key, text, allowed);
+  if (value < min_value || value > std::numeric_limits<int>::max())
+    throw ConfigError(key, text, allowed);
+  return static_cast<int>(value);
 }
 
-double parse_real(const std::string& key, const std::string& text) {
-  try {
-    std::size_t used = 0;
-    const double v = std::stod(text, &used);
-    if (used == text.size() && v >= 0.0) return v;
-  } catch (const std::exception&) {
-  }
-  throw ConfigError(key, text, "a number >= 0");
+// A number >= 0; `allowed` says what it means (0 is refused later where it is not allowed).
+double parse_real(const std::string& key, const std::string& text, const std::string& allowed) {
+  const double v = parse_number(key, text, allowed);
+  if (!(v >= 0.0)) throw ConfigError(key, text, allowed);
+  return v;
+}
+
+// The generator takes 64 bits, but a negative seed must not wrap to 18446744073709551615: seeds
+// are the integers 0..2^63-1, the same in results files, exports and on every rank.
+std::uint64_t parse_seed(const std::string& text) {
+  const std::string allowed = "an integer from 0 to 9223372036854775807 (2^63-1)";
+  const std::int64_t value = parse_integer("seed", text, allowed);
+  if (value < 0) throw ConfigError("seed", text, allowed);
+  return static_cast<std::uint64_t>(value);
 }
 
 bool parse_bool(const std::string& key, const std::string& text) {
@@ -165,32 +240,153 @@ DeviceKind parse_device(const std::string& text, bool cuda_usable) {
   throw ConfigError("device", text, "auto, cpu, cuda");
 }
 
-// "--seq-len" -> "seq-len": errors name keys as config files spell them.
-std::string key_of(const po::error_with_option_name& e) {
-  std::string name = e.get_option_name();
-  return name.substr(std::min(name.find_first_not_of('-'), name.size()));
+std::string file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
 }
 
-// Boost reports errors in its own words; restate them in ours (key, value, allowed).
-[[noreturn]] void rethrow_as_config_error(const po::error& e) {
-  if (const auto* u = dynamic_cast<const po::unknown_option*>(&e))
-    throw ConfigError(key_of(*u), "", "a known option (see --help)");
-  if (const auto* m = dynamic_cast<const po::invalid_command_line_syntax*>(&e))
-    throw ConfigError(key_of(*m), "", std::string("valid syntax: ") + e.what());
-  if (const auto* m = dynamic_cast<const po::multiple_occurrences*>(&e))
-    throw ConfigError(key_of(*m), "(given twice)", "one occurrence");
-  throw ConfigError("command line", "", e.what());
+// A config file, read whole (see kMaxConfigBytes); ConfigError(key, path, ...) says what is
+// wrong with it. `key` is the option that named the file.
+std::string read_config_text(const std::string& key, const std::string& path) {
+  const std::string allowed = std::string("a regular INI file of at most ") + kMaxConfigText;
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused just below).
+  const FileDescriptor file(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (file.get() < 0) throw ConfigError(key, path, allowed + " (" + std::strerror(errno) + ")");
+  struct stat st {};
+  if (::fstat(file.get(), &st) != 0 || !S_ISREG(st.st_mode))
+    throw ConfigError(key, path, allowed + " (this is " + file_kind(st.st_mode) + ")");
+  const std::string too_large = allowed + " (this one is larger)";
+  if (static_cast<std::size_t>(st.st_size) > kMaxConfigBytes)
+    throw ConfigError(key, path, too_large);
+  std::string text(kMaxConfigBytes + 1, '\0');  // one byte more shows a file that grew meanwhile
+  std::size_t got = 0;
+  while (got < text.size()) {
+    const ssize_t n = ::read(file.get(), text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw ConfigError(key, path, allowed + " (" + std::strerror(errno) + ")");
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  if (got > kMaxConfigBytes) throw ConfigError(key, path, too_large);
+  text.resize(got);
+  return text;
 }
 
-void store_config_file(const std::string& path, const po::options_description& desc,
-                       po::variables_map& vm) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError("config", path, "a readable INI file");
+// Whether `key` takes a list (multitoken), for the advice on repeated keys.
+bool is_list(const po::options_description& desc, const std::string& key) {
+  const po::option_description* option = desc.find_nothrow(key, false);
+  return option && option->semantic()->max_tokens() > 1;
+}
+
+// A key given twice: Boost would silently make a list of it (or keep one value), so it is
+// refused naming both. `both`: the two as given; `as_one`: how to write them as one list.
+[[noreturn]] void refuse_repeated(const po::options_description& desc, const std::string& key,
+                                  const std::string& both, const std::string& as_one) {
+  throw ConfigError(key, both,
+                    is_list(desc, key) ? "one occurrence; lists are written as one value: " + as_one
+                                       : "one occurrence");
+}
+
+std::string joined_values(const std::vector<std::string>& values) {
+  std::string text;
+  for (const auto& v : values) text += " " + v;
+  return text;
+}
+
+// The command line's own repetitions (a key both on the command line and in a file is not one:
+// the command line wins).
+void refuse_repeated_options(const po::parsed_options& parsed,
+                             const po::options_description& desc) {
+  std::map<std::string, std::vector<std::string>> first;  // key -> its values
+  for (const auto& o : parsed.options) {
+    const auto [it, fresh] = first.emplace(o.string_key, o.value);
+    if (fresh || o.string_key.empty()) continue;
+    // a bare switch again (--check --check) means the same; `quick` adds its own --check
+    if (o.value.empty() && it->second.empty()) continue;
+    const std::string flag = "--" + o.string_key;
+    refuse_repeated(desc, o.string_key,
+                    flag + joined_values(it->second) + " " + flag + joined_values(o.value),
+                    flag + joined_values(it->second) + joined_values(o.value));
+  }
+}
+
+// Boost's reading of an INI line: the text before '#', without surrounding white space.
+std::string ini_trim(std::string_view s) {
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  return std::string(s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1));
+}
+
+bool has_control_bytes(std::string_view line) {
+  return std::any_of(line.begin(), line.end(), [](unsigned char ch) {
+    return (ch < 0x20 && ch != '\t' && ch != '\r') || ch == 0x7f;
+  });
+}
+
+// A line that is not `key = value` (binary data, a [section], a bare word): one message with the
+// place and the line as it reads, escaped and cut short.
+[[noreturn]] void refuse_config_line(const std::string& where, std::string_view line) {
+  throw ConfigError("config", where,
+                    "key = value lines; this one reads \"" + printable_excerpt(line) + "\"");
+}
+
+struct ConfigEntry {
+  std::string key, value;
+  std::string where;  // FILE:LINE
+};
+
+void check_config_entry(const ConfigEntry& e, const po::options_description& desc,
+                        std::map<std::string, ConfigEntry>& seen) {
+  if (!desc.find_nothrow(e.key, false))
+    throw ConfigError(printable_excerpt(e.key), e.where, "a known key (see --help)");
+  if (e.key == "config")
+    throw ConfigError("config", e.value,
+                      "a file named on the command line: config files cannot be nested (" +
+                          e.where + " names one)");
+  const auto [first, fresh] = seen.emplace(e.key, e);
+  if (!fresh)
+    refuse_repeated(desc, e.key,
+                    first->second.value + " (" + first->second.where + ") and " + e.value + " (" +
+                        e.where + ")",
+                    e.key + " = " + first->second.value + " " + e.value);
+}
+
+// Refuses, with the file and line, what Boost would misread or silently accept: bytes that are
+// not text, lines that are not key = value, [sections], unknown keys, a nested config file and a
+// key given twice (which Boost would turn into a list).
+void screen_config_text(const std::string& text, const std::string& path,
+                        const po::options_description& desc) {
+  std::map<std::string, ConfigEntry> seen;
+  std::istringstream in(text);
+  int number = 0;
+  for (std::string line; std::getline(in, line);) {
+    const std::string where = path + ":" + std::to_string(++number);
+    if (has_control_bytes(line)) refuse_config_line(where, line);
+    const std::string content = ini_trim(std::string_view(line).substr(0, line.find('#')));
+    if (content.empty()) continue;
+    const std::size_t eq = content.find('=');
+    if (content.front() == '[' || eq == std::string::npos || eq == 0)
+      refuse_config_line(where, line);
+    check_config_entry({ini_trim(content.substr(0, eq)), ini_trim(content.substr(eq + 1)), where},
+                       desc, seen);
+  }
+}
+
+// A config file below what `vm` holds already; `key` is the option that named it.
+void store_config_file(const std::string& key, const std::string& path,
+                       const po::options_description& desc, po::variables_map& vm) {
+  const std::string text = read_config_text(key, path);
+  screen_config_text(text, path, desc);
+  std::istringstream in(text);
   try {
     po::store(po::parse_config_file(in, desc, false), vm);
   } catch (const po::error& e) {
     try {
-      rethrow_as_config_error(e);
+      throw_as_config_error(e);
     } catch (const ConfigError& c) {
       throw ConfigError(c.key() + " (in " + path + ")", c.value(), c.allowed());
     }
@@ -204,7 +400,7 @@ void store_preset(const po::options_description& desc, po::variables_map& vm) {
   const std::string name = vm["preset"].as<std::string>();
   std::string allowed;
   for (const char* p : kPresets) {
-    if (name == p) return store_config_file(find_config(name + ".ini"), desc, vm);
+    if (name == p) return store_config_file("preset", find_config(name + ".ini"), desc, vm);
     allowed += (allowed.empty() ? "" : ", ") + std::string(p);
   }
   throw ConfigError("preset", name, allowed);
@@ -215,13 +411,15 @@ po::variables_map gather_values(const std::vector<std::string>& args,
   const po::options_description desc = case_options_description();
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    const po::parsed_options parsed = po::command_line_parser(args).options(desc).run();
+    refuse_repeated_options(parsed, desc);
+    po::store(parsed, vm);
   } catch (const po::error& e) {
-    rethrow_as_config_error(e);
+    throw_as_config_error(e);
   }
-  if (vm.count("config")) store_config_file(vm["config"].as<std::string>(), desc, vm);
+  if (vm.count("config")) store_config_file("config", vm["config"].as<std::string>(), desc, vm);
   store_preset(desc, vm);
-  if (!defaults_file.empty()) store_config_file(defaults_file, desc, vm);
+  if (!defaults_file.empty()) store_config_file("config", defaults_file, desc, vm);
   return vm;
 }
 
@@ -232,7 +430,7 @@ po::variables_map gather_job_values(const std::string& ini_text) {
   try {
     po::store(po::parse_config_file(in, desc, false), vm);
   } catch (const po::error& e) {
-    rethrow_as_config_error(e);
+    throw_as_config_error(e);
   }
   // Screened out before (JobFile); refused here too, since these keys name files.
   for (const char* key : {"config", "output", "trace", "dump-tensors"})
@@ -253,11 +451,16 @@ KernelKind parse_kernel_option(const std::string& text, DeviceKind device) {
 }
 
 // The results and trace files of a command line (jobs have neither: the daemon writes its own).
+// An empty name would silently write nothing: "none" says that on purpose.
 void parse_output_files(const RawOptions& raw, CaseOptions& out) {
   out.output = raw.text("output", "results.h5");
+  if (out.output.empty())
+    throw ConfigError("output", "", "a results file name, or none to write no results file");
   if (out.output == "none") out.output.clear();
   if (!out.output.empty()) check_results_file_usable(out.output);
   out.trace = raw.text("trace", "");
+  if (raw.given("trace") && out.trace.empty())
+    throw ConfigError("trace", "", "a JSON file name (leave out --trace for no timeline)");
   const std::filesystem::path trace_dir = std::filesystem::path(out.trace).parent_path();
   if (!out.trace.empty() && !trace_dir.empty() && !std::filesystem::is_directory(trace_dir))
     throw ConfigError("trace", out.trace, "a file in an existing folder");
@@ -275,17 +478,19 @@ void expand_cases(const RawOptions& raw, const ParseTarget& target, CaseOptions&
   base.device = parse_device(raw.text("device", "auto"), target.cuda.value_or(cuda_available()));
   base.virtual_ranks = parse_int("virtual-ranks", raw.text("virtual-ranks", "0"), 0);
   base.gpu = parse_int("gpu", raw.text("gpu", "-1"), -1);
-  base.timeout_s = parse_real("timeout", raw.text("timeout", "600"));
+  base.timeout_s = parse_real("timeout", raw.text("timeout", "600"), "seconds > 0");
   base.spec.kv_heads = parse_int("kv-heads", raw.text("kv-heads", "0"), 0);
   const std::string dtype = raw.text("dtype", "auto");
   base.spec.dtype = dtype == "auto" ? (base.device == DeviceKind::cuda ? DType::bf16 : DType::fp32)
                                     : parse_dtype(dtype);
-  base.spec.softmax_scale = parse_real("softmax-scale", raw.text("softmax-scale", "0"));
+  base.spec.softmax_scale = parse_real("softmax-scale", raw.text("softmax-scale", "0"),
+                                       "a number >= 0 (0 = 1/sqrt(head-dim))");
   base.warmup = parse_int("warmup", raw.text("warmup", "1"), 0);
   base.iters = parse_int("iters", raw.text("iters", "5"), 1);
   base.check = parse_bool("check", raw.text("check", "false"));
-  base.tolerance = parse_real("tolerance", raw.text("tolerance", "0"));
-  base.seed = static_cast<std::uint64_t>(parse_count("seed", raw.text("seed", "42")));
+  base.tolerance = parse_real("tolerance", raw.text("tolerance", "0"),
+                              "a number >= 0 (0 = the dtype's default)");
+  base.seed = parse_seed(raw.text("seed", "42"));
   base.dump_tensors = parse_bool("dump-tensors", raw.text("dump-tensors", "false"));
 
   const std::vector<std::int64_t> seq_lens = parse_seq_lens(raw);
@@ -317,6 +522,16 @@ void expand_cases(const RawOptions& raw, const ParseTarget& target, CaseOptions&
               }
 }
 
+// The tensors go into the results file; without one, --dump-tensors would do nothing.
+void require_file_for_dumps(const CaseOptions& out) {
+  if (!out.output.empty()) return;
+  for (const auto& c : out.cases)
+    if (c.dump_tensors)
+      throw ConfigError("dump-tensors", "true",
+                        "only with a results file (--output FILE, not none): the tensors are "
+                        "stored there");
+}
+
 }  // namespace
 
 CaseOptions parse_case_options(const std::vector<std::string>& args, int world_size,
@@ -325,6 +540,7 @@ CaseOptions parse_case_options(const std::vector<std::string>& args, int world_s
   CaseOptions out;
   parse_output_files(raw, out);
   expand_cases(raw, ParseTarget{world_size, std::nullopt}, out);
+  require_file_for_dumps(out);
   return out;
 }
 

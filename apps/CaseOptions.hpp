@@ -4,8 +4,11 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "apps/CasePlan.hpp"
@@ -52,6 +55,24 @@ std::string find_config(const std::string& file);
 
 // "4096", "64K", "1M" (K = 1024) -> tokens. Throws ConfigError(key, text, ...).
 std::int64_t parse_count(const std::string& key, const std::string& text);
+
+// The whole of `text` as a number (not NaN) or an integer; otherwise ConfigError(key, text,
+// allowed). Range checks are the caller's, with the same `allowed`.
+double parse_number(const std::string& key, const std::string& text, const std::string& allowed);
+std::int64_t parse_integer(const std::string& key, const std::string& text,
+                           const std::string& allowed);
+
+// Config files (--config, presets, the defaults of quick and kernels) are read whole: only
+// regular files up to this size, so a FIFO cannot hang the run nor /dev/zero fill its memory.
+inline constexpr std::size_t kMaxConfigBytes = std::size_t{1} << 20;
+inline constexpr const char* kMaxConfigText = "1 MiB";
+
+// Boost.Program_options errors restated as ConfigError (key, value, allowed), for every
+// subcommand's own options too.
+[[noreturn]] void throw_as_config_error(const boost::program_options::error& e);
+
+// `text` for a message: bytes outside printable ASCII as \xNN, cut to `max_chars` with "...".
+std::string printable_excerpt(std::string_view text, std::size_t max_chars = 80);
 
 // Whether a --help/-h was given (checked before anything else is validated).
 bool wants_help(const std::vector<std::string>& args);

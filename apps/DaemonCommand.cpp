@@ -3,7 +3,7 @@
 //
 // Protocol, on every rank, in rounds of about a second:
 //   1. Rank 0 watches the spool (pending jobs, the stop file, the idle limit, its stop signal);
-//      the others wait in a sleeping collective. Rank 0 claims a job by renaming it into running/.
+//      the others wait in a patient (sleeping) collective, bounded like every wait. Rank 0 claims a job by renaming it into running/.
 //   2. One collective (max over ranks) combines rank 0's decision with every rank's stop signal:
 //      idle, run a job, or stop. Stop wins, and a job claimed meanwhile is put back.
 //   3. For a job: rank 0 broadcasts its screened text; every rank parses and validates it with
@@ -36,7 +36,7 @@
 #include "core/ResultsFile.hpp"
 #include "core/Version.hpp"
 #include "distributed/Collectives.hpp"
-#include "distributed/SleepingCollectives.hpp"
+#include "distributed/PeerWait.hpp"
 #include "ring/Provenance.hpp"
 
 namespace ringbench {
@@ -61,20 +61,21 @@ po::options_description daemon_options_description() {
                   "spool folder (made if missing): pending/ running/ done/ failed/")(
       "output", po::value<std::string>(),
       "HDF5 results file every job appends to [SPOOL/results.h5]")(
-      "idle-exit", po::value<double>(),
+      "idle-exit", po::value<std::string>(),
       "exit after this many minutes without a job (fractions allowed) [0 = never]")(
-      "poll", po::value<double>(), "seconds between looks at pending/ [0.5]")(
-      "max-crashes", po::value<int>(),
+      "poll", po::value<std::string>(), "seconds between looks at pending/ [0.5]")(
+      "max-crashes", po::value<std::string>(),
       "a job found in running/ after this many daemon deaths goes to failed/ [3]");
   return d;
 }
 
+// Numbers are read as text and parsed here, so a refusal names the key and the text given.
 DaemonOptions parse_daemon_options(const Args& args) {
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(args).options(daemon_options_description()).run(), vm);
   } catch (const po::error& e) {
-    throw ConfigError("command line", "", e.what());
+    throw_as_config_error(e);
   }
   DaemonOptions o;
   if (!vm.count("spool"))
@@ -82,15 +83,24 @@ DaemonOptions parse_daemon_options(const Args& args) {
   o.spool = fs::absolute(vm["spool"].as<std::string>());
   o.output =
       vm.count("output") ? fs::absolute(vm["output"].as<std::string>()) : o.spool / "results.h5";
-  if (vm.count("idle-exit")) o.idle_exit_min = vm["idle-exit"].as<double>();
-  if (vm.count("poll")) o.poll_s = vm["poll"].as<double>();
-  if (vm.count("max-crashes")) o.max_crashes = vm["max-crashes"].as<int>();
-  if (!(o.idle_exit_min >= 0))
-    throw ConfigError("idle-exit", std::to_string(o.idle_exit_min), "minutes >= 0");
-  if (!(o.poll_s > 0 && o.poll_s <= 60))
-    throw ConfigError("poll", std::to_string(o.poll_s), "seconds in (0, 60]");
-  if (o.max_crashes < 1)
-    throw ConfigError("max-crashes", std::to_string(o.max_crashes), "1 or more");
+  auto given = [&vm](const char* key) { return vm[key].as<std::string>(); };
+  if (vm.count("idle-exit")) {
+    const char* allowed = "minutes >= 0 (0 = never)";
+    o.idle_exit_min = parse_number("idle-exit", given("idle-exit"), allowed);
+    if (!(o.idle_exit_min >= 0)) throw ConfigError("idle-exit", given("idle-exit"), allowed);
+  }
+  if (vm.count("poll")) {
+    const char* allowed = "seconds in (0, 60]";
+    o.poll_s = parse_number("poll", given("poll"), allowed);
+    if (!(o.poll_s > 0 && o.poll_s <= 60)) throw ConfigError("poll", given("poll"), allowed);
+  }
+  if (vm.count("max-crashes")) {
+    const char* allowed = "an integer from 1 to 1000000";
+    const std::int64_t crashes = parse_integer("max-crashes", given("max-crashes"), allowed);
+    if (crashes < 1 || crashes > 1000000)
+      throw ConfigError("max-crashes", given("max-crashes"), allowed);
+    o.max_crashes = static_cast<int>(crashes);
+  }
   return o;
 }
 
@@ -172,9 +182,13 @@ class Daemon {
     std::optional<ConfigError> refusal;
     if (root()) {
       try {
+        // A results file elsewhere is checked before the spool is touched: a refused start
+        // leaves no folders or lock behind. The default one in the spool needs the spool first.
+        const bool in_spool = options_.output.parent_path() == options_.spool;
+        if (!in_spool) check_results_file_usable(options_.output);
         spool_.create();
         lock_ = std::make_unique<SpoolLock>(spool_);
-        check_results_file_usable(options_.output);
+        if (in_spool) check_results_file_usable(options_.output);
         spool_.clear_stop();  // a stop request is for the daemon that was running then
       } catch (const ConfigError& e) {
         refusal = e;
@@ -221,7 +235,7 @@ class Daemon {
       mine = watch_spool(job, reason);
     else if (stop_signal())
       mine = kStop;
-    const int decision = max_all_sleeping(rt_.world(), mine);
+    const int decision = max_all(rt_.world(), mine, WaitPace::patient);
     if (decision == kStop) {
       if (job) spool_.put_back(job->name);  // claimed while another rank was told to stop
       return reason.empty() ? "a stop signal on another rank" : reason;
@@ -402,7 +416,7 @@ int daemon_command(const Args& args, const MpiRuntime& rt) {
           << daemon_options_description() << "\n";
     return 0;
   }
-  const DaemonOptions options = parse_daemon_options(args);
+  const DaemonOptions options = parse_on_every_rank(rt, [&] { return parse_daemon_options(args); });
   install_stop_signals();
   Daemon daemon(rt, options);
   return daemon.serve();

@@ -4,6 +4,7 @@
 // this command checks the arguments, finds the helper and runs it.
 #include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -38,6 +39,23 @@ po::options_description report_options() {
 std::string default_out_dir(const std::string& results) {
   fs::path p(results);
   return (p.parent_path() / (p.stem().string() + "-report")).string();
+}
+
+// The report folder, or the nearest folder above it that exists (the helper makes the rest), must
+// be a folder this user may write: checked here, so a wrong --out is one message, not a traceback.
+void require_writable_out(const std::string& out) {
+  if (out.empty()) throw ConfigError("out", out, "a folder name");
+  fs::path folder = fs::absolute(out);
+  std::error_code ec;
+  while (!fs::exists(folder, ec) && folder.has_parent_path() && folder != folder.parent_path())
+    folder = folder.parent_path();
+  if (!fs::is_directory(folder, ec))
+    throw ConfigError("out", out,
+                      "a folder that can be made (" + folder.string() + " is not a folder)");
+  if (::access(folder.c_str(), W_OK | X_OK) != 0)
+    throw ConfigError(
+        "out", out,
+        "a folder this user may write (" + folder.string() + ": " + std::strerror(errno) + ")");
 }
 
 // The helper beside the sources (build tree) or where RINGBENCH_REPORT_HELPER points.
@@ -83,6 +101,7 @@ int report_command(const Args& args, const MpiRuntime& rt) {
   const std::string results = vm["results"].as<std::string>();
   const std::string out = vm.count("out") ? vm["out"].as<std::string>() : default_out_dir(results);
   require_results_file("results", results);
+  require_writable_out(out);
   const std::string helper = find_helper();
   if (!rt.is_root()) return 0;
 

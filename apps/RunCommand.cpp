@@ -2,6 +2,7 @@
 // file.
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 
 #include "apps/CaseOptions.hpp"
@@ -13,6 +14,7 @@
 #include "core/ResultsFile.hpp"
 #include "core/Version.hpp"
 #include "distributed/Collectives.hpp"
+#include "distributed/PeerWait.hpp"
 #include "ring/RingBenchmark.hpp"
 
 namespace ringbench {
@@ -36,8 +38,10 @@ std::string describe(const RunRecord& run) {
   return text;
 }
 
+// `defaults_file` names the file of defaults below the options (quick's), found when parsing so
+// that a missing one is a refusal every rank agrees on.
 int run_cases(const std::string& name, const Args& args, const MpiRuntime& rt,
-              const std::string& defaults_file, bool verdicts) {
+              const std::function<std::string()>& defaults_file, bool verdicts) {
   if (wants_help(args)) {
     if (rt.is_root())
       std::cout << "usage: ringbench " << name << " [options]\n\n"
@@ -46,8 +50,12 @@ int run_cases(const std::string& name, const Args& args, const MpiRuntime& rt,
   }
   Args effective = args;
   if (verdicts) effective.push_back("--check");  // quick always checks correctness
-  const CaseOptions options = parse_case_options(effective, rt.size(), defaults_file);
-  require_whole_world(options, rt.size());
+  const CaseOptions options = parse_on_every_rank(rt, [&] {
+    CaseOptions parsed = parse_case_options(effective, rt.size(), defaults_file());
+    require_whole_world(parsed, rt.size());
+    set_peer_timeout(parsed.cases.front().timeout_s);  // bounds the agreement itself too
+    return parsed;
+  });
   require_same_config_everywhere(rt, options);
 
   if (rt.is_root()) {
@@ -111,12 +119,14 @@ bool quick_on_gpu(const Args& args) {
 }  // namespace
 
 int run_command(const Args& args, const MpiRuntime& rt) {
-  return run_cases("run", args, rt, "", false);
+  return run_cases(
+      "run", args, rt, [] { return std::string(); }, false);
 }
 
 int quick_command(const Args& args, const MpiRuntime& rt) {
   const std::string file = quick_on_gpu(args) ? "quick-cuda.ini" : "quick.ini";
-  return run_cases("quick", args, rt, wants_help(args) ? "" : find_config(file), true);
+  return run_cases(
+      "quick", args, rt, [&] { return find_config(file); }, true);
 }
 
 }  // namespace ringbench

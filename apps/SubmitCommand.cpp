@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include "apps/CaseOptions.hpp"
 #include "apps/Commands.hpp"
@@ -26,11 +27,40 @@ po::options_description submit_options_description() {
   d.add_options()("spool", po::value<std::string>(), "the daemon's spool folder")(
       "job", po::value<std::string>(),
       "the job file (INI, the keys of config files; also the last argument)")(
-      "priority", po::value<int>(),
+      "priority", po::value<std::string>(),
       "higher runs first (-1000..1000); instead of a priority key in the file [0]")(
-      "world", po::value<int>(),
+      "world", po::value<std::string>(),
       "validate for this many ranks [the daemon's, from its status file]");
   return d;
+}
+
+int world_option(const std::string& text) {
+  const char* allowed = "a number of ranks from 1 to 1000000";
+  const std::int64_t world = parse_integer("world", text, allowed);
+  if (world < 1 || world > 1000000) throw ConfigError("world", text, allowed);
+  return static_cast<int>(world);
+}
+
+int priority_option(const std::string& text) {
+  const std::string allowed = "an integer from " + std::to_string(-kMaxJobPriority) + " to " +
+                              std::to_string(kMaxJobPriority);
+  const std::int64_t priority = parse_integer("priority", text, allowed);
+  if (priority < -kMaxJobPriority || priority > kMaxJobPriority)
+    throw ConfigError("priority", text, allowed);
+  return static_cast<int>(priority);
+}
+
+// The numeric options, read as text and parsed first: a refusal names the key and the text given,
+// whether or not the spool and the job file are there.
+struct SubmitNumbers {
+  std::optional<int> world, priority;
+};
+
+SubmitNumbers numbers_of(const po::variables_map& vm) {
+  SubmitNumbers n;
+  if (vm.count("world")) n.world = world_option(vm["world"].as<std::string>());
+  if (vm.count("priority")) n.priority = priority_option(vm["priority"].as<std::string>());
+  return n;
 }
 
 // Whom the job is validated for: the daemon's ranks and device, from its status file.
@@ -39,7 +69,7 @@ struct Target {
   std::string said;  // for the message
 };
 
-Target target_of(const JobSpool& spool, const po::variables_map& vm) {
+Target target_of(const JobSpool& spool, std::optional<int> world) {
   Target t;
   t.parse.max_cases = kMaxJobCases;
   std::optional<DaemonStatus> status;
@@ -47,18 +77,16 @@ Target target_of(const JobSpool& spool, const po::variables_map& vm) {
     status = DaemonStatus::parse(read_untrusted_file(spool.status_file(), 64 * 1024));
   } catch (const ConfigError&) {
   }
-  if (vm.count("world")) {
-    t.parse.world_size = vm["world"].as<int>();
-    if (t.parse.world_size < 1)
-      throw ConfigError("world", std::to_string(t.parse.world_size), "1 or more");
+  if (world) {
+    t.parse.world_size = *world;
   } else if (status && !status->ranks.empty()) {
     t.parse.world_size = std::stoi(status->ranks);
   }
   if (status && !status->device.empty()) t.parse.cuda = status->device == "cuda";
   t.said = std::to_string(t.parse.world_size) + " rank(s)" +
-           (status              ? " (the daemon's)"
-            : vm.count("world") ? ""
-                                : " (no daemon status yet: pass --world)");
+           (status  ? " (the daemon's)"
+            : world ? ""
+                    : " (no daemon status yet: pass --world)");
   return t;
 }
 
@@ -98,8 +126,9 @@ int submit_command(const Args& args, const MpiRuntime& rt) {
                   .run(),
               vm);
   } catch (const po::error& e) {
-    throw ConfigError("command line", "", e.what());
+    throw_as_config_error(e);
   }
+  const SubmitNumbers numbers = numbers_of(vm);
   if (!vm.count("spool")) throw ConfigError("spool", "", "the daemon's spool folder (--spool DIR)");
   if (!vm.count("job")) throw ConfigError("job", "", "a job file (INI, the keys of config files)");
   const JobSpool spool(vm["spool"].as<std::string>());
@@ -107,12 +136,12 @@ int submit_command(const Args& args, const MpiRuntime& rt) {
   const fs::path file = vm["job"].as<std::string>();
   std::string text = read_untrusted_file(file, kMaxJobBytes);
   ScreenedJob screened = screen_job(text);
-  if (vm.count("priority")) {  // a priority key in the file as well is refused as given twice
+  if (numbers.priority) {  // a priority key in the file as well is refused as given twice
     if (!text.empty() && text.back() != '\n') text += '\n';
-    text += "priority = " + std::to_string(vm["priority"].as<int>()) + "\n";
+    text += "priority = " + std::to_string(*numbers.priority) + "\n";
     screened = screen_job(text);
   }
-  const Target target = target_of(spool, vm);
+  const Target target = target_of(spool, numbers.world);
   const CaseOptions options = validate_job(screened.options, target.parse);
   if (options.cases.size() > kMaxJobCases)
     throw ConfigError("job", std::to_string(options.cases.size()) + " cases",

@@ -7,6 +7,7 @@
 #include "apps/CaseOptions.hpp"
 #include "apps/Commands.hpp"
 #include "apps/ConfigAgreement.hpp"
+#include "distributed/PeerWait.hpp"
 #include "apps/ResultTable.hpp"
 #include "apps/Scaling.hpp"
 #include "apps/SweepRunner.hpp"
@@ -64,7 +65,12 @@ int sweep_command(const Args& args, const MpiRuntime& rt) {
     if (rt.is_root()) print_help();
     return 0;
   }
-  const CaseOptions options = parse_case_options(args, rt.size());
+  const CaseOptions options =
+      parse_on_every_rank(rt, [&] {
+        CaseOptions parsed = parse_case_options(args, rt.size());
+        set_peer_timeout(parsed.cases.front().timeout_s);  // bounds the agreement itself too
+        return parsed;
+      });
   require_same_config_everywhere(rt, options);
   if (rt.is_root()) {
     std::printf("# ringbench %s (%s) sweep: %zu case(s) on %d rank(s), device %s\n", kToolVersion,
@@ -78,7 +84,11 @@ int sweep_command(const Args& args, const MpiRuntime& rt) {
   SweepSettings settings;
   settings.output = options.output;
   const SweepOutcome outcome = run_sweep(options, pool, settings, printer);
-  if (!rt.is_root()) return outcome.any_check_failed ? 1 : 0;
+  // A sweep that measured nothing failed, even if each skip had its reason: exit 1, as for a
+  // failed check (every rank counts the cases that ran).
+  const bool nothing_ran = !outcome.results.empty() && outcome.ran == 0;
+  const int exit_code = outcome.any_check_failed || nothing_ran ? 1 : 0;
+  if (!rt.is_root()) return exit_code;
 
   printer.finished();
   std::size_t refused = 0;
@@ -101,7 +111,8 @@ int sweep_command(const Args& args, const MpiRuntime& rt) {
     std::printf("# timeline written to %s (open in https://ui.perfetto.dev)\n",
                 options.trace.c_str());
   }
-  return outcome.any_check_failed ? 1 : 0;
+  if (nothing_ran) std::printf("# nothing ran: every case was skipped (reasons above)\n");
+  return exit_code;
 }
 
 }  // namespace ringbench

@@ -1,5 +1,6 @@
 #include "apps/SweepRunner.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -8,7 +9,7 @@
 #include "core/Error.hpp"
 #include "core/ResultsFile.hpp"
 #include "distributed/Collectives.hpp"
-#include "distributed/SleepingCollectives.hpp"
+#include "distributed/PeerWait.hpp"
 #include "ring/Provenance.hpp"
 #include "ring/RingBenchmark.hpp"
 
@@ -52,9 +53,21 @@ CaseEnd run_on_ring(const BenchmarkCase& c, const MpiRuntime* ring, BenchmarkOut
   return end;
 }
 
-CaseEnd share_case_end(const MpiRuntime& job, const CaseEnd& mine) {
+// How long a rank outside the case's ring waits for it. Every wait inside the ring is bounded by
+// the case's timeout, so the ring ends the case (or aborts the job) within its number of waits
+// times the timeout: per iteration and pass, one per step and the iteration's barrier, plus the
+// setup, check and gathering of results.
+double case_allowance_s(const BenchmarkCase& c, const CasePlacement& p) {
+  const int steps = std::max(p.ranks, c.virtual_ranks);
+  const int passes = c.pass == PassKind::fwdbwd ? 2 : 1;
+  const double waits = static_cast<double>(c.warmup + c.iters + 1) * passes * (steps + 2) + 20;
+  return c.timeout_s * waits;
+}
+
+CaseEnd share_case_end(const MpiRuntime& job, const CaseEnd& mine, double wait_limit_s) {
+  const ScopedPeerTimeout limit(wait_limit_s);
   std::string text = job.is_root() ? mine.encode() : std::string();
-  broadcast_sleeping(job.world(), text);
+  broadcast(job.world(), text, 0, WaitPace::patient);
   return CaseEnd::decode(text);
 }
 
@@ -130,7 +143,8 @@ SweepOutcome run_sweep(const CaseOptions& options, RingPool& pool, const SweepSe
       if (root) observer.case_starting(clock, i, c, p);
       const MpiRuntime* ring = pool.ring(p.ranks);
       BenchmarkOutcome outcome;
-      const CaseEnd end = share_case_end(job, run_on_ring(c, ring, outcome));
+      const CaseEnd end = share_case_end(job, run_on_ring(c, ring, outcome),
+                                         ring ? c.timeout_s : case_allowance_s(c, p));
       if (end.refusal && !settings.skip_refused) throw *end.refusal;
       result.index = i;
       result.refused = end.refusal.has_value();
@@ -157,7 +171,7 @@ SweepOutcome run_sweep(const CaseOptions& options, RingPool& pool, const SweepSe
     if (root && !out.results.back().earlier) observer.case_done(clock, out.results.back());
 
     const bool stop_here = settings.stop_requested && settings.stop_requested();
-    if (i + 1 < n && max_all_sleeping(job.world(), stop_here ? 1 : 0) != 0) {
+    if (i + 1 < n && max_all(job.world(), stop_here ? 1 : 0, WaitPace::patient) != 0) {
       out.interrupted = true;
       break;
     }

@@ -1,12 +1,15 @@
 // ringbench: ring attention benchmark. Dispatches to one subcommand; turns invalid input into
 // exit code 2 (every rank, one message from rank 0) and any other failure into an abort of the
 // whole job, so no rank is left waiting.
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
 
+#include "apps/CaseOptions.hpp"
 #include "apps/Commands.hpp"
+#include "apps/ConfigAgreement.hpp"
 #include "core/Error.hpp"
 #include "core/Version.hpp"
 #include "ring/BackendFactory.hpp"
@@ -48,6 +51,16 @@ void print_usage(std::FILE* out) {
     std::fprintf(out, "  %-8s %s\n", name.c_str(), cmd.second);
 }
 
+// Any failure that is not invalid input (a library error, a rank that did not answer) ends every
+// rank of the job at once, with this rank's message.
+[[noreturn]] void fail_job(const ringbench::MpiRuntime& rt, const std::string& who,
+                           const std::exception& e) {
+  std::fprintf(stderr, "%s: rank %d (%s): error: %s\n", who.c_str(), rt.rank(),
+               rt.hostname().c_str(), e.what());
+  std::fflush(stderr);
+  rt.abort(1);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -59,39 +72,48 @@ int main(int argc, char** argv) {
     return 1;
   }
   const bool root = rt->is_root();
-  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
-    if (root) print_usage(argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
+  const std::string command = argc < 2 ? "" : argv[1];
+  const ringbench::Args args(argv + std::min(argc, 2), argv + argc);
+  try {
+    // Before anything that differs by command: ranks started with different commands (or some
+    // with --help) must all stop here, not wait in collectives the others never reach.
+    const bool help = ringbench::wants_help(args) || command == "--help" || command == "-h";
+    ringbench::require_same_command_everywhere(*rt, help ? command + " --help" : command);
+  } catch (const ringbench::ConfigError& e) {
+    if (root) std::fprintf(stderr, "ringbench: error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    fail_job(*rt, "ringbench", e);
   }
-  if (!std::strcmp(argv[1], "--version")) {
+  if (command.empty() || command == "--help" || command == "-h") {
+    if (root) print_usage(command.empty() ? stderr : stdout);
+    return command.empty() ? 2 : 0;
+  }
+  if (command == "--version") {
     if (root)
       std::printf("ringbench %s (%s)\nbackends: %s\n", ringbench::kToolVersion,
                   ringbench::kGitCommit, ringbench::kBackends);
     return 0;
   }
-  const auto it = commands().find(argv[1]);
+  const auto it = commands().find(command);
   if (it == commands().end()) {
     if (root) {
-      std::fprintf(stderr,
-                   "ringbench: error: invalid value for 'command': '%s' (allowed: ", argv[1]);
+      std::fprintf(stderr, "ringbench: error: invalid value for 'command': '%s' (allowed: ",
+                   command.c_str());
       for (const auto& [name, cmd] : commands()) std::fprintf(stderr, "%s ", name.c_str());
       std::fprintf(stderr, ")\n");
     }
     return 2;
   }
-  const ringbench::Args args(argv + 2, argv + argc);
   try {
     const int code = it->second.first(args, *rt);
     ringbench::release_device_resources();
     return code;
   } catch (const ringbench::ConfigError& e) {
     ringbench::release_device_resources();
-    if (root) std::fprintf(stderr, "ringbench %s: error: %s\n", argv[1], e.what());
+    if (root) std::fprintf(stderr, "ringbench %s: error: %s\n", command.c_str(), e.what());
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "ringbench %s: rank %d (%s): error: %s\n", argv[1], rt->rank(),
-                 rt->hostname().c_str(), e.what());
-    std::fflush(stderr);
-    rt->abort(1);
+    fail_job(*rt, "ringbench " + command, e);
   }
 }

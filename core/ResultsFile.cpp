@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <sstream>
 
@@ -324,11 +326,57 @@ void fsync_path(const fs::path& path, int flags) {
   }
 }
 
+fs::path folder_of(const fs::path& file) {
+  return file.has_parent_path() ? file.parent_path() : fs::path(".");
+}
+
+// The name of the copy an append writes: "<file>.tmp.<pid>" beside the file.
+fs::path copy_path(const fs::path& file, long pid) {
+  return file.string() + ".tmp." + std::to_string(pid);
+}
+
+bool is_copy_name(const std::string& name, const std::string& file_name) {
+  const std::string prefix = file_name + ".tmp.";
+  return name.size() > prefix.size() && name.starts_with(prefix) &&
+         std::all_of(name.begin() + prefix.size(), name.end(),
+                     [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)) != 0; });
+}
+
+// Removes the copies that appends killed between copy and rename left behind (each as large as
+// the file). Called holding the lock, before our copy is made. Every appender holds the lock from
+// before it makes its copy until the copy is renamed or removed, so while we hold it no copy can
+// be an append in progress: every one is stale, whatever its pid says (a writer on another host
+// sharing the folder may have a pid that is alive here, or one reused here). Were the lock not to
+// exclude that writer (a flock local to one node), appends would already lose each other's runs,
+// so this relies on nothing the append does not. Only regular files named exactly
+// "<file>.tmp.<digits>" are touched; the line on stderr says what was removed.
+void remove_stale_copies(const fs::path& file) {
+  const std::string file_name = file.filename().string();
+  std::vector<fs::path> stale;
+  std::error_code ec;
+  for (fs::directory_iterator it(folder_of(file), ec), end; !ec && it != end; it.increment(ec))
+    if (is_copy_name(it->path().filename().string(), file_name)) stale.push_back(it->path());
+  std::size_t removed = 0;
+  unsigned long long bytes = 0;
+  for (const fs::path& copy : stale) {
+    struct stat st {};
+    if (::lstat(copy.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || ::unlink(copy.c_str()) != 0)
+      continue;
+    ++removed;
+    bytes += static_cast<unsigned long long>(st.st_size);
+  }
+  if (removed > 0)
+    std::fprintf(stderr,
+                 "# ringbench: removed %zu stale temporary cop%s of %s (%llu bytes), left by "
+                 "appends that were killed\n",
+                 removed, removed == 1 ? "y" : "ies", file.c_str(), bytes);
+}
+
 }  // namespace
 
 void check_results_file_usable(const fs::path& file) {
   silence_hdf5();
-  const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  const fs::path dir = folder_of(file);
   if (!fs::is_directory(dir))
     throw ConfigError("output", file.string(),
                       "a file in an existing folder ('" + dir.string() + "' is missing)");
@@ -345,7 +393,8 @@ void check_results_file_usable(const fs::path& file) {
 std::string append_run(const fs::path& file, const RunRecord& run) {
   silence_hdf5();
   FileLock lock(fs::path(file.string() + ".lock"));
-  const fs::path tmp = file.string() + ".tmp." + std::to_string(::getpid());
+  remove_stale_copies(file);
+  const fs::path tmp = copy_path(file, ::getpid());
   std::string id;
   try {
     {
@@ -371,7 +420,7 @@ std::string append_run(const fs::path& file, const RunRecord& run) {
     }
     fsync_path(tmp, O_RDONLY);
     fs::rename(tmp, file);  // atomic: readers see the old file or the new one, never a mix
-    fsync_path(file.has_parent_path() ? file.parent_path() : fs::path("."), O_RDONLY | O_DIRECTORY);
+    fsync_path(folder_of(file), O_RDONLY | O_DIRECTORY);
   } catch (...) {
     std::error_code ignored;
     fs::remove(tmp, ignored);

@@ -19,7 +19,8 @@ inline constexpr int kSchemaVersion = 2;
 // exists and is not a ringbench results file.
 void check_results_file_usable(const std::filesystem::path& file);
 
-// Appends the run and returns its id (the group name under /runs).
+// Appends the run and returns its id (the group name under /runs). Holding `<file>.lock`, it first
+// removes the copies `<file>.tmp.<pid>` earlier appends left when killed (saying so on stderr).
 std::string append_run(const std::filesystem::path& file, const RunRecord& run);
 
 std::vector<std::string> list_runs(const std::filesystem::path& file);

@@ -1,4 +1,10 @@
-// The few collectives the harness needs, on plain host data.
+// The few collectives the harness needs, on plain host data, every wait bounded.
+//
+// Each is a gather to the root and/or a broadcast from it in point-to-point messages, not an MPI
+// collective: the root then knows exactly which rank did not answer, and a rank that stalls (or
+// never arrives, having refused its options) is named in a PeerTimeout after the peer timeout
+// (distributed/PeerWait.hpp) instead of hanging every other rank. Ranks waiting on the root allow
+// it a few seconds more, so the root's message (naming the missing rank) is the one users read.
 #pragma once
 
 #include <mpi.h>
@@ -7,13 +13,21 @@
 #include <string>
 #include <vector>
 
+#include "distributed/PeerWait.hpp"
+
 namespace ringbench {
 
-void broadcast(MPI_Comm comm, std::string& text, int root = 0);
+void broadcast(MPI_Comm comm, std::string& text, int root = 0, WaitPace pace = WaitPace::prompt);
+// Every rank is here: returns on every rank once all have arrived.
+void barrier(MPI_Comm comm);
 // True on every rank when `ok` is true on every rank.
 bool all_true(MPI_Comm comm, bool ok);
 double sum_all(MPI_Comm comm, double value);
+// Element-wise sum over the ranks, in place on every rank. For large vectors (a check's row
+// statistics): an MPI reduction, bounded by the peer timeout, that cannot say which rank is late.
+void sum_all(MPI_Comm comm, std::span<double> values);
 double max_all(MPI_Comm comm, double value);
+int max_all(MPI_Comm comm, int value, WaitPace pace = WaitPace::prompt);
 // Rank root receives every rank's values, in rank order; all ranks must pass the same count.
 std::vector<double> gather(MPI_Comm comm, std::span<const double> values, int root = 0);
 std::vector<float> gather(MPI_Comm comm, std::span<const float> values, int root = 0);

@@ -16,15 +16,24 @@ std::string gib(double bytes) {
 }
 }  // namespace
 
-void refuse_unless_all_fit(const MpiRuntime& rt, double needed, double available,
-                           const char* where) {
+std::string shape_text(const ProblemSpec& shape) {
+  std::string text = "seq-len=" + std::to_string(shape.seq_len) +
+                     " batch=" + std::to_string(shape.batch) +
+                     " heads=" + std::to_string(shape.heads);
+  if (shape.effective_kv_heads() != shape.heads)
+    text += " kv-heads=" + std::to_string(shape.effective_kv_heads());
+  return text + " head-dim=" + std::to_string(shape.head_dim);
+}
+
+void refuse_unless_all_fit(const MpiRuntime& rt, double needed, double available, const char* where,
+                           const ProblemSpec& shape) {
   const double worst_available = -max_all(rt.world(), -available);
   const double worst_needed = max_all(rt.world(), needed);
   if (!all_true(rt.world(), needed <= available))
-    throw ConfigError("seq-len", "(this case)",
-                      std::string("a case that fits in ") + where + ": a rank needs " +
-                          gib(worst_needed) + ", the fullest rank has " + gib(worst_available) +
-                          " free");
+    throw ConfigError("case", shape_text(shape),
+                      std::string("a case that fits in ") + where + ": it needs " +
+                          gib(worst_needed) + " per rank, the rank with the least has " +
+                          gib(worst_available) + " free");
 }
 
 }  // namespace ringbench

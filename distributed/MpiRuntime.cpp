@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "distributed/MpiCheck.hpp"
+#include "distributed/PeerWait.hpp"
 
 namespace ringbench {
 
@@ -82,6 +83,7 @@ MpiRuntime::MpiRuntime(MPI_Comm sub_ring, const MpiRuntime& parent)
 void MpiRuntime::describe(MPI_Comm comm) {
   RINGBENCH_CHECK_MPI(MPI_Comm_rank(comm, &rank_));
   RINGBENCH_CHECK_MPI(MPI_Comm_size(comm, &size_));
+  const Watchdog watchdog("MPI_Comm_split_type (the ranks of this host)", peer_timeout_s());
   RINGBENCH_CHECK_MPI(
       MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node_));
   RINGBENCH_CHECK_MPI(MPI_Comm_rank(node_, &local_rank_));
@@ -92,7 +94,11 @@ std::unique_ptr<MpiRuntime> MpiRuntime::first_ranks(const MpiRuntime& parent, in
   const bool inside = parent.rank() < ranks;
   MPI_Comm sub = MPI_COMM_NULL;
   const int color = inside ? 0 : MPI_UNDEFINED;
-  RINGBENCH_CHECK_MPI(MPI_Comm_split(parent.world(), color, parent.rank(), &sub));
+  {
+    const Watchdog watchdog("MPI_Comm_split (a sub-ring of " + std::to_string(ranks) + " ranks)",
+                            peer_timeout_s());
+    RINGBENCH_CHECK_MPI(MPI_Comm_split(parent.world(), color, parent.rank(), &sub));
+  }
   if (!inside) return nullptr;
   return std::unique_ptr<MpiRuntime>(new MpiRuntime(sub, parent));
 }
@@ -106,6 +112,9 @@ MpiRuntime::~MpiRuntime() {
     if (world_ != MPI_COMM_NULL) MPI_Comm_free(&world_);
     return;
   }
+  // Open MPI's finalize waits for every rank: a rank that stalled after its last collective must
+  // not keep the others here forever.
+  const Watchdog watchdog("MPI_Finalize", peer_timeout_s());
   MPI_Finalize();
 }
 

@@ -6,10 +6,11 @@
 #include <utility>
 
 #include "distributed/MpiCheck.hpp"
+#include "distributed/PeerWait.hpp"
 
 namespace ringbench {
 
-MpiTransport::MpiTransport(MPI_Comm ring) : ring_(ring) {
+MpiTransport::MpiTransport(MPI_Comm ring, double timeout_s) : ring_(ring), timeout_s_(timeout_s) {
   int rank = 0, size = 1;
   RINGBENCH_CHECK_MPI(MPI_Comm_rank(ring, &rank));
   RINGBENCH_CHECK_MPI(MPI_Comm_size(ring, &size));
@@ -78,10 +79,37 @@ void MpiTransport::exchange(const void* send, void* recv, std::size_t bytes) con
   auto* in = static_cast<char*>(recv);
   for (std::size_t done = 0; done < bytes || (bytes == 0 && done == 0); done += kPiece) {
     const int n = static_cast<int>(std::min(kPiece, bytes - done));
-    RINGBENCH_CHECK_MPI(MPI_Sendrecv(out + done, n, MPI_BYTE, next_, 0, in + done, n, MPI_BYTE,
-                                     prev_, 0, ring_, MPI_STATUS_IGNORE));
+    MPI_Request requests[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};  // receive, send
+    RINGBENCH_CHECK_MPI(MPI_Irecv(in + done, n, MPI_BYTE, prev_, 0, ring_, &requests[0]));
+    RINGBENCH_CHECK_MPI(MPI_Isend(out + done, n, MPI_BYTE, next_, 0, ring_, &requests[1]));
+    int complete[2] = {0, 0};
+    try {
+      wait_until(
+          [&] {
+            for (int i = 0; i < 2; ++i)
+              if (!complete[i])
+                RINGBENCH_CHECK_MPI(MPI_Test(&requests[i], &complete[i], MPI_STATUS_IGNORE));
+            return complete[0] && complete[1];
+          },
+          timeout_s_, WaitPace::prompt, [&] { return stalled_message(complete[0], complete[1]); });
+    } catch (const PeerTimeout&) {
+      // Nothing may later land in a buffer the caller has given up on: withdraw the receive;
+      // the send is left to MPI (a send cannot reliably be cancelled).
+      if (!complete[0]) MPI_Cancel(&requests[0]), MPI_Wait(&requests[0], MPI_STATUS_IGNORE);
+      if (!complete[1]) MPI_Request_free(&requests[1]);
+      throw;
+    }
     if (bytes == 0) break;
   }
+}
+
+std::string MpiTransport::stalled_message(bool received, bool sent) const {
+  std::string text;
+  if (!received) text = "no K/V block from rank " + std::to_string(prev_);
+  if (!sent)
+    text += (text.empty() ? "" : ", and ") + std::string("rank ") + std::to_string(next_) +
+            " did not take this rank's block";
+  return text + " within " + seconds_text(timeout_s_) + " (--timeout): stopped, dead or stuck";
 }
 
 }  // namespace ringbench

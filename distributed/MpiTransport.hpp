@@ -1,7 +1,8 @@
-// Transport for host buffers over MPI. The exchange runs on a helper thread as one blocking
-// MPI_Sendrecv: MPI implementations progress large nonblocking messages only inside MPI calls,
-// so a dedicated thread is what makes the transfer really overlap the computation (and lets us
-// time the transfer itself).
+// Transport for host buffers over MPI. The exchange runs on a helper thread that starts the send
+// and the receive and polls them: MPI implementations progress large nonblocking messages only
+// inside MPI calls, so a dedicated thread is what makes the transfer really overlap the
+// computation (and lets us time the transfer itself). Polling, not a blocking MPI_Sendrecv, bounds
+// the wait: a neighbour that does not answer within the timeout is named in the error.
 #pragma once
 
 #include <mpi.h>
@@ -9,6 +10,7 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "distributed/Transport.hpp"
@@ -17,7 +19,7 @@ namespace ringbench {
 
 class MpiTransport final : public Transport {
  public:
-  explicit MpiTransport(MPI_Comm ring);
+  MpiTransport(MPI_Comm ring, double timeout_s);
   ~MpiTransport() override;
   MpiTransport(const MpiTransport&) = delete;
   MpiTransport& operator=(const MpiTransport&) = delete;
@@ -29,8 +31,10 @@ class MpiTransport final : public Transport {
  private:
   void serve();
   void exchange(const void* send, void* recv, std::size_t bytes) const;
+  std::string stalled_message(bool received, bool sent) const;
 
   MPI_Comm ring_;
+  double timeout_s_;
   int next_ = 0, prev_ = 0;
 
   std::mutex mutex_;

@@ -29,14 +29,15 @@ std::vector<std::unique_ptr<RankBackend>> make_cpu_backends(const BenchmarkCase&
       static_cast<double>(cpu_rank_bytes(c.spec, layout.local_len(), backward)) * ranks.size();
   const double available =
       static_cast<double>(::sysconf(_SC_AVPHYS_PAGES)) * ::sysconf(_SC_PAGESIZE);
-  refuse_unless_all_fit(rt, needed, available / rt.local_size(), "host memory");
+  refuse_unless_all_fit(rt, needed, available / rt.local_size(), "host memory", c.spec);
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = std::max(1, cores / rt.local_size());
 
   std::vector<std::unique_ptr<RankBackend>> backends;
   if (c.virtual_ranks <= 1) {
     backends.push_back(std::make_unique<CpuBackend>(
-        c.spec, layout.local_len(), std::make_unique<MpiTransport>(rt.world()), threads, backward));
+        c.spec, layout.local_len(), std::make_unique<MpiTransport>(rt.world(), c.timeout_s),
+        threads, backward));
     return backends;
   }
   auto ring = std::make_shared<VirtualRing>();

@@ -55,13 +55,7 @@ RowStats gather_rows(const BenchmarkCase& c, const MpiRuntime& rt,
         global.delta[dst] = mine[l].delta[src];
       }
   }
-  // in pieces: MPI counts are int, and batch x heads x sequence can pass 2^31
-  constexpr std::size_t kPiece = std::size_t{1} << 30;
-  for (auto* v : {&global.lse, &global.delta})
-    for (std::size_t at = 0; at < v->size(); at += kPiece)
-      RINGBENCH_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, v->data() + at,
-                                        static_cast<int>(std::min(kPiece, v->size() - at)),
-                                        MPI_DOUBLE, MPI_SUM, rt.world()));
+  for (auto* v : {&global.lse, &global.delta}) sum_all(rt.world(), std::span<double>(*v));
   return global;
 }
 

@@ -14,6 +14,7 @@
 #include "core/RunSummary.hpp"
 #include "distributed/Collectives.hpp"
 #include "distributed/MpiCheck.hpp"
+#include "distributed/PeerWait.hpp"
 #include "ring/BackendFactory.hpp"
 #include "ring/BackwardCheck.hpp"
 #include "ring/Provenance.hpp"
@@ -83,7 +84,7 @@ LocalTimings run_iterations(const BenchmarkCase& c, const MpiRuntime& rt,
   std::vector<std::vector<IterationTiming>> forward(locals.size()), backward(locals.size());
   for (int it = 0; it < c.warmup + c.iters; ++it) {
     maybe_inject_fault(rt, it);
-    RINGBENCH_CHECK_MPI(MPI_Barrier(rt.world()));  // start every iteration together
+    barrier(rt.world());  // start every iteration together
     const bool timed = it >= c.warmup;
     if (has_forward(c.pass))
       for (std::size_t l = 0; l < locals.size(); ++l) {
@@ -313,6 +314,7 @@ StepWork step_work(const BenchmarkCase& c, const std::vector<LocalRank>& locals)
 }  // namespace
 
 BenchmarkOutcome run_ring_benchmark(const BenchmarkCase& c, const MpiRuntime& rt) {
+  const ScopedPeerTimeout wait_limit(c.timeout_s);  // the case's --timeout bounds every wait
   const SequenceLayout layout(c.layout, c.spec.seq_len, c.ring_size(rt.size()));
   std::vector<LocalRank> locals = make_local_ranks(c, layout, rt, make_pattern(c.spec.mask));
   for (auto& l : locals) l.backend->generate_inputs(c.seed, layout.runs(l.rank));

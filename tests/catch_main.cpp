@@ -16,7 +16,12 @@ const MpiRuntime& runtime() {
 #endif
 
 #ifdef RINGBENCH_TEST_GPU
+#include <cuda_runtime.h>
+
 #include <cstdio>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "distributed/cuda/GpuDevice.hpp"
 #include "ring/BackendFactory.hpp"
@@ -25,14 +30,30 @@ const MpiRuntime& runtime() {
 // shows the GPU tests as skipped, with the reason in the output.
 constexpr int kSkipped = 77;
 
+// Enough when every rank on a host has a GPU of its own: one ordinal each, or (each process
+// shown a single GPU, as Slurm --gpus-per-task does) different physical GPUs. Ranks that would
+// share one GPU are refused by ringbench itself, so the tests skip there rather than fail.
+bool own_gpu_each(const ringbench::MpiRuntime& rt, int gpus) {
+  if (gpus <= 0) return false;
+  if (rt.local_size() <= gpus) return true;
+  if (gpus != 1) return false;
+  char bus[32] = {};
+  if (cudaDeviceGetPCIBusId(bus, sizeof bus, 0) != cudaSuccess) return false;
+  const std::vector<std::string> buses = ringbench::gather(rt.node(), std::string(bus));
+  const std::set<std::string> distinct(buses.begin(), buses.end());
+  return distinct.size() == buses.size();  // known on the host's first rank only
+}
+
 bool enough_gpus(const ringbench::MpiRuntime& rt) {
   const int gpus = ringbench::visible_gpu_count();
-  const bool ok =
-      ringbench::all_true(rt.world(), gpus > 0 && (gpus == 1 || rt.local_size() <= gpus));
-  if (!ok && rt.is_root())
-    std::printf("GPU tests SKIPPED: %d GPU(s) visible for %d rank(s) on this host\n", gpus,
-                rt.local_size());
-  return ok;
+  const bool ok = ringbench::all_true(rt.world(), own_gpu_each(rt, gpus) || rt.local_rank() != 0);
+  const bool all_ok = ok && ringbench::all_true(rt.world(), gpus > 0);
+  if (!all_ok && rt.is_root())
+    std::printf(
+        "GPU tests SKIPPED: %d GPU(s) visible for %d rank(s) on this host (a GPU per "
+        "rank needed)\n",
+        gpus, rt.local_size());
+  return all_ok;
 }
 #endif
 

@@ -1,8 +1,10 @@
 // Command-line and config-file parsing: lists, suffixes, precedence, and refusals naming the key.
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "apps/CaseOptions.hpp"
 #include "core/Error.hpp"
@@ -79,4 +81,147 @@ TEST_CASE("every config file shipped in configs/ parses and validates", "[cli][c
     ++files;
   }
   REQUIRE(files >= 7);  // quick + six presets
+}
+
+// Bad input (issue 12): what the refusals name, for files and values that used to run anyway.
+namespace {
+std::optional<ConfigError> refusal(const std::vector<std::string>& args, int world = 4) {
+  try {
+    parse_case_options(args, world);
+  } catch (const ConfigError& e) {
+    return e;
+  }
+  return std::nullopt;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// A config file in the temporary folder, removed at the end of the test.
+struct TempConfig {
+  explicit TempConfig(const std::string& text, const std::string& name = "config.ini")
+      : path(std::filesystem::temp_directory_path() /
+             ("ringbench-input-" + std::to_string(::getpid()) + "-" + name)) {
+    std::ofstream(path, std::ios::binary) << text;
+  }
+  ~TempConfig() { std::filesystem::remove_all(path); }
+  std::string str() const { return path.string(); }
+  std::filesystem::path path;
+};
+}  // namespace
+
+TEST_CASE("only regular config files of at most 1 MiB are read", "[cli][input]") {
+  const TempConfig folder("", "folder.ini");
+  std::filesystem::remove(folder.path);
+  std::filesystem::create_directory(folder.path);
+  auto e = refusal({"--config", folder.str(), "--output", "none"});
+  REQUIRE(e);
+  CHECK(e->key() == "config");
+  CHECK(e->value() == folder.str());
+  CHECK(contains(e->allowed(), "this is a directory"));
+
+  std::string comments;
+  while (comments.size() <= (std::size_t{1} << 20)) comments += "# a comment line\n";
+  const TempConfig big(comments, "big.ini");
+  e = refusal({"--config", big.str(), "--output", "none"});
+  REQUIRE(e);
+  CHECK(e->key() == "config");
+  CHECK(contains(e->allowed(), "at most 1 MiB"));
+}
+
+TEST_CASE("a config file cannot name another config file", "[cli][input]") {
+  const TempConfig file("heads = 2\nconfig = other.ini\n");
+  const auto e = refusal({"--config", file.str(), "--output", "none"});
+  REQUIRE(e);
+  CHECK(e->key() == "config");
+  CHECK(e->value() == "other.ini");
+  CHECK(contains(e->allowed(), "cannot be nested"));
+  CHECK(contains(e->allowed(), file.str() + ":2"));
+}
+
+TEST_CASE("a key given twice is refused with both values, not made a list", "[cli][input]") {
+  auto e = refusal({"--heads", "4", "--heads", "8", "--output", "none"});
+  REQUIRE(e);
+  CHECK(e->key() == "heads");
+  CHECK(e->value() == "--heads 4 --heads 8");
+  CHECK(contains(e->allowed(), "lists are written as one value: --heads 4 8"));
+
+  e = refusal({"--kv-heads", "1", "--kv-heads=2", "--output", "none"});
+  REQUIRE(e);
+  CHECK(e->key() == "kv-heads");
+  CHECK(e->value() == "--kv-heads 1 --kv-heads 2");
+
+  const TempConfig file("heads = 4\nmask = causal\nheads = 8\n");
+  e = refusal({"--config", file.str(), "--output", "none"});
+  REQUIRE(e);
+  CHECK(e->key() == "heads");
+  CHECK(e->value() == "4 (" + file.str() + ":1) and 8 (" + file.str() + ":3)");
+  CHECK(contains(e->allowed(), "heads = 4 8"));
+
+  e = refusal({"--check", "--check=false", "--output", "none"});
+  REQUIRE(e);
+  CHECK(e->key() == "check");
+  CHECK(parse_case_options({"--check", "--check", "--output", "none"}, 1).cases[0].check);
+
+  // the command line wins over the file: a key in both is no repetition
+  const TempConfig lists("heads = 8\nseq-len = 1K 2K\n", "lists.ini");
+  const auto o =
+      parse_case_options({"--config", lists.str(), "--heads", "2", "--output", "none"}, 2);
+  REQUIRE(o.cases.size() == 2);
+  CHECK(o.cases[0].spec.heads == 2);
+}
+
+TEST_CASE("a line that is not key = value is named by file and line, escaped", "[cli][input]") {
+  const TempConfig binary(
+      "heads = 2\n\x7f"
+      "ELF\x01\x02" +
+      std::string(300, '\xff') + "\n");
+  auto e = refusal({"--config", binary.str(), "--output", "none"});
+  REQUIRE(e);
+  CHECK(e->key() == "config");
+  CHECK(e->value() == binary.str() + ":2");
+  CHECK(contains(e->allowed(), "key = value lines"));
+  CHECK(contains(e->allowed(), "\\x7fELF\\x01\\x02\\xff"));
+  CHECK(e->allowed().size() < 160);  // cut short
+  const std::string what = e->what();
+  CHECK(std::none_of(what.begin(), what.end(),
+                     [](unsigned char ch) { return ch < 0x20 || ch >= 0x7f; }));
+
+  const TempConfig words("heads = 2\njust words\n", "words.ini");
+  e = refusal({"--config", words.str(), "--output", "none"});
+  REQUIRE(e);
+  CHECK(e->key() == "config");
+  CHECK(e->value() == words.str() + ":2");
+}
+
+TEST_CASE("values that would do nothing or wrap around are refused", "[cli][input]") {
+  auto e = refusal({"--output", ""});
+  REQUIRE(e);
+  CHECK(e->key() == "output");
+  CHECK(contains(e->allowed(), "none"));
+  e = refusal({"--trace", "", "--output", "none"});
+  REQUIRE(e);
+  CHECK(e->key() == "trace");
+
+  e = refusal({"--seed", "-1", "--output", "none"});
+  REQUIRE(e);
+  CHECK(e->key() == "seed");
+  CHECK(e->value() == "-1");
+  const auto o = parse_case_options({"--seed", "9223372036854775807", "--output", "none"}, 1);
+  CHECK(o.cases[0].seed == 9223372036854775807ull);
+
+  e = refusal({"--dump-tensors", "--output", "none"});
+  REQUIRE(e);
+  CHECK(e->key() == "dump-tensors");
+  CHECK(contains(e->allowed(), "results file"));
+}
+
+TEST_CASE("the allowed text of timeout says 0 is not allowed", "[cli][input]") {
+  for (const char* bad : {"abc", "0", "-1"}) {
+    const auto e = refusal({"--timeout", bad, "--output", "none"});
+    REQUIRE(e);
+    CHECK(e->key() == "timeout");
+    CHECK(e->allowed() == "seconds > 0");
+  }
 }

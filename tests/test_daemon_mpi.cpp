@@ -2,7 +2,7 @@
 // collectives idle ranks wait in; run under mpirun with 1..4 ranks.
 #include <memory>
 
-#include "distributed/SleepingCollectives.hpp"
+#include "distributed/Collectives.hpp"
 #include "ring/RingBenchmark.hpp"
 #include "tests/MpiTestRuntime.hpp"
 #include "tests/catch.hpp"
@@ -39,17 +39,17 @@ TEST_CASE("a sub-ring of the first P ranks runs a case on its own", "[mpi][subri
       }
     }
     // The ranks outside waited here; everyone meets again before the next size.
-    REQUIRE(max_all_sleeping(rt.world(), ranks) == ranks);
+    REQUIRE(max_all(rt.world(), ranks, WaitPace::patient) == ranks);
   }
 }
 
 TEST_CASE("sleeping collectives agree like blocking ones", "[mpi][subring]") {
   const MpiRuntime& rt = runtime();
-  REQUIRE(max_all_sleeping(rt.world(), rt.rank()) == rt.size() - 1);
+  REQUIRE(max_all(rt.world(), rt.rank(), WaitPace::patient) == rt.size() - 1);
   std::string text = rt.is_root() ? std::string("job text\0with a NUL", 19) : "other";
-  broadcast_sleeping(rt.world(), text);
+  broadcast(rt.world(), text, 0, WaitPace::patient);
   REQUIRE(text == std::string("job text\0with a NUL", 19));
   std::string empty = rt.is_root() ? "" : "not empty";
-  broadcast_sleeping(rt.world(), empty);
+  broadcast(rt.world(), empty, 0, WaitPace::patient);
   REQUIRE(empty.empty());
 }

@@ -3,9 +3,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "apps/spool/DaemonStatus.hpp"
 #include "apps/spool/JobFile.hpp"
@@ -57,6 +59,44 @@ void settle(const JobSpool& spool) {
     if (fs::last_write_time(e.path()) > past) fs::last_write_time(e.path(), past);
 }
 
+void age(const fs::path& p, std::chrono::minutes by) {
+  fs::last_write_time(p, fs::file_time_type::clock::now() - by);
+}
+
+// What the daemon does with claim_next(): a refusal is filed in failed/ at once with its error as
+// the report; the names of the jobs it would run are returned.
+std::vector<std::string> claim_all(JobSpool& spool) {
+  std::vector<std::string> claimed;
+  while (auto job = spool.claim_next()) {
+    if (job->error.empty())
+      claimed.push_back(job->name);
+    else
+      spool.finish(job->name, false, job->text, "# error = " + job->error + "\n");
+  }
+  return claimed;
+}
+
+std::vector<std::string> names_in(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Every file in failed/, one after the other.
+std::string failed_texts(const JobSpool& spool) {
+  std::string all;
+  for (const auto& e : spool.list(JobState::failed))
+    all += slurp(spool.folder(JobState::failed) / e.name);
+  return all;
+}
+
+std::size_t count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
 }  // namespace
 
 TEST_CASE("job screening keeps case keys and takes out the priority", "[spool]") {
@@ -93,6 +133,8 @@ TEST_CASE("job names cannot leave their folder", "[spool][security]") {
   REQUIRE_FALSE(valid_job_name(".hidden.ini"));
   REQUIRE_FALSE(valid_job_name("job.txt"));
   REQUIRE_FALSE(valid_job_name("job .ini"));
+  REQUIRE_FALSE(valid_job_name("-option.ini"));
+  REQUIRE_FALSE(valid_job_name("caf\xc3\xa9.ini"));
   REQUIRE_FALSE(valid_job_name(std::string(200, 'a') + ".ini"));
 }
 
@@ -169,6 +211,8 @@ TEST_CASE("pending jobs run by priority, then oldest first", "[spool]") {
   REQUIRE(jobs[3].name == "a-new.ini");
 
   settle(spool);
+  const auto stray = spool.claim_next();  // not a job's name: refused first, as a job of its own
+  REQUIRE(stray->error.find("'.tmp-not-a-job.ini'") != std::string::npos);
   REQUIRE(spool.claim_next()->name == "c-urgent.ini");
   REQUIRE(spool.claim_next()->name == "b-old.ini");
   const auto broken = spool.claim_next();
@@ -266,4 +310,103 @@ TEST_CASE("the status file round-trips", "[spool]") {
   REQUIRE(back.jobs_done == 3);
   REQUIRE(back.jobs_failed == 1);
   REQUIRE(back.heartbeat == 1700000000);
+}
+
+TEST_CASE("files in pending/ under names submit never writes go to failed/ with the reason",
+          "[spool]") {
+  TempDir dir;
+  JobSpool spool(dir.path);
+  spool.create();
+  const fs::path pending = spool.folder(JobState::pending);
+  const std::vector<std::string> strays = {"-dash.ini",      ".dot.ini",
+                                           "with space.ini", "caf\xc3\xa9.ini",
+                                           "new\nline.ini",  std::string(201, 'a') + ".ini",
+                                           "job.txt"};
+  for (const auto& name : strays) write(pending / name, "heads = 2\n");
+  write(pending / "good.ini", "heads = 2\n");
+  const std::string job = "20261121T101500-000001-42-ab12-x.ini";
+  const fs::path abandoned = pending / temporary_name(job, 4242);  // its submit was killed
+  write(abandoned, "heads = 2\n");
+  settle(spool);
+  age(abandoned, std::chrono::minutes(20));
+  const fs::path writing = pending / temporary_name(job, 4243);  // a submit writing it now
+  write(writing, "heads = ");
+
+  REQUIRE(claim_all(spool) == std::vector<std::string>{"good.ini"});
+  REQUIRE(names_in(pending) == std::vector<std::string>{writing.filename().string()});
+  const auto failed = spool.list(JobState::failed);  // all listed: as ringbench status shows them
+  REQUIRE(failed.size() == strays.size() + 1);
+  REQUIRE(names_in(spool.folder(JobState::failed)).size() == failed.size());
+  REQUIRE(names_in(spool.folder(JobState::running)) == std::vector<std::string>{"good.ini"});
+  const std::string texts = failed_texts(spool);
+  REQUIRE(count(texts, "heads = 2\n") == strays.size() + 1);  // the text kept with the reason
+  REQUIRE(count(texts, "a name like ringbench submit writes") == strays.size());
+  for (const char* quoted : {"'-dash.ini'", "'.dot.ini'", "'with space.ini'", "'caf\\xc3\\xa9.ini'",
+                             "'new\\x0aline.ini'", "'job.txt'", "(205 bytes)"}) {
+    INFO(quoted);
+    REQUIRE(texts.find(quoted) != std::string::npos);
+  }
+  REQUIRE(texts.find("'" + abandoned.filename().string() + "'") != std::string::npos);
+  REQUIRE(texts.find("stopped before renaming it in") != std::string::npos);
+}
+
+TEST_CASE("a folder in pending/ ends in failed/ at once, never in running/", "[spool]") {
+  TempDir dir;
+  JobSpool spool(dir.path);
+  spool.create();
+  const fs::path pending = spool.folder(JobState::pending), failed = spool.folder(JobState::failed);
+  fs::create_directories(pending / "folder.ini" / "inside");
+  write(pending / "folder.ini" / "inside" / "data", "someone's data");
+  fs::create_directory(pending / "-stray folder");
+  settle(spool);
+
+  REQUIRE(claim_all(spool).empty());
+  REQUIRE(fs::is_empty(spool.folder(JobState::running)));
+  REQUIRE(fs::is_empty(pending));
+  REQUIRE(slurp(failed / "folder.ini").find("a job file, not a folder") != std::string::npos);
+  REQUIRE(slurp(failed / "folder.ini.dir" / "inside" / "data") == "someone's data");  // kept whole
+  REQUIRE(spool.list(JobState::failed).size() == 2);
+  REQUIRE(failed_texts(spool).find("'-stray folder'") != std::string::npos);
+  REQUIRE(spool.recover_running(3).empty());  // nothing left over for the next start
+}
+
+TEST_CASE("the next start removes temporaries of writes cut off by a kill, and says so",
+          "[spool]") {
+  TempDir dir;
+  JobSpool spool(dir.path);
+  spool.create();
+  SpoolLock lock(spool);  // as the daemon holds it while it recovers
+  const std::string job = "20261121T101500-000001-42-ab12-x.ini";
+  const fs::path done = spool.folder(JobState::done), failed = spool.folder(JobState::failed);
+  const std::vector<fs::path> leftovers = {
+      done / temporary_name(job, 999999999),  // its report was being written
+      failed / temporary_name(job, 1),        // a live pid here: but only the lock holder writes
+      dir.path / "state" / temporary_name(job, 2),
+      dir.path / temporary_name("status", 3),
+      dir.path / temporary_name("stop", 4),  // of a ringbench stop, long ago
+  };
+  for (const auto& p : leftovers) write(p, "cut off");
+  age(leftovers.back(), std::chrono::minutes(20));
+  const std::vector<fs::path> kept = {
+      dir.path / temporary_name("stop", 5),    // a ringbench stop writing it now
+      done / temporary_name(job, ::getpid()),  // ours
+      done / ".keep",
+      done / temporary_name("notes.txt", 6),
+      failed / (job + ".tmp.7"),
+      dir.path / "results.h5.tmp.8",  // the results file's: append_run judges those
+  };
+  for (const auto& p : kept) write(p, "keep");
+
+  const auto lines = spool.recover_running(3);
+  REQUIRE(lines.size() == leftovers.size());
+  REQUIRE(lines.front().find("done/" + temporary_name(job, 999999999)) != std::string::npos);
+  REQUIRE(lines.front().find("removed, 7 bytes") != std::string::npos);
+  for (const auto& p : leftovers) {
+    INFO(p);
+    REQUIRE_FALSE(fs::exists(p));
+  }
+  for (const auto& p : kept) {
+    INFO(p);
+    REQUIRE(fs::exists(p));
+  }
 }

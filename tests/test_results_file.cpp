@@ -103,3 +103,31 @@ TEST_CASE("an existing file that is not a ringbench results file is refused", "[
   fs::remove(file.string() + ".lock");
   REQUIRE_THROWS_AS(check_results_file_usable("/no/such/folder/r.h5"), ConfigError);
 }
+
+TEST_CASE("an append removes the copies killed appends left, and nothing else", "[hdf5]") {
+  const fs::path file = temp_path("stale.h5");
+  fs::remove(file);
+  REQUIRE(append_run(file, sample_run()) == "000000");
+  // Copies of killed appends: one of a pid that is gone, one of a live pid (as a copy from another
+  // host sharing the folder may look): under the lock neither can be an append in progress.
+  const fs::path gone = file.string() + ".tmp.999999999";
+  const fs::path alive = file.string() + ".tmp.1";
+  fs::copy_file(file, gone);
+  fs::copy_file(file, alive);
+  const std::vector<fs::path> unrelated = {file.string() + ".tmp.12x", file.string() + ".tmp.",
+                                           file.string() + ".tmp.7.keep", file.string() + ".tmpx.3",
+                                           temp_path("x" + file.filename().string() + ".tmp.4")};
+  for (const auto& p : unrelated) std::ofstream(p) << "keep me";
+
+  REQUIRE(append_run(file, sample_run()) == "000001");
+  REQUIRE_FALSE(fs::exists(gone));
+  REQUIRE_FALSE(fs::exists(alive));
+  for (const auto& p : unrelated) {
+    INFO(p);
+    REQUIRE(fs::exists(p));
+    fs::remove(p);
+  }
+  REQUIRE(list_runs(file) == std::vector<std::string>{"000000", "000001"});
+  fs::remove(file);
+  fs::remove(file.string() + ".lock");
+}

@@ -13,7 +13,7 @@ using ringbench::test::runtime;
 
 TEST_CASE("the transport passes each block one hop around the ring", "[mpi][transport]") {
   const MpiRuntime& rt = runtime();
-  MpiTransport transport(rt.world());
+  MpiTransport transport(rt.world(), 60.0);
   std::vector<int> mine(1000, rt.rank()), got(1000, -1);
   transport.start_exchange(mine.data(), got.data(), mine.size() * sizeof(int));
   transport.wait_exchange();

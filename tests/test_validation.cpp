@@ -2,6 +2,7 @@
 #include "core/BenchmarkCase.hpp"
 #include "core/Error.hpp"
 #include "core/Statistics.hpp"
+#include "distributed/MemoryFit.hpp"
 #include "tests/catch.hpp"
 
 using namespace ringbench;
@@ -55,6 +56,18 @@ TEST_CASE("a case is checked against the world it runs on", "[validation]") {
   c.layout = LayoutKind::contiguous;
   c.iters = 0;
   REQUIRE_THROWS_AS(validate(c, 1), ConfigError);
+}
+
+TEST_CASE("the memory refusal names the whole shape of the case", "[validation][input]") {
+  ProblemSpec spec;
+  spec.seq_len = 65536;
+  spec.batch = 2;
+  spec.heads = 32;
+  spec.head_dim = 128;
+  // any of these may be what made the case too big: none is blamed alone
+  CHECK(shape_text(spec) == "seq-len=65536 batch=2 heads=32 head-dim=128");
+  spec.kv_heads = 8;
+  CHECK(shape_text(spec) == "seq-len=65536 batch=2 heads=32 kv-heads=8 head-dim=128");
 }
 
 TEST_CASE("timing statistics", "[statistics]") {

@@ -1,7 +1,6 @@
 #include "apps/spool/JobFile.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <set>
 
@@ -50,6 +49,11 @@ int parse_priority(std::string_view value) {
   return p;
 }
 
+// ASCII only, whatever the locale (isalnum may accept letters of a single-byte locale).
+bool ascii_alnum(char ch) {
+  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+}
+
 }  // namespace
 
 std::string job_keys_text() {
@@ -58,12 +62,14 @@ std::string job_keys_text() {
   return text;
 }
 
+bool job_name_character(char ch) {
+  return ascii_alnum(ch) || ch == '.' || ch == '_' || ch == '-';
+}
+
 bool valid_job_name(std::string_view name) {
   if (name.size() < 5 || name.size() > 128 || !name.ends_with(".ini")) return false;
-  if (!std::isalnum(static_cast<unsigned char>(name.front()))) return false;
-  return std::all_of(name.begin(), name.end(), [](char ch) {
-    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-';
-  });
+  if (!ascii_alnum(name.front())) return false;
+  return std::all_of(name.begin(), name.end(), job_name_character);
 }
 
 ScreenedJob screen_job(std::string_view text) {

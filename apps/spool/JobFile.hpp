@@ -23,9 +23,14 @@ struct ScreenedJob {
 // Throws ConfigError naming the key (or "job" for the file as a whole).
 ScreenedJob screen_job(std::string_view text);
 
-// Whether a job can be named `name` in the spool: [A-Za-z0-9][A-Za-z0-9._-]* ending in ".ini",
-// at most 128 characters, so a name can never leave its folder or hide as a dot-file.
+// The one rule for job names, shared by `ringbench submit` (which only writes names that pass it)
+// and the spool (a file in pending/ named otherwise is not a job: it goes to failed/ under a name
+// that passes): [A-Za-z0-9][A-Za-z0-9._-]* ending in ".ini", at most 128 characters, so a name can
+// never leave its folder, hide as a dot-file, look like an option or garble a terminal.
 bool valid_job_name(std::string_view name);
+bool job_name_character(char ch);  // one a job name may hold anywhere but first
+inline constexpr const char* kJobNameRule =
+    "a name like ringbench submit writes: [A-Za-z0-9][A-Za-z0-9._-]*.ini, at most 128 characters";
 
 // The keys a job may set (for messages and documentation).
 std::string job_keys_text();

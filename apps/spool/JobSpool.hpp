@@ -17,6 +17,7 @@
 #include <ctime>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -66,13 +67,20 @@ class JobSpool {
   // Moves the next pending job into running/ and reads it. A file changed within the last second
   // is left to settle (it may still be being copied in): nothing is claimed until it has. A job
   // whose name already finished is moved to failed/ under a new name and the next one is tried.
+  // Refused at once, with `error` set (the caller files them with finish(), as any refusal):
+  //  - a file under a name submit never writes (!valid_job_name), claimed under a fresh name;
+  //    submit's own temporaries (".<job>.tmp.<pid>") are left alone for 10 minutes, then are
+  //    the leftovers of a submit that stopped, and refused the same way;
+  //  - a folder, which is never moved into running/ (see refuse_folder).
   std::optional<ClaimedJob> claim_next();
   void put_back(const std::string& name);  // running/ -> pending/
   // Writes done/NAME or failed/NAME (the job text, then `report`) and removes running/NAME.
   void finish(const std::string& name, bool ok, const std::string& text, const std::string& report);
 
-  // At start-up: jobs left in running/ by a daemon that died go back to pending/, or to failed/
-  // once they have crashed `max_crashes` times. Returns one line per job about what was done.
+  // At start-up, holding the SpoolLock: removes the temporaries of atomic writes cut off by a kill
+  // (remove_abandoned_temporaries); jobs left in running/ by a daemon that died go back to
+  // pending/, or to failed/ once they have crashed `max_crashes` times. Returns one line per file
+  // or job about what was done.
   std::vector<std::string> recover_running(int max_crashes);
 
   JobAttempts attempts(const std::string& name) const;
@@ -89,8 +97,19 @@ class JobSpool {
   void store_attempts(const std::string& name, const JobAttempts& a) const;
   std::filesystem::path state_file(const std::string& name) const;
   bool finished(const std::string& name) const;
+  ClaimedJob read_claimed(const std::string& name) const;
+  std::vector<std::string> stray_names() const;
+  std::optional<ClaimedJob> refuse_next_stray();
+  ClaimedJob refuse_folder(const std::filesystem::path& from, const std::string& job,
+                           const std::string& why);
+  bool park_folder(const std::filesystem::path& from, const std::string& job, std::string& where);
+  void remove_from_running(const std::string& name);
+  std::vector<std::string> remove_abandoned_temporaries() const;
 
   std::filesystem::path dir_;
+  // Folders in pending/ refused already that this daemon may neither move nor remove (another
+  // account's, not writable for it): refused once, then left alone.
+  std::set<std::string> stuck_folders_;
 };
 
 // Held by the daemon for its whole life: a second daemon on the same spool is refused (it would

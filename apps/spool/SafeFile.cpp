@@ -4,31 +4,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <stdexcept>
 
 #include "core/Error.hpp"
+#include "core/FileDescriptor.hpp"
 
 namespace ringbench {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 [[noreturn]] void fail(const std::string& what, const fs::path& path) {
   throw std::runtime_error(what + " " + path.string() + ": " + std::strerror(errno));
@@ -37,18 +27,34 @@ class Fd {
 }  // namespace
 
 void sync_folder(const fs::path& dir) {
-  Fd fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  FileDescriptor fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() >= 0) ::fsync(fd.get());
 }
 
+std::string temporary_name(const std::string& target, long pid) {
+  return "." + target + ".tmp." + std::to_string(pid);
+}
+
+std::optional<TemporaryName> parse_temporary_name(std::string_view name) {
+  constexpr std::string_view kInfix = ".tmp.";
+  const std::size_t infix = name.rfind(kInfix);
+  if (name.size() < 2 || name.front() != '.' || infix == std::string_view::npos || infix < 2)
+    return std::nullopt;
+  const std::string_view digits = name.substr(infix + kInfix.size());
+  const auto digit = [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)) != 0; };
+  if (digits.empty() || digits.size() > 10 || !std::all_of(digits.begin(), digits.end(), digit))
+    return std::nullopt;
+  TemporaryName t;
+  t.target = std::string(name.substr(1, infix - 1));
+  std::from_chars(digits.data(), digits.data() + digits.size(), t.pid);
+  return t;
+}
+
 void write_file_atomically(const fs::path& path, const std::string& text) {
-  // A dot-file beside the target: same filesystem (rename is atomic), ignored by spool listings.
-  std::string tmp_name = ".";
-  tmp_name += path.filename().string();
-  tmp_name += ".tmp." + std::to_string(::getpid());
-  const fs::path tmp = path.parent_path() / tmp_name;
+  const fs::path tmp = path.parent_path() / temporary_name(path.filename().string(), ::getpid());
   {
-    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
+    FileDescriptor fd(
+        ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
     if (fd.get() < 0) fail("cannot create", tmp);
     ::fchmod(fd.get(), 0644);  // the daemon reads what submitters write, whatever their umask
     std::size_t written = 0;
@@ -72,7 +78,7 @@ void write_file_atomically(const fs::path& path, const std::string& text) {
 
 std::string read_untrusted_file(const fs::path& path, std::size_t limit) {
   const std::string name = path.filename().string();
-  Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (fd.get() < 0)
     throw ConfigError("job", name,
                       std::string("a readable regular file (") + std::strerror(errno) + ")");

@@ -4,13 +4,25 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace ringbench {
 
 // Writes `text` to a temporary file beside `path`, flushes it to disk, and renames it over `path`.
 // Throws std::runtime_error naming the file.
 void write_file_atomically(const std::filesystem::path& path, const std::string& text);
+
+// The temporary file write_file_atomically writes beside its target: ".<target>.tmp.<pid>", a
+// dot-file (ignored by spool listings) in the target's folder (so the rename is atomic). A writer
+// killed before its rename leaves it behind; this is how such a leftover is recognised.
+struct TemporaryName {
+  std::string target;  // the file it was to become, in the same folder
+  long pid = 0;        // the writer's process (on whichever host it ran)
+};
+std::string temporary_name(const std::string& target, long pid);
+std::optional<TemporaryName> parse_temporary_name(std::string_view name);
 
 // Reads a file that someone else may have placed: only a regular file with one link, not through
 // a symbolic link, not blocking on a FIFO, at most `limit` bytes. Throws ConfigError (key "job")

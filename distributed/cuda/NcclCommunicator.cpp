@@ -1,8 +1,11 @@
 #include "distributed/cuda/NcclCommunicator.hpp"
 
+#include <cstring>
 #include <string>
 
+#include "distributed/Collectives.hpp"
 #include "distributed/MpiCheck.hpp"
+#include "distributed/PeerWait.hpp"
 #include "distributed/cuda/CudaCheck.hpp"
 #include "distributed/cuda/EventWait.hpp"
 
@@ -13,7 +16,12 @@ NcclCommunicator::NcclCommunicator(MPI_Comm comm) {
   RINGBENCH_CHECK_MPI(MPI_Comm_size(comm, &size_));
   ncclUniqueId id{};
   if (rank_ == 0) RINGBENCH_CHECK_NCCL(ncclGetUniqueId(&id));
-  RINGBENCH_CHECK_MPI(MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, comm));
+  std::string bytes(reinterpret_cast<const char*>(&id), sizeof id);
+  broadcast(comm, bytes);
+  std::memcpy(&id, bytes.data(), sizeof id);
+  // Every rank must join the init; one that does not is caught by the watchdog.
+  const Watchdog watchdog("ncclCommInitRank (" + std::to_string(size_) + " ranks)",
+                          peer_timeout_s());
   RINGBENCH_CHECK_NCCL(ncclCommInitRank(&comm_, size_, id, rank_));
 }
 

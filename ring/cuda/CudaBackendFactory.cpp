@@ -169,7 +169,8 @@ std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(const BenchmarkCase
   const double needed =
       static_cast<double>(plan_cuda_rank(c, layout.local_len()).total() + kernel.bytes) *
       ranks.size();
-  refuse_unless_all_fit(rt, needed + kReservedBytes, static_cast<double>(free), "GPU memory");
+  refuse_unless_all_fit(rt, needed + kReservedBytes, static_cast<double>(free), "GPU memory",
+                        c.spec);
 
   const int steps = layout.ranks();
   auto parts_of = [&c, &layout, &kernel, pattern](int rank) {

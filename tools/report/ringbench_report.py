@@ -2,13 +2,15 @@
 """ringbench report helper: RESULTS.h5 -> OUT/report.md plus PNG plots beside it.
 
 Run by `ringbench report RESULTS.h5 [--out DIR]`; usable on its own the same way. Exit codes:
-0 written, 1 the file could not be read or holds no runs, 2 h5py or matplotlib are missing.
+0 written, 1 the file could not be read or holds no runs, 2 h5py or matplotlib are missing or
+the report cannot be written to DIR (one message line, like bad input).
 """
 import argparse
 import os
 import sys
 
 MISSING_TOOLS = 2
+CANNOT_WRITE = 2
 
 
 def require_modules():
@@ -58,11 +60,17 @@ def main():
     if not runs:
         sys.stderr.write(f"ringbench report: error: {args.results} holds no runs\n")
         return 1
-    os.makedirs(out_dir, exist_ok=True)
     newest = results_model.newest_per_case(runs)
-    written, skipped = draw_plots(newest, out_dir)
     report = os.path.join(out_dir, "report.md")
-    markdown_report.write(report, args.results, file_attrs, runs, newest, written, skipped)
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        written, skipped = draw_plots(newest, out_dir)
+        markdown_report.write(report, args.results, file_attrs, runs, newest, written, skipped)
+    except OSError as e:  # a folder that cannot be made or written, a full disk: one line, as for bad input
+        why = f"{e.filename}: {e.strerror}" if e.filename else str(e)
+        sys.stderr.write(f"ringbench report: error: invalid value for 'out': '{out_dir}' "
+                         f"(allowed: a folder the report can be written to ({why}))\n")
+        return CANNOT_WRITE
     print(f"# report written to {report} ({len(runs)} runs, {len(written)} plots: {', '.join(written)})")
     return 0
 
