@@ -17,6 +17,7 @@
 
 #include "core/Error.hpp"
 #include "core/FileDescriptor.hpp"
+#include "core/PatternSpec.hpp"
 #include "core/ResultsFile.hpp"
 #ifdef RINGBENCH_HAVE_CUDA
 #include "distributed/cuda/GpuDevice.hpp"
@@ -31,7 +32,8 @@ po::options_description case_options_description() {
   auto text = [] { return po::value<std::string>(); };
   auto list = [] { return po::value<std::vector<std::string>>()->multitoken(); };
   d.add_options()("config", text(), "INI file of key = value lines (command line wins)")(
-      "preset", text(), "preset of configs/: production, medium, long, document, context, book")(
+      "preset", text(),
+      "preset of configs/: production, medium, long, document, context, book, patterns")(
       "ranks", list(), "ring sizes to run every case on (first N ranks), e.g. 1,2,4 or all [all]")(
       "scaling", text(),
       "with several ranks: strong (same seq-len), weak (same tokens/rank), both")(
@@ -42,7 +44,10 @@ po::options_description case_options_description() {
       "batch", text(), "batch size, or auto: tokens-per-step / seq-len for each length [1]")(
       "tokens-per-step", text(), "tokens per step with batch auto; 0 = the largest seq-len [0]")(
       "dtype", text(), "auto | fp32 | bf16 | fp16 (auto: fp32 on cpu, bf16 on cuda) [auto]")(
-      "mask", list(), "none | causal, list [none]")(
+      "mask", list(),
+      "attention patterns, list separated by spaces only: none | causal | window:L:R | "
+      "longformer:L:R:G | bigbird:B:W:G:N[:SEED] | dilated:W1,W2,..:R1,R2,.. | "
+      "blocksparse:B:DENSITY[:SEED], each optionally +causal [none]")(
       "layout", list(), "contiguous | zigzag | striped, list [contiguous]")(
       "pass", list(),
       "fwd | bwd | fwdbwd: forward, backward (from an untimed forward), or both, list [fwd]")(
@@ -180,6 +185,15 @@ class RawOptions {
   bool given(const std::string& key) const { return vm_.count(key) > 0; }
   std::string text(const std::string& key, const std::string& fallback) const {
     return vm_.count(key) ? vm_[key].as<std::string>() : fallback;
+  }
+  // Items separated by spaces only (mask specs carry commas).
+  std::vector<std::string> spaced_list(const std::string& key, const std::string& fallback) const {
+    std::vector<std::string> items;
+    for (const auto& chunk : vm_.count(key) ? vm_[key].as<std::vector<std::string>>()
+                                            : std::vector<std::string>{fallback})
+      for (auto& item : split_mask_list(chunk)) items.push_back(item);
+    if (items.empty()) throw ConfigError(key, "", "one or more values");
+    return items;
   }
   std::vector<std::string> list(const std::string& key, const std::string& fallback) const {
     std::vector<std::string> raw{fallback};
@@ -501,7 +515,7 @@ void expand_cases(const RawOptions& raw, const ParseTarget& target, CaseOptions&
   for (const auto seq_len : seq_lens)
     for (const auto& heads : raw.list("heads", "4"))
       for (const auto& dim : raw.list("head-dim", "64"))
-        for (const auto& mask : raw.list("mask", "none"))
+        for (const auto& mask : raw.spaced_list("mask", "none"))
           for (const auto& layout : raw.list("layout", "contiguous"))
             for (const auto& pass : raw.list("pass", "fwd"))
               for (const auto& kernel : raw.list("kernel", "auto")) {
@@ -510,7 +524,7 @@ void expand_cases(const RawOptions& raw, const ParseTarget& target, CaseOptions&
                 c.spec.batch = batch.batch_for(seq_len);
                 c.spec.heads = parse_count("heads", heads);
                 c.spec.head_dim = parse_count("head-dim", dim);
-                c.spec.mask = parse_mask(mask);
+                c.spec.mask = make_pattern(mask, seq_len)->spec();  // canonical
                 c.layout = parse_layout(layout);
                 c.pass = parse_pass(pass);
                 c.kernel = parse_kernel_option(kernel, c.device);

@@ -46,8 +46,8 @@ struct ParseTarget {
 CaseOptions parse_job_options(const std::string& ini_text, const ParseTarget& target);
 
 // The sequence-range presets of configs/ that `preset = NAME` selects.
-inline constexpr const char* kPresets[] = {"production", "medium",  "long",
-                                           "document",   "context", "book"};
+inline constexpr const char* kPresets[] = {"production", "medium", "long",    "document",
+                                           "context",    "book",   "patterns"};
 
 // configs/<file>, looked up beside the sources (build tree) or in RINGBENCH_CONFIG_DIR.
 // Throws ConfigError when it is in neither.

@@ -2,18 +2,29 @@
 
 #include <algorithm>
 
+#include "core/Error.hpp"
+#include "core/PatternSpec.hpp"
+
 namespace ringbench {
 
-std::int64_t AttentionPattern::count_allowed(const PositionRun& q, const PositionRun& k) const {
+std::int64_t AttentionPattern::count_allowed(const PositionRun& q, const PositionRun& k,
+                                             int head) const {
+  // The definition, pair by pair: patterns override it with closed forms; tests compare them.
   std::int64_t n = 0;
   for (std::int64_t i = 0; i < q.length; ++i)
     for (std::int64_t j = 0; j < k.length; ++j)
-      n += allows(q.global_start + i * q.stride, k.global_start + j * k.stride) ? 1 : 0;
+      n += multiplicity(q.global_start + i * q.stride, k.global_start + j * k.stride, head);
+  return n;
+}
+
+int AttentionPattern::multiplicity(std::int64_t q, std::int64_t k, int head) const {
+  int n = 0;
+  for (int b = 0; b < branches(); ++b) n += allows(q, k, head, b) ? 1 : 0;
   return n;
 }
 
 Coverage CausalPattern::coverage(std::int64_t q_first, std::int64_t q_last, std::int64_t k_first,
-                                 std::int64_t k_last) const {
+                                 std::int64_t k_last, int, int) const {
   if (k_last <= q_first) return Coverage::full;
   if (k_first > q_last) return Coverage::none;
   return Coverage::partial;
@@ -27,7 +38,7 @@ std::int64_t keys_at_or_before(const PositionRun& k, std::int64_t p) {
 }
 }  // namespace
 
-std::int64_t CausalPattern::count_allowed(const PositionRun& q, const PositionRun& k) const {
+std::int64_t CausalPattern::count_allowed(const PositionRun& q, const PositionRun& k, int) const {
   if (q.stride != 1 || k.stride != 1) {
     std::int64_t n = 0;
     for (std::int64_t i = 0; i < q.length; ++i)
@@ -47,17 +58,45 @@ std::int64_t CausalPattern::count_allowed(const PositionRun& q, const PositionRu
   return total;
 }
 
-std::shared_ptr<const AttentionPattern> make_pattern(MaskKind kind) {
-  if (kind == MaskKind::causal) return std::make_shared<CausalPattern>();
-  return std::make_shared<FullPattern>();
-}
-
 std::int64_t count_allowed(const AttentionPattern& pattern, std::span<const PositionRun> q_runs,
-                           std::span<const PositionRun> k_runs) {
+                           std::span<const PositionRun> k_runs, int head) {
   std::int64_t n = 0;
   for (const auto& q : q_runs)
-    for (const auto& k : k_runs) n += pattern.count_allowed(q, k);
+    for (const auto& k : k_runs) n += pattern.count_allowed(q, k, head);
   return n;
+}
+
+std::int64_t count_allowed_all_heads(const AttentionPattern& pattern,
+                                     std::span<const PositionRun> q_runs,
+                                     std::span<const PositionRun> k_runs, std::int64_t heads) {
+  const std::int64_t period = std::max(1, pattern.head_period());
+  std::int64_t total = 0;
+  for (std::int64_t h = 0; h < std::min(heads, period); ++h) {
+    // heads h, h + period, h + 2·period, ... below `heads` see the same pattern
+    const std::int64_t copies = (heads - 1 - h) / period + 1;
+    total += copies * count_allowed(pattern, q_runs, k_runs, static_cast<int>(h));
+  }
+  return total;
+}
+
+bool any_allowed(const AttentionPattern& pattern, std::span<const PositionRun> q_runs,
+                 std::span<const PositionRun> k_runs, std::int64_t heads) {
+  // Coverage of the runs' boxes settles most steps at once; the exact count settles the rest
+  // (a box can hold allowed position pairs that no token pair of the two ranks takes).
+  bool maybe = false;
+  const std::int64_t period = std::min<std::int64_t>(heads, std::max(1, pattern.head_period()));
+  for (std::int64_t h = 0; h < period && !maybe; ++h)
+    for (int b = 0; b < pattern.branches() && !maybe; ++b)
+      for (const auto& q : q_runs)
+        for (const auto& k : k_runs)
+          maybe = maybe || pattern.coverage(q.first(), q.last(), k.first(), k.last(),
+                                            static_cast<int>(h), b) != Coverage::none;
+  return maybe && count_allowed_all_heads(pattern, q_runs, k_runs, period) > 0;
+}
+
+MaskKind dense_mask_kind(const std::string& spec, std::int64_t seq_len) {
+  if (const auto kind = make_pattern(spec, seq_len)->dense_kind()) return *kind;
+  throw ConfigError("mask", spec, "none or causal here (the GPU kernels take the dense masks)");
 }
 
 }  // namespace ringbench

@@ -1,12 +1,23 @@
-// Which (query, key) pairs may attend, judged from global token positions only. The ring and the
-// kernels ask a pattern about boxes of positions, so a new pattern (sliding window, dilated,
-// block-sparse) is one new class here and nothing changes in the ring.
+// Which (query, key) pairs may attend, judged from global token positions and the query head
+// only. The ring and the kernels ask a pattern about boxes of positions, so a new pattern (sliding
+// window, Longformer, BigBird, LongNet's dilated, block-sparse) is one new class here and nothing
+// changes in the ring. Patterns are written as specs (`--mask window:4095:0`) and built by
+// make_pattern (core/PatternSpec.hpp).
+//
+// Branches: LongNet's dilated attention is a union of (segment, dilation) pairs whose partial
+// attentions are mixed by their softmax denominators, which is exactly the log-sum-exp merge of
+// the pairs' partial results. A pattern therefore has one or more branches, each an ordinary mask;
+// a query attends the keys of every branch, a key allowed by two branches counting twice
+// (multiplicity). Kernels loop over the branches inside their online softmax; every pattern but
+// dilated has one branch.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "core/ProblemSpec.hpp"
 #include "core/SequenceLayout.hpp"
@@ -15,27 +26,57 @@ namespace ringbench {
 
 enum class Coverage { none, partial, full };
 
+// The block map a random pattern drew (bigbird, blocksparse): blocks x blocks, 1 = kept.
+struct BlockMap {
+  std::int64_t block = 0;          // tokens per block
+  std::int64_t blocks = 0;         // blocks per side
+  std::vector<std::uint8_t> kept;  // row-major [query block][key block]
+};
+
 class AttentionPattern {
  public:
   virtual ~AttentionPattern() = default;
-  virtual MaskKind kind() const = 0;
-  virtual bool allows(std::int64_t q, std::int64_t k) const = 0;
-  // For every q in [q_first, q_last] and k in [k_first, k_last]: none when no pair is allowed,
-  // full when all are, partial otherwise (partial may be conservative, never none/full wrongly).
+
+  // The spec in canonical form ("window:4095:0", "dilated:2048,4096:1,2+causal"): parsing it
+  // again gives the same pattern.
+  virtual std::string spec() const = 0;
+  // `none` or `causal` when the pattern is one of the two dense masks; nullopt for the others.
+  virtual std::optional<MaskKind> dense_kind() const { return std::nullopt; }
+  // Branches merged by their softmax denominators (see above); 1 for all but dilated.
+  virtual int branches() const { return 1; }
+  // Heads h and h + head_period() see the same pattern: 1 for all but dilated, where it is the
+  // least common multiple of the dilation rates (the head picks the offset h mod r).
+  virtual int head_period() const { return 1; }
+
+  // Whether query position q of head `head` attends key position k in branch `branch`.
+  virtual bool allows(std::int64_t q, std::int64_t k, int head, int branch) const = 0;
+  // For every q in [q_first, q_last] and k in [k_first, k_last] (every integer position in the
+  // box, whether or not a token of the rank is there), in one head and branch: none when no pair
+  // is allowed, full when all are, partial otherwise. Partial may be conservative; none and full
+  // are never wrong.
   virtual Coverage coverage(std::int64_t q_first, std::int64_t q_last, std::int64_t k_first,
-                            std::int64_t k_last) const = 0;
-  // Exact number of allowed pairs between the tokens of two runs.
-  virtual std::int64_t count_allowed(const PositionRun& q, const PositionRun& k) const;
+                            std::int64_t k_last, int head, int branch) const = 0;
+  // Exact number of allowed (q, k) pairs between the tokens of two runs for one head, summed over
+  // the branches (with multiplicity). Fast: closed forms or O(run length), never O(n·m).
+  virtual std::int64_t count_allowed(const PositionRun& q, const PositionRun& k, int head) const;
+
+  // The block map a random pattern drew; empty (blocks 0) for the others.
+  virtual BlockMap block_map() const { return {}; }
+
+  // Number of branches allowing (q, k) for `head`: the pair's weight in the softmax.
+  int multiplicity(std::int64_t q, std::int64_t k, int head) const;
 };
 
 class FullPattern final : public AttentionPattern {
  public:
-  MaskKind kind() const override { return MaskKind::none; }
-  bool allows(std::int64_t, std::int64_t) const override { return true; }
-  Coverage coverage(std::int64_t, std::int64_t, std::int64_t, std::int64_t) const override {
+  std::string spec() const override { return "none"; }
+  std::optional<MaskKind> dense_kind() const override { return MaskKind::none; }
+  bool allows(std::int64_t, std::int64_t, int, int) const override { return true; }
+  Coverage coverage(std::int64_t, std::int64_t, std::int64_t, std::int64_t, int,
+                    int) const override {
     return Coverage::full;
   }
-  std::int64_t count_allowed(const PositionRun& q, const PositionRun& k) const override {
+  std::int64_t count_allowed(const PositionRun& q, const PositionRun& k, int) const override {
     return q.length * k.length;
   }
 };
@@ -43,17 +84,27 @@ class FullPattern final : public AttentionPattern {
 // A query attends to keys at the same or earlier positions.
 class CausalPattern final : public AttentionPattern {
  public:
-  MaskKind kind() const override { return MaskKind::causal; }
-  bool allows(std::int64_t q, std::int64_t k) const override { return k <= q; }
+  std::string spec() const override { return "causal"; }
+  std::optional<MaskKind> dense_kind() const override { return MaskKind::causal; }
+  bool allows(std::int64_t q, std::int64_t k, int, int) const override { return k <= q; }
   Coverage coverage(std::int64_t q_first, std::int64_t q_last, std::int64_t k_first,
-                    std::int64_t k_last) const override;
-  std::int64_t count_allowed(const PositionRun& q, const PositionRun& k) const override;
+                    std::int64_t k_last, int, int) const override;
+  std::int64_t count_allowed(const PositionRun& q, const PositionRun& k, int) const override;
 };
 
-std::shared_ptr<const AttentionPattern> make_pattern(MaskKind kind);
-
-// Exact allowed pairs between two sets of runs (one rank's queries, another rank's keys).
+// Exact allowed pairs (with multiplicity) between two sets of runs (one rank's queries, another
+// rank's keys) for one head.
 std::int64_t count_allowed(const AttentionPattern& pattern, std::span<const PositionRun> q_runs,
-                           std::span<const PositionRun> k_runs);
+                           std::span<const PositionRun> k_runs, int head);
+
+// The same summed over `heads` query heads (each distinct head of the period counted once).
+std::int64_t count_allowed_all_heads(const AttentionPattern& pattern,
+                                     std::span<const PositionRun> q_runs,
+                                     std::span<const PositionRun> k_runs, std::int64_t heads);
+
+// Whether any pair of the two run sets is allowed in any head and branch (a ring step with none
+// computes nothing and launches nothing).
+bool any_allowed(const AttentionPattern& pattern, std::span<const PositionRun> q_runs,
+                 std::span<const PositionRun> k_runs, std::int64_t heads);
 
 }  // namespace ringbench

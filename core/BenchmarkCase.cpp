@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "core/Error.hpp"
+#include "core/PatternSpec.hpp"
 
 namespace ringbench {
 
@@ -87,7 +88,7 @@ std::vector<std::pair<std::string, std::string>> BenchmarkCase::entries() const 
       {"head-dim", std::to_string(spec.head_dim)},
       {"seq-len", std::to_string(spec.seq_len)},
       {"dtype", std::string(to_string(spec.dtype))},
-      {"mask", std::string(to_string(spec.mask))},
+      {"mask", spec.mask},
       {"softmax-scale", number(spec.scale())},
       {"layout", std::string(to_string(layout))},
       {"device", std::string(to_string(device))},
@@ -130,9 +131,13 @@ void validate_device(const BenchmarkCase& c) {
   if (c.kernel == KernelKind::reference && c.spec.head_dim > 256)
     throw ConfigError("head-dim", std::to_string(c.spec.head_dim),
                       "at most 256 with kernel reference");
+  // The GPU kernels take the two dense masks; the sparse patterns run on CPU ranks for now.
+  if (on_gpu && !make_pattern(c.spec.mask, c.spec.seq_len)->dense_kind())
+    throw ConfigError("mask", c.spec.mask,
+                      "none or causal with device cuda (sparse patterns run on CPU ranks: "
+                      "--device cpu)");
   // cuDNN takes dense or causal-diagonal rectangles; a striped causal step is neither
-  if (c.kernel == KernelKind::cudnn && c.layout == LayoutKind::striped &&
-      c.spec.mask == MaskKind::causal)
+  if (c.kernel == KernelKind::cudnn && c.layout == LayoutKind::striped && c.spec.mask == "causal")
     throw ConfigError("layout", "striped",
                       "contiguous or zigzag with kernel cudnn and mask causal");
 }

@@ -1,6 +1,7 @@
-// Exact FLOP counts. One allowed (query, key) pair costs 2·D for the score (Q·K) and 2·D for the
-// output (P·V), per batch entry and query head; causal counts the allowed pairs exactly,
-// S·(S+1)/2, not S²/2. Softmax exponentials are not counted, as attention benchmarks do.
+// Exact FLOP counts. One allowed (query, key, head) pair costs 2·D for the score (Q·K) and 2·D for
+// the output (P·V), per batch entry; causal counts the allowed pairs exactly, S·(S+1)/2, not S²/2,
+// sparse patterns their exact counts, dilated with multiplicity (a pair two of its branches allow
+// is computed twice). Softmax exponentials are not counted, as attention benchmarks do.
 #pragma once
 
 #include <cstdint>
@@ -11,9 +12,10 @@
 
 namespace ringbench {
 
+// `pairs`: allowed (query, key, head) triples summed over the query heads.
 inline double flops_for_pairs(const ProblemSpec& spec, std::int64_t pairs) {
   return 4.0 * static_cast<double>(spec.head_dim) * static_cast<double>(spec.batch) *
-         static_cast<double>(spec.heads) * static_cast<double>(pairs);
+         static_cast<double>(pairs);
 }
 
 // The backward pass is counted as 2.5 x the forward's FLOPs, the convention attention benchmarks
@@ -23,6 +25,10 @@ inline constexpr double kBackwardFlopsPerForward = 2.5;
 
 // Forward FLOPs of the whole (unsharded) problem.
 double attention_flops(const ProblemSpec& spec);
+
+// Allowed pairs of the whole problem over the whole S x S square and one head, averaged over the
+// heads: the pattern's density (1 for none, about 1/2 for causal).
+double pattern_density(const ProblemSpec& spec);
 
 // Forward FLOPs of one block: one rank's queries against another rank's keys.
 double block_flops(const ProblemSpec& spec, const AttentionPattern& pattern,

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/Error.hpp"
+#include "core/PatternSpec.hpp"
 
 namespace ringbench {
 
@@ -27,12 +28,6 @@ DType parse_dtype(std::string_view text) {
   if (text == "bf16") return DType::bf16;
   if (text == "fp16") return DType::fp16;
   throw ConfigError("dtype", std::string(text), "fp32, bf16, fp16");
-}
-
-MaskKind parse_mask(std::string_view text) {
-  if (text == "none") return MaskKind::none;
-  if (text == "causal") return MaskKind::causal;
-  throw ConfigError("mask", std::string(text), "none, causal");
 }
 
 std::size_t element_bytes(DType t) {
@@ -68,6 +63,7 @@ void validate(const ProblemSpec& spec) {
   if (!dim_ok) throw ConfigError("head-dim", std::to_string(spec.head_dim), dims);
   if (spec.seq_len > kMaxSeqLen)
     throw ConfigError("seq-len", std::to_string(spec.seq_len), "at most 2^31-1 tokens");
+  make_pattern(spec.mask, spec.seq_len);  // refuses a malformed spec, or one S does not fit
   if (!(spec.softmax_scale >= 0.0) || !std::isfinite(spec.softmax_scale))
     throw ConfigError("softmax-scale", std::to_string(spec.softmax_scale),
                       "a positive number, or 0 for 1/sqrt(head-dim)");

@@ -12,8 +12,7 @@ enum class MaskKind { none, causal };
 
 std::string_view to_string(DType t);
 std::string_view to_string(MaskKind m);
-DType parse_dtype(std::string_view text);    // throws ConfigError (key "dtype")
-MaskKind parse_mask(std::string_view text);  // throws ConfigError (key "mask")
+DType parse_dtype(std::string_view text);  // throws ConfigError (key "dtype")
 std::size_t element_bytes(DType t);
 
 struct ProblemSpec {
@@ -23,7 +22,7 @@ struct ProblemSpec {
   std::int64_t head_dim = 64;
   std::int64_t seq_len = 4096;
   DType dtype = DType::fp32;
-  MaskKind mask = MaskKind::none;
+  std::string mask = "none";   // the attention pattern's spec (core/PatternSpec.hpp), canonical
   double softmax_scale = 0.0;  // 0: 1/sqrt(head_dim)
 
   std::int64_t effective_kv_heads() const { return kv_heads == 0 ? heads : kv_heads; }
@@ -36,7 +35,8 @@ inline constexpr std::int64_t kSupportedHeadDims[] = {32, 64, 96, 128, 256};
 // Positions are stored as 32-bit integers on the GPU.
 inline constexpr std::int64_t kMaxSeqLen = (std::int64_t{1} << 31) - 1;
 
-// Checks every field on its own and together; throws ConfigError naming the option key.
+// Checks every field on its own and together (the mask spec against the sequence length too);
+// throws ConfigError naming the option key.
 void validate(const ProblemSpec& spec);
 
 }  // namespace ringbench

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <limits>
 
-#include "core/AttentionPattern.hpp"
+#include "core/PatternSpec.hpp"
 
 namespace ringbench {
 
@@ -13,7 +13,7 @@ AttentionResult reference_attention(const ProblemSpec& spec, std::span<const flo
   const std::int64_t D = spec.head_dim, H = spec.heads, Hkv = spec.effective_kv_heads();
   const auto nq = static_cast<std::int64_t>(q_pos.size());
   const auto nk = static_cast<std::int64_t>(k_pos.size());
-  const auto pattern = make_pattern(spec.mask);
+  const auto pattern = make_pattern(spec.mask, spec.seq_len);
   const double scale = spec.scale();
   AttentionResult out{std::vector<float>(static_cast<std::size_t>(spec.batch * H * nq * D)),
                       std::vector<float>(static_cast<std::size_t>(spec.batch * H * nq))};
@@ -28,9 +28,12 @@ AttentionResult reference_attention(const ProblemSpec& spec, std::span<const flo
         const float* vb = v.data() + (b * Hkv + kvh) * nk * D;
         // two passes: max score, then exp-sum and weighted values, all in double
         double max_s = -std::numeric_limits<double>::infinity();
+        // a key allowed by several branches of the pattern (dilated) weighs that many times
         std::vector<double> s(static_cast<std::size_t>(nk));
+        std::vector<int> weight(static_cast<std::size_t>(nk));
         for (std::int64_t j = 0; j < nk; ++j) {
-          if (!pattern->allows(q_pos[i], k_pos[j])) {
+          weight[j] = pattern->multiplicity(q_pos[i], k_pos[j], static_cast<int>(h));
+          if (weight[j] == 0) {
             s[j] = -std::numeric_limits<double>::infinity();
             continue;
           }
@@ -50,7 +53,7 @@ AttentionResult reference_attention(const ProblemSpec& spec, std::span<const flo
         double sum = 0.0;
         for (std::int64_t j = 0; j < nk; ++j) {
           if (s[j] == -std::numeric_limits<double>::infinity()) continue;
-          const double p = std::exp(s[j] - max_s);
+          const double p = weight[j] * std::exp(s[j] - max_s);
           sum += p;
           for (std::int64_t d = 0; d < D; ++d) acc[d] += p * double(vb[j * D + d]);
         }

@@ -4,7 +4,7 @@
 #include <limits>
 #include <stdexcept>
 
-#include "core/AttentionPattern.hpp"
+#include "core/PatternSpec.hpp"
 
 namespace ringbench {
 
@@ -55,7 +55,7 @@ void require_stats(const ProblemSpec& spec, const QueryRows& q) {
 RowStats reference_row_stats(const ProblemSpec& spec, const QueryRows& queries,
                              const KeyRows& keys) {
   const Layout L = layout_of(spec, queries, keys);
-  const auto pattern = make_pattern(spec.mask);
+  const auto pattern = make_pattern(spec.mask, spec.seq_len);
   const double scale = spec.scale();
   RowStats out{std::vector<double>(static_cast<std::size_t>(spec.batch * L.H * L.nq)),
                std::vector<double>(static_cast<std::size_t>(spec.batch * L.H * L.nq))};
@@ -67,9 +67,11 @@ RowStats reference_row_stats(const ProblemSpec& spec, const QueryRows& queries,
         const std::int64_t kvh = h / (L.H / L.Hkv);
         const float* qi = queries.q.data() + L.q_row(b, h, i);
         std::vector<double> s(static_cast<std::size_t>(L.nk), kNegInf);
+        std::vector<int> weight(static_cast<std::size_t>(L.nk));  // multiplicity (dilated)
         double max_s = kNegInf;
         for (std::int64_t j = 0; j < L.nk; ++j) {
-          if (!pattern->allows(queries.pos[i], keys.pos[j])) continue;
+          weight[j] = pattern->multiplicity(queries.pos[i], keys.pos[j], static_cast<int>(h));
+          if (weight[j] == 0) continue;
           s[j] = scale * dot(qi, keys.k.data() + L.k_row(b, kvh, j), L.D);
           max_s = std::max(max_s, s[j]);
         }
@@ -83,7 +85,7 @@ RowStats reference_row_stats(const ProblemSpec& spec, const QueryRows& queries,
         double sum = 0.0;
         for (std::int64_t j = 0; j < L.nk; ++j) {
           if (s[j] == kNegInf) continue;
-          const double p = std::exp(s[j] - max_s);
+          const double p = weight[j] * std::exp(s[j] - max_s);
           sum += p;
           const float* vj = keys.v.data() + L.k_row(b, kvh, j);
           for (std::int64_t d = 0; d < L.D; ++d) o[d] += p * double(vj[d]);
@@ -101,7 +103,7 @@ std::vector<double> reference_dq(const ProblemSpec& spec, const QueryRows& queri
                                  const KeyRows& keys) {
   const Layout L = layout_of(spec, queries, keys);
   require_stats(spec, queries);
-  const auto pattern = make_pattern(spec.mask);
+  const auto pattern = make_pattern(spec.mask, spec.seq_len);
   const double scale = spec.scale();
   std::vector<double> dq(queries.q.size(), 0.0);
 
@@ -117,9 +119,10 @@ std::vector<double> reference_dq(const ProblemSpec& spec, const QueryRows& queri
         const float* doi = queries.d_o.data() + L.q_row(b, h, i);
         double* dqi = dq.data() + L.q_row(b, h, i);
         for (std::int64_t j = 0; j < L.nk; ++j) {
-          if (!pattern->allows(queries.pos[i], keys.pos[j])) continue;
+          const int weight = pattern->multiplicity(queries.pos[i], keys.pos[j], int(h));
+          if (weight == 0) continue;
           const float* kj = keys.k.data() + L.k_row(b, kvh, j);
-          const double p = std::exp(scale * dot(qi, kj, L.D) - lse);
+          const double p = weight * std::exp(scale * dot(qi, kj, L.D) - lse);
           const double ds = p * (dot(doi, keys.v.data() + L.k_row(b, kvh, j), L.D) - delta);
           for (std::int64_t d = 0; d < L.D; ++d) dqi[d] += scale * ds * double(kj[d]);
         }
@@ -130,7 +133,7 @@ std::vector<double> reference_dq(const ProblemSpec& spec, const QueryRows& queri
 KeyGradients reference_dkv(const ProblemSpec& spec, const QueryRows& queries, const KeyRows& keys) {
   const Layout L = layout_of(spec, queries, keys);
   require_stats(spec, queries);
-  const auto pattern = make_pattern(spec.mask);
+  const auto pattern = make_pattern(spec.mask, spec.seq_len);
   const double scale = spec.scale();
   const std::int64_t group = L.H / L.Hkv;
   KeyGradients out{std::vector<double>(keys.k.size(), 0.0),
@@ -149,10 +152,12 @@ KeyGradients reference_dkv(const ProblemSpec& spec, const QueryRows& queries, co
           for (std::int64_t i = 0; i < L.nq; ++i) {
             const std::size_t row = L.stat(b, h, i);
             const double lse = queries.stats->lse[row];
-            if (lse == kNegInf || !pattern->allows(queries.pos[i], keys.pos[j])) continue;
+            if (lse == kNegInf) continue;
+            const int weight = pattern->multiplicity(queries.pos[i], keys.pos[j], int(h));
+            if (weight == 0) continue;
             const float* qi = queries.q.data() + L.q_row(b, h, i);
             const float* doi = queries.d_o.data() + L.q_row(b, h, i);
-            const double p = std::exp(scale * dot(qi, kj, L.D) - lse);
+            const double p = weight * std::exp(scale * dot(qi, kj, L.D) - lse);
             const double ds = p * (dot(doi, vj, L.D) - queries.stats->delta[row]);
             for (std::int64_t d = 0; d < L.D; ++d) {
               dkj[d] += scale * ds * double(qi[d]);

@@ -157,7 +157,8 @@ ExportRecord export_record(const std::string& id, const RunRecord& run) {
   f.emplace_back("sequence_length", config_integer(run, "seq-len"));
   f.emplace_back("batch_size", config_integer(run, "batch"));
   f.emplace_back("world_size", static_cast<long long>(run.world_size));
-  f.emplace_back("mask", config_text(run, "mask"));
+  f.emplace_back("mask", config_text(run, "mask"));          // the pattern's spec
+  f.emplace_back("density", summary_value(run, "density"));  // allowed pairs / S² per head
   f.emplace_back("layout", config_text(run, "layout"));
   f.emplace_back("kernel", config_text(run, "kernel"));
   f.emplace_back("device", config_text(run, "device"));

@@ -47,6 +47,7 @@ hid_t native_type() {
   if constexpr (std::is_same_v<T, float>) return H5T_NATIVE_FLOAT;
   if constexpr (std::is_same_v<T, std::int64_t>) return H5T_NATIVE_INT64;
   if constexpr (std::is_same_v<T, int>) return H5T_NATIVE_INT;
+  if constexpr (std::is_same_v<T, std::uint8_t>) return H5T_NATIVE_UINT8;
 }
 
 template <typename T>
@@ -270,6 +271,12 @@ void write_run(hid_t runs, const std::string& id, const RunRecord& run) {
     for (const auto& t : run.tensors) {
       std::vector<hsize_t> dims(t.shape.begin(), t.shape.end());
       write_dataset(tensors, t.name, dims, t.values);
+    }
+    if (const BlockMap& m = run.block_map; m.blocks > 0) {
+      const auto n = static_cast<hsize_t>(m.blocks);
+      write_dataset(tensors, "block_map", {n, n}, m.kept);
+      H5Id set = h5_dataset(RINGBENCH_CHECK_HDF5(H5Dopen2(tensors, "block_map", H5P_DEFAULT)));
+      write_attr(set, "block", m.block);  // tokens per block
     }
   }
   // Written last: a reader that finds complete=1 knows every part above is there.
@@ -521,6 +528,12 @@ RunRecord read_run(const fs::path& file, const std::string& id) {
       TensorDump t{name, {}, read_dataset<float>(tensors, name, &dims)};
       t.shape.assign(dims.begin(), dims.end());
       run.tensors.push_back(std::move(t));
+    }
+    if (has_link(tensors, "block_map")) {
+      run.block_map.kept = read_dataset<std::uint8_t>(tensors, "block_map", &dims);
+      run.block_map.blocks = static_cast<std::int64_t>(dims.at(0));
+      H5Id set = h5_dataset(RINGBENCH_CHECK_HDF5(H5Dopen2(tensors, "block_map", H5P_DEFAULT)));
+      run.block_map.block = read_attr<std::int64_t>(set, "block");
     }
   }
   return run;

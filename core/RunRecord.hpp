@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/AttentionPattern.hpp"
+
 namespace ringbench {
 
 struct RankInfo {
@@ -69,6 +71,9 @@ struct RunRecord {
   std::map<std::string, double> summary;                 // median_ms, tflops_per_rank, ...
   std::optional<CheckResult> check;
   std::vector<TensorDump> tensors;
+  // With --dump-tensors, the block map a random pattern drew (bigbird, blocksparse), so the
+  // exact mask can be rebuilt from the file: tensors/block_map [blocks][blocks] uint8.
+  BlockMap block_map;
 };
 
 }  // namespace ringbench

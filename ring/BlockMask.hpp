@@ -15,15 +15,11 @@ struct BlockMask {
   std::span<const PositionRun> q_runs;   // this rank's queries
   std::span<const PositionRun> kv_runs;  // the keys of the block's owner
   int kv_owner = 0;
+  // No query may attend to any key of the block, in any head: the step computes nothing (and
+  // launches nothing). Set from the exact pair count by RingSchedule, once per step.
+  bool nothing_allowed = false;
 
-  // True when no query may attend to any key of the block: the step computes nothing.
-  bool empty() const {
-    for (const auto& q : q_runs)
-      for (const auto& k : kv_runs)
-        if (pattern->coverage(q.first(), q.last(), k.first(), k.last()) != Coverage::none)
-          return false;
-    return true;
-  }
+  bool empty() const { return nothing_allowed; }
 };
 
 }  // namespace ringbench

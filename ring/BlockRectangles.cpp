@@ -28,11 +28,11 @@ std::optional<std::vector<BlockRectangle>> block_rectangles(const BlockMask& mas
   std::vector<BlockRectangle> rects;
   for (const auto& q : mask.q_runs)
     for (const auto& k : mask.kv_runs) {
-      const Coverage c = mask.pattern->coverage(q.first(), q.last(), k.first(), k.last());
+      const Coverage c = mask.pattern->coverage(q.first(), q.last(), k.first(), k.last(), 0, 0);
       if (c == Coverage::none) continue;
       const BlockRectangle r{q.local_start, q.length, k.local_start, k.length,
                              c == Coverage::partial};
-      if (r.causal && !(same_positions(q, k) && mask.pattern->kind() == MaskKind::causal))
+      if (r.causal && !(same_positions(q, k) && mask.pattern->dense_kind() == MaskKind::causal))
         return std::nullopt;
       rects.push_back(r);
     }

@@ -16,7 +16,7 @@ IterationTiming ring_attention_forward(const RingSchedule& schedule, RankBackend
   kernel.reset(buf.o, buf.lse);
   const void* current = buf.kv_local;  // the local block is only read, never received into
   for (int step = 0; step < steps; ++step) {
-    const bool more = step + 1 < steps;
+    const bool more = step + 1 < steps && schedule.passes_on(step);
     void* next = buf.kv_recv[step % 2];
     // Pass the block in hand on while computing with it; the other receive buffer was read by
     // the previous step, so it is free to receive into.

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/InputGenerator.hpp"
+#include "core/PatternSpec.hpp"
 
 #include "core/Error.hpp"
 #include "core/FlopCount.hpp"
@@ -296,7 +297,8 @@ StepWork step_work(const BenchmarkCase& c, const std::vector<LocalRank>& locals)
     };
     if (has_forward(c.pass))
       for (int s = 0; s < steps; ++s) {
-        w.bytes.push_back(s + 1 < steps ? static_cast<double>(buf.kv_bytes) : 0.0);
+        w.bytes.push_back(
+            s + 1 < steps && l.schedule.passes_on(s) ? static_cast<double>(buf.kv_bytes) : 0.0);
         w.flops.push_back(work_at(s));
       }
     // the backward sends (K, V, dK, dV) until the last step, which sends dK, dV on and then home
@@ -316,7 +318,8 @@ StepWork step_work(const BenchmarkCase& c, const std::vector<LocalRank>& locals)
 BenchmarkOutcome run_ring_benchmark(const BenchmarkCase& c, const MpiRuntime& rt) {
   const ScopedPeerTimeout wait_limit(c.timeout_s);  // the case's --timeout bounds every wait
   const SequenceLayout layout(c.layout, c.spec.seq_len, c.ring_size(rt.size()));
-  std::vector<LocalRank> locals = make_local_ranks(c, layout, rt, make_pattern(c.spec.mask));
+  std::vector<LocalRank> locals =
+      make_local_ranks(c, layout, rt, make_pattern(c.spec.mask, c.spec.seq_len));
   for (auto& l : locals) l.backend->generate_inputs(c.seed, layout.runs(l.rank));
   const std::vector<double> telemetry_start = sample_telemetry(locals);
   const LocalTimings t = run_iterations(c, rt, locals);
@@ -349,7 +352,10 @@ BenchmarkOutcome run_ring_benchmark(const BenchmarkCase& c, const MpiRuntime& rt
     run.check = check(c, layout, rt, locals);
     out.check_failed = !run.check->passed;
   }
-  if (c.dump_tensors) run.tensors = dump_tensors(c, rt, layout, locals);
+  if (c.dump_tensors) {
+    run.tensors = dump_tensors(c, rt, layout, locals);
+    if (rt.is_root()) run.block_map = locals.front().schedule.pattern().block_map();
+  }
 
   double held = 0;
   for (const auto& l : locals)
@@ -360,6 +366,7 @@ BenchmarkOutcome run_ring_benchmark(const BenchmarkCase& c, const MpiRuntime& rt
     for (const auto& [name, pass] : run.passes) flops += pass.flops;
     summarize_run(run, flops, c.spec.batch * c.spec.seq_len);
     run.summary["peak_mem_bytes"] = peak;
+    run.summary["density"] = pattern_density(c.spec);
     run.summary["bytes_per_token"] = peak / static_cast<double>(c.spec.batch * layout.local_len());
     run.provenance = collect_provenance(rt, run.ranks);
     for (auto& [k, v] : locals.front().backend->provenance()) run.provenance[k] = v;

@@ -25,7 +25,7 @@ TEST_CASE("a sub-ring of the first P ranks runs a case on its own", "[mpi][subri
       c.spec.heads = 2;
       c.spec.head_dim = 32;
       c.spec.seq_len = 2 * ranks * 24;
-      c.spec.mask = MaskKind::causal;
+      c.spec.mask = "causal";
       c.layout = LayoutKind::zigzag;
       c.warmup = 0;
       c.iters = 1;

@@ -49,7 +49,7 @@ TEST_CASE("ring forward equals the float64 reference for every mask, layout and 
     std::int64_t heads, kv_heads, head_dim;
   };
   for (auto shape : {Shape{3, 3, 32}, Shape{4, 2, 64}, Shape{3, 1, 64}})
-    for (auto mask : {MaskKind::none, MaskKind::causal})
+    for (const std::string mask : {"none", "causal"})
       for (auto layout : {LayoutKind::contiguous, LayoutKind::zigzag}) {
         BenchmarkCase c;
         c.spec.heads = shape.heads;
@@ -62,7 +62,7 @@ TEST_CASE("ring forward equals the float64 reference for every mask, layout and 
         c.iters = 2;
         c.check = true;
         INFO("heads " << shape.heads << "/" << shape.kv_heads << " dim " << shape.head_dim
-                      << " mask " << to_string(mask) << " layout " << to_string(layout) << " ranks "
+                      << " mask " << mask << " layout " << to_string(layout) << " ranks "
                       << rt.size());
         const BenchmarkOutcome out = run_ring_benchmark(c, rt);
         REQUIRE(out.record.check.has_value());
@@ -98,7 +98,7 @@ TEST_CASE("dumped global tensors reproduce the output from outside", "[mpi][dump
   c.spec.heads = 2;
   c.spec.head_dim = 32;
   c.spec.seq_len = 4 * rt.size() * 5;
-  c.spec.mask = MaskKind::causal;
+  c.spec.mask = "causal";
   c.layout = LayoutKind::zigzag;
   c.iters = 1;
   c.dump_tensors = true;
@@ -125,7 +125,7 @@ TEST_CASE("virtual ranks run the schedule of a P-way ring in one process", "[mpi
     c.spec.heads = 2;
     c.spec.kv_heads = 1;
     c.spec.seq_len = 8 * 11;
-    c.spec.mask = MaskKind::causal;
+    c.spec.mask = "causal";
     c.layout = layout;
     c.virtual_ranks = 4;
     c.iters = 2;

@@ -1,6 +1,7 @@
 // Invalid problem specs and benchmark cases are refused with a message naming key and value.
 #include "core/BenchmarkCase.hpp"
 #include "core/Error.hpp"
+#include "core/PatternSpec.hpp"
 #include "core/Statistics.hpp"
 #include "distributed/MemoryFit.hpp"
 #include "tests/catch.hpp"
@@ -43,7 +44,7 @@ TEST_CASE("every invalid spec field is refused naming it", "[validation]") {
   s = ok;
   s.softmax_scale = -1.0;
   require_refused(s, "softmax-scale", std::to_string(-1.0));
-  REQUIRE_THROWS_AS(parse_mask("sliding"), ConfigError);
+  REQUIRE_THROWS_AS(make_pattern("sliding", 64), ConfigError);
   REQUIRE_THROWS_AS(parse_dtype("fp8"), ConfigError);
 }
 

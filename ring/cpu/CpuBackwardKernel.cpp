@@ -5,6 +5,8 @@
 #include <limits>
 #include <vector>
 
+#include "ring/cpu/TileMask.hpp"
+
 namespace ringbench {
 
 namespace {
@@ -31,9 +33,9 @@ void transpose(const float* rows, std::int64_t count, std::int64_t dim, float* o
 }
 
 // P_ij = exp(scale·q_i·k_j - LSE_i) and dS_ij = P_ij·(dO_i·v_j - D_i) for a tile pair, both 0 for
-// masked pairs (the mask is tested only when the tile is partially covered: `partial`).
+// masked pairs (the mask is tested only when the tile is partially covered).
 void tile_probabilities(const QueryTile& qt, const KeyTile& kt, std::int64_t dim, float scale,
-                        const AttentionPattern* partial, float* p, float* ds) {
+                        const TileMask& mask, float* p, float* ds) {
   const std::int64_t C = kt.cols;
   for (std::int64_t i = 0; i < qt.rows; ++i) {
     float* pi = p + i * C;
@@ -56,7 +58,7 @@ void tile_probabilities(const QueryTile& qt, const KeyTile& kt, std::int64_t dim
     }
     const float delta = qt.delta[i];
     for (std::int64_t j = 0; j < C; ++j) {
-      const bool allowed = !partial || partial->allows(qt.pos[i], kt.pos[j]);
+      const bool allowed = !mask.partial || mask.allows(qt.pos[i], kt.pos[j]);
       const float pij = allowed ? std::exp(pi[j] - lse) : 0.0f;
       pi[j] = pij;
       dsi[j] = pij * (dsi[j] - delta);
@@ -134,25 +136,27 @@ void CpuBackwardKernel::query_pass(const BackwardInputs& in, const float* k, con
           const std::int64_t kv_row0 = (b * Hkv + h / (H / Hkv)) * n_;
           float* dq_tile = s.acc_a.data();  // rows x D
           std::fill(dq_tile, dq_tile + rows * D, 0.0f);
-          for (std::int64_t k0 = 0; k0 < n_; k0 += kTileK) {
-            const std::int64_t cols = std::min(kTileK, n_ - k0);
-            const Coverage c =
-                pattern.coverage(qpos[q0], qpos[q0 + rows - 1], kpos[k0], kpos[k0 + cols - 1]);
-            if (c == Coverage::none) continue;
-            const float* kk = k + (kv_row0 + k0) * D;
-            transpose(kk, cols, D, s.kt.data());
-            transpose(v + (kv_row0 + k0) * D, cols, D, s.vt.data());
-            tile_probabilities(qt, {s.kt.data(), s.vt.data(), kpos.data() + k0, cols}, D, scale,
-                               c == Coverage::partial ? &pattern : nullptr, s.p.data(),
-                               s.ds.data());
-            for (std::int64_t i = 0; i < rows; ++i)
-              for (std::int64_t j = 0; j < cols; ++j) {
-                const float ds = s.ds[i * cols + j] * scale;
-                if (ds == 0.0f) continue;
-                const float* kj = kk + j * D;
-                for (std::int64_t d = 0; d < D; ++d) dq_tile[i * D + d] += ds * kj[d];
-              }
-          }
+          // every branch of the pattern in turn: a pair two branches allow contributes twice
+          for (int branch = 0; branch < pattern.branches(); ++branch)
+            for (std::int64_t k0 = 0; k0 < n_; k0 += kTileK) {
+              const std::int64_t cols = std::min(kTileK, n_ - k0);
+              const Coverage c =
+                  tile_coverage(pattern, &qpos[q0], rows, &kpos[k0], cols, h, branch);
+              if (c == Coverage::none) continue;
+              const float* kk = k + (kv_row0 + k0) * D;
+              transpose(kk, cols, D, s.kt.data());
+              transpose(v + (kv_row0 + k0) * D, cols, D, s.vt.data());
+              tile_probabilities(qt, {s.kt.data(), s.vt.data(), kpos.data() + k0, cols}, D, scale,
+                                 {pattern, int(h), branch, c == Coverage::partial}, s.p.data(),
+                                 s.ds.data());
+              for (std::int64_t i = 0; i < rows; ++i)
+                for (std::int64_t j = 0; j < cols; ++j) {
+                  const float ds = s.ds[i * cols + j] * scale;
+                  if (ds == 0.0f) continue;
+                  const float* kj = kk + j * D;
+                  for (std::int64_t d = 0; d < D; ++d) dq_tile[i * D + d] += ds * kj[d];
+                }
+            }
           float* out = dq + row0 * D;
           for (std::int64_t e = 0; e < rows * D; ++e) out[e] += dq_tile[e];
         }
@@ -189,29 +193,31 @@ void CpuBackwardKernel::key_pass(const BackwardInputs& in, const float* k, const
           std::fill(dk_tile, dk_tile + cols * D, 0.0f);
           std::fill(dv_tile, dv_tile + cols * D, 0.0f);
           for (std::int64_t h = kvh * group; h < (kvh + 1) * group; ++h)
-            for (std::int64_t q0 = 0; q0 < n_; q0 += kTileQ) {
-              const std::int64_t rows = std::min(kTileQ, n_ - q0);
-              const Coverage c =
-                  pattern.coverage(qpos[q0], qpos[q0 + rows - 1], kpos[k0], kpos[k0 + cols - 1]);
-              if (c == Coverage::none) continue;
-              const std::int64_t row0 = (b * H + h) * n_ + q0;
-              const QueryTile qt{q + row0 * D,    d_o + row0 * D,   in.lse + row0,
-                                 in.delta + row0, qpos.data() + q0, rows};
-              tile_probabilities(qt, kt, D, scale, c == Coverage::partial ? &pattern : nullptr,
-                                 s.p.data(), s.ds.data());
-              for (std::int64_t j = 0; j < cols; ++j)
-                for (std::int64_t i = 0; i < rows; ++i) {
-                  const float p = s.p[i * cols + j];
-                  if (p == 0.0f) continue;
-                  const float ds = s.ds[i * cols + j] * scale;
-                  const float* qi = qt.q + i * D;
-                  const float* doi = qt.d_o + i * D;
-                  for (std::int64_t d = 0; d < D; ++d) {
-                    dk_tile[j * D + d] += ds * qi[d];
-                    dv_tile[j * D + d] += p * doi[d];
+            for (int branch = 0; branch < pattern.branches(); ++branch)
+              for (std::int64_t q0 = 0; q0 < n_; q0 += kTileQ) {
+                const std::int64_t rows = std::min(kTileQ, n_ - q0);
+                const Coverage c =
+                    tile_coverage(pattern, &qpos[q0], rows, &kpos[k0], cols, h, branch);
+                if (c == Coverage::none) continue;
+                const std::int64_t row0 = (b * H + h) * n_ + q0;
+                const QueryTile qt{q + row0 * D,    d_o + row0 * D,   in.lse + row0,
+                                   in.delta + row0, qpos.data() + q0, rows};
+                tile_probabilities(qt, kt, D, scale,
+                                   {pattern, int(h), branch, c == Coverage::partial}, s.p.data(),
+                                   s.ds.data());
+                for (std::int64_t j = 0; j < cols; ++j)
+                  for (std::int64_t i = 0; i < rows; ++i) {
+                    const float p = s.p[i * cols + j];
+                    if (p == 0.0f) continue;
+                    const float ds = s.ds[i * cols + j] * scale;
+                    const float* qi = qt.q + i * D;
+                    const float* doi = qt.d_o + i * D;
+                    for (std::int64_t d = 0; d < D; ++d) {
+                      dk_tile[j * D + d] += ds * qi[d];
+                      dv_tile[j * D + d] += p * doi[d];
+                    }
                   }
-                }
-            }
+              }
           std::copy_n(dk_tile, cols * D, dk + kv_row0 * D);
           std::copy_n(dv_tile, cols * D, dv + kv_row0 * D);
         }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/SoftmaxMerge.hpp"
+#include "ring/cpu/TileMask.hpp"
 
 namespace ringbench {
 
@@ -27,9 +28,8 @@ struct TileGeometry {
 // Scores of a query tile against a key tile (keys transposed for unit-stride inner loops), the
 // mask applied only when the tile is partially covered, then the online-softmax update.
 void attend_tile(const TileGeometry& g, const float* q, const float* k, const float* v, float scale,
-                 const std::int64_t* qpos, const std::int64_t* kpos,
-                 const AttentionPattern& pattern, bool partial, TileState& st,
-                 std::vector<float>& kt, std::vector<float>& s) {
+                 const std::int64_t* qpos, const std::int64_t* kpos, const TileMask& mask,
+                 TileState& st, std::vector<float>& kt, std::vector<float>& s) {
   const std::int64_t D = g.dim, R = g.rows, C = g.cols;
   for (std::int64_t j = 0; j < C; ++j)
     for (std::int64_t d = 0; d < D; ++d) kt[d * C + j] = k[(g.k0 + j) * D + d];
@@ -42,9 +42,9 @@ void attend_tile(const TileGeometry& g, const float* q, const float* k, const fl
       const float* kd = &kt[d * C];
       for (std::int64_t j = 0; j < C; ++j) si[j] += qd * kd[j];
     }
-    if (partial)
+    if (mask.partial)
       for (std::int64_t j = 0; j < C; ++j)
-        if (!pattern.allows(qpos[g.q0 + i], kpos[g.k0 + j])) si[j] = kNegInf;
+        if (!mask.allows(qpos[g.q0 + i], kpos[g.k0 + j])) si[j] = kNegInf;
   }
   for (std::int64_t i = 0; i < R; ++i) {
     float* si = &s[i * C];
@@ -104,14 +104,16 @@ void CpuBlockKernel::attend(const void* q_raw, const void* kv_raw, const BlockMa
           const float* vh = v + (b * Hkv + kvh) * n_ * D;
           const std::int64_t q0 = t * kTileQ, rows = std::min(kTileQ, n_ - q0);
           TileState st(rows, D);
-          for (std::int64_t k0 = 0; k0 < n_; k0 += kTileK) {
-            const std::int64_t cols = std::min(kTileK, n_ - k0);
-            const Coverage c =
-                pattern.coverage(qpos[q0], qpos[q0 + rows - 1], kpos[k0], kpos[k0 + cols - 1]);
-            if (c == Coverage::none) continue;
-            attend_tile({D, q0, rows, k0, cols}, qh, kh, vh, scale, qpos.data(), kpos.data(),
-                        pattern, c == Coverage::partial, st, kt, s);
-          }
+          // Every branch into the same online softmax: a key two branches allow counts twice.
+          for (int branch = 0; branch < pattern.branches(); ++branch)
+            for (std::int64_t k0 = 0; k0 < n_; k0 += kTileK) {
+              const std::int64_t cols = std::min(kTileK, n_ - k0);
+              const Coverage c =
+                  tile_coverage(pattern, &qpos[q0], rows, &kpos[k0], cols, h, branch);
+              if (c == Coverage::none) continue;
+              attend_tile({D, q0, rows, k0, cols}, qh, kh, vh, scale, qpos.data(), kpos.data(),
+                          {pattern, int(h), branch, c == Coverage::partial}, st, kt, s);
+            }
           for (std::int64_t i = 0; i < rows; ++i) {
             if (st.l[i] == 0.0f) continue;  // nothing allowed in this block for the row
             for (std::int64_t d = 0; d < D; ++d) o_blk[d] = st.acc[i * D + d] / st.l[i];

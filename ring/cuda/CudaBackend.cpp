@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/Error.hpp"
+#include "core/PatternSpec.hpp"
 #include "distributed/cuda/EventWait.hpp"
 #include "ring/cuda/DeviceFill.cuh"
 
@@ -150,7 +151,7 @@ void CudaBackend::reference_forward(std::uint64_t seed, float* ref_o, float* ref
     generate_device_tensor(TensorRole::v, seed, s, {&run, 1}, keys.get<char>() + half,
                            compute_.get());
     checker_.attend_raw(q_.get(), runs_, keys.get(), keys.get<char>() + half, len, {&run, 1},
-                        s.mask, ref_o, ref_lse, KernelKind::reference);
+                        dense_mask_kind(s.mask, s.seq_len), ref_o, ref_lse, KernelKind::reference);
   }
 }
 

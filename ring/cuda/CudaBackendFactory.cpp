@@ -5,6 +5,7 @@
 #include <numeric>
 #include <vector>
 
+#include "core/PatternSpec.hpp"
 #include "distributed/Collectives.hpp"
 #include "distributed/MemoryFit.hpp"
 #include "distributed/MpiCheck.hpp"
@@ -70,9 +71,9 @@ namespace {
 
 // The steps of one rank's ring: what a kernel must be ready to compute.
 std::vector<BlockMask> step_masks(const SequenceLayout& layout, int rank,
-                                  const AttentionPattern& pattern) {
+                                  const AttentionPattern& pattern, std::int64_t heads) {
   std::shared_ptr<const AttentionPattern> view(&pattern, [](const AttentionPattern*) {});
-  const RingSchedule schedule(layout, rank, view);
+  const RingSchedule schedule(layout, rank, view, heads);
   std::vector<BlockMask> masks;
   for (int s = 0; s < schedule.steps(); ++s) masks.push_back(schedule.mask(s));
   return masks;
@@ -88,9 +89,9 @@ struct KernelPlan {
 // The largest of `bytes(steps of rank r)` over this process's ranks.
 template <class Bytes>
 std::size_t most_over_ranks(const SequenceLayout& layout, const std::vector<int>& ranks,
-                            const AttentionPattern& pattern, Bytes bytes) {
+                            const AttentionPattern& pattern, std::int64_t heads, Bytes bytes) {
   std::size_t most = 0;
-  for (int r : ranks) most = std::max(most, bytes(step_masks(layout, r, pattern)));
+  for (int r : ranks) most = std::max(most, bytes(step_masks(layout, r, pattern, heads)));
   return most;
 }
 
@@ -102,6 +103,7 @@ KernelPlan plan_kernel(const BenchmarkCase& c, const SequenceLayout& layout,
                        const std::vector<int>& ranks, const AttentionPattern& pattern,
                        const MpiRuntime& rt) {
   KernelPlan plan;
+  const std::int64_t heads = c.spec.heads;
   plan.kind = plan.backward_kind = c.kernel;
   std::string error;
 #ifdef RINGBENCH_HAVE_CUDNN
@@ -111,7 +113,7 @@ KernelPlan plan_kernel(const BenchmarkCase& c, const SequenceLayout& layout,
     // cuDNN is a candidate only where every step's mask is a set of dense/causal rectangles
     bool cudnn_fits = true;
     for (int r : ranks)
-      for (const auto& m : step_masks(layout, r, pattern))
+      for (const auto& m : step_masks(layout, r, pattern, heads))
         cudnn_fits &= m.empty() || block_rectangles(m).has_value();
     cudnn_fits = all_true(rt.world(), cudnn_fits);
     plan.kind =
@@ -121,7 +123,7 @@ KernelPlan plan_kernel(const BenchmarkCase& c, const SequenceLayout& layout,
   const std::int64_t n = layout.local_len();
   try {
     if (plan.kind == KernelKind::cudnn)
-      plan.bytes += most_over_ranks(layout, ranks, pattern, [&](const auto& steps) {
+      plan.bytes += most_over_ranks(layout, ranks, pattern, c.spec.heads, [&](const auto& steps) {
         return CudnnBlockKernel::plan_bytes(c.spec, n, steps, *plan.sdpa);
       });
   } catch (const LibraryError& e) {
@@ -131,7 +133,7 @@ KernelPlan plan_kernel(const BenchmarkCase& c, const SequenceLayout& layout,
     std::string backward_error;
     std::size_t bytes = 0;
     try {
-      bytes = most_over_ranks(layout, ranks, pattern, [&](const auto& steps) {
+      bytes = most_over_ranks(layout, ranks, pattern, c.spec.heads, [&](const auto& steps) {
         return CudnnBackwardKernel::plan_bytes(c.spec, n, steps, *plan.sdpa);
       });
     } catch (const LibraryError& e) {
@@ -162,7 +164,7 @@ std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(const BenchmarkCase
                                                              const MpiRuntime& rt,
                                                              const std::vector<int>& ranks) {
   const GpuInfo gpu = select_gpu(rt, c.gpu);
-  const auto pattern = make_pattern(c.spec.mask);
+  const auto pattern = make_pattern(c.spec.mask, c.spec.seq_len);
   const KernelPlan kernel = plan_kernel(c, layout, ranks, *pattern, rt);
   std::size_t free = 0, total = 0;
   RINGBENCH_CHECK_CUDA(cudaMemGetInfo(&free, &total));
@@ -180,8 +182,9 @@ std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(const BenchmarkCase
                     rank](cudaStream_t stream) -> std::unique_ptr<BlockKernel> {
 #ifdef RINGBENCH_HAVE_CUDNN
       if (kernel.kind == KernelKind::cudnn)
-        return std::make_unique<CudnnBlockKernel>(
-            c.spec, layout.local_len(), step_masks(layout, rank, *pattern), kernel.sdpa, stream);
+        return std::make_unique<CudnnBlockKernel>(c.spec, layout.local_len(),
+                                                  step_masks(layout, rank, *pattern, c.spec.heads),
+                                                  kernel.sdpa, stream);
 #endif
       return std::make_unique<CudaBlockKernel>(c.spec, kernel.kind, layout.local_len(), stream);
     };
@@ -190,7 +193,8 @@ std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(const BenchmarkCase
 #ifdef RINGBENCH_HAVE_CUDNN
       if (kernel.backward_kind == KernelKind::cudnn)
         return std::make_unique<CudnnBackwardKernel>(
-            c.spec, layout.local_len(), step_masks(layout, rank, *pattern), kernel.sdpa, stream);
+            c.spec, layout.local_len(), step_masks(layout, rank, *pattern, c.spec.heads),
+            kernel.sdpa, stream);
 #endif
       return std::make_unique<CudaBackwardKernel>(c.spec, kernel.backward_kind, layout.local_len(),
                                                   stream);

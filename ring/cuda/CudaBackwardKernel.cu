@@ -45,7 +45,8 @@ void CudaBackwardKernel::attend_backward(const BackwardInputs& in, const void* k
   a.head_dim = static_cast<int>(spec_.head_dim);
   a.q_len = a.kv_len = static_cast<int>(n_);
   a.type = spec_.dtype == DType::fp16 ? cuda::ElementType::fp16 : cuda::ElementType::bf16;
-  a.mask = mask.pattern->kind() == MaskKind::causal ? cuda::MaskKind::causal : cuda::MaskKind::none;
+  a.mask = mask.pattern->dense_kind() == MaskKind::causal ? cuda::MaskKind::causal
+                                                          : cuda::MaskKind::none;
   a.softmax_scale = static_cast<float>(spec_.scale());
   if (kind_ == KernelKind::flash)
     cuda::flash_attend_backward(a, stream_);

@@ -25,7 +25,8 @@ void CudaBlockKernel::attend(const void* q, const void* kv, const BlockMask& mas
       static_cast<std::size_t>(spec_.batch * spec_.effective_kv_heads() * n_ * spec_.head_dim) *
       element_bytes(spec_.dtype);
   const void* v = static_cast<const char*>(kv) + half;
-  attend_raw(q, mask.q_runs, kv, v, n_, mask.kv_runs, mask.pattern->kind(), o, lse, kind_);
+  attend_raw(q, mask.q_runs, kv, v, n_, mask.kv_runs, mask.pattern->dense_kind().value(), o, lse,
+             kind_);
 }
 
 void CudaBlockKernel::attend_raw(const void* q, std::span<const PositionRun> q_runs, const void* k,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/PatternSpec.hpp"
 #include "distributed/cuda/CudaCheck.hpp"
 #include "flash/BlockAttentionBackward.cuh"
 #include "ring/cuda/DeviceFill.cuh"
@@ -54,7 +55,8 @@ cuda::BlockBackwardArgs args_for(const ProblemSpec& s) {
   a.kv_heads = static_cast<int>(s.effective_kv_heads());
   a.head_dim = static_cast<int>(s.head_dim);
   a.type = s.dtype == DType::fp16 ? cuda::ElementType::fp16 : cuda::ElementType::bf16;
-  a.mask = s.mask == MaskKind::causal ? cuda::MaskKind::causal : cuda::MaskKind::none;
+  a.mask = dense_mask_kind(s.mask, s.seq_len) == MaskKind::causal ? cuda::MaskKind::causal
+                                                                  : cuda::MaskKind::none;
   a.softmax_scale = static_cast<float>(s.scale());
   return a;
 }

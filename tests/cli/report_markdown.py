@@ -53,9 +53,12 @@ def main():
         row = next((line for line in results.splitlines() if line.startswith(f"| {r['run_id']} ")), None)
         assert row, f"run {r['run_id']} missing from the results tables"
         cells = [c.strip() for c in row.strip("|").split("|")]
-        assert cells[1] == fmt.tokens(r["sequence_length"]) and cells[2] == r["mask"] and cells[3] == r["layout"], row
-        assert cells[4] == fmt.ms(r["forward_time_median"]), f"median {cells[4]} != {fmt.ms(r['forward_time_median'])}"
-        assert cells[7] == fmt.num(r["tflops_per_gpu"], 4), f"TFLOP/s {cells[7]} in {row}"
+        assert cells[1] == fmt.tokens(r["sequence_length"]) and cells[2] == r["mask"] and cells[4] == r["layout"], row
+        # density: allowed pairs / S² (1 dense, (S+1)/2S causal)
+        S = r["sequence_length"]
+        assert cells[3] == f"{1.0 if r['mask'] == 'none' else (S + 1) / (2 * S):.4f}", f"density {cells[3]} in {row}"
+        assert cells[5] == fmt.ms(r["forward_time_median"]), f"median {cells[5]} != {fmt.ms(r['forward_time_median'])}"
+        assert cells[8] == fmt.num(r["tflops_per_gpu"], 4), f"TFLOP/s {cells[8]} in {row}"
         if r["check_passed"] is not None:
             vrow = next(line for line in validation.splitlines() if line.startswith(f"| {r['run_id']} "))
             assert fmt.sci(r["check_rel_err"]) in vrow and ("passed" if r["check_passed"] else "FAILED") in vrow, vrow

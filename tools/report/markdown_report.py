@@ -18,6 +18,12 @@ PROVENANCE = [
 SKIPPED_PROVENANCE = {"created_utc", "gpu_telemetry"}
 
 
+def _density(run):
+    """Allowed pairs / S² of the run's pattern (files before patterns: 1 or about 1/2)."""
+    d = run.summary.get("density")
+    return "—" if d is None else f"{d:.4f}"
+
+
 def _table(header, rows):
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
@@ -103,13 +109,14 @@ def results(runs):
         rows = []
         for r in rs:
             status = "" if r.status == "ok" else f" **{r.status}**: {r.error}"
-            rows.append((r.id + status, fmt.tokens(r.seq_len), r.get("mask"), r.get("layout"), fmt.ms(r.s("median_ms")),
+            rows.append((r.id + status, fmt.tokens(r.seq_len), r.get("mask"), _density(r), r.get("layout"),
+                         fmt.ms(r.s("median_ms")),
                          f"{fmt.ms(r.s('min_ms'))} / {fmt.ms(r.s('max_ms'))}",
                          f"{fmt.ms(r.s('rank_min_ms'))}–{fmt.ms(r.s('rank_max_ms'))}",
                          fmt.num(r.s("tflops_per_rank"), 4), fmt.rate(r.s("tokens_per_s")),
                          fmt.percent(r.s("exposed_comm_fraction")), fmt.bytes_(r.s("peak_mem_bytes")),
                          fmt.sci(r.check["rel_err"]) if r.check else "—"))
-        lines += _table(["run", "seq", "mask", "layout", "median ms", "min / max ms", "rank spread ms",
+        lines += _table(["run", "seq", "mask", "density", "layout", "median ms", "min / max ms", "rank spread ms",
                          "TFLOP/s per rank", "tokens/s", "exposed comm", "peak mem / rank", "rel. error"], rows)
     return lines
 
