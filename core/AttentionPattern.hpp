@@ -33,6 +33,14 @@ struct BlockMap {
   std::vector<std::uint8_t> kept;  // row-major [query block][key block]
 };
 
+// A band around the diagonal: query q attends keys q - left ... q + right. `none` is the widest
+// band, causal the band with right = 0 and no left end, window:L:R a band of its own; the GPU
+// kernels take any band (their per-tile key ranges are intervals).
+struct Band {
+  static constexpr std::int64_t kUnbounded = std::int64_t{1} << 62;
+  std::int64_t left = kUnbounded, right = kUnbounded;
+};
+
 class AttentionPattern {
  public:
   virtual ~AttentionPattern() = default;
@@ -42,6 +50,8 @@ class AttentionPattern {
   virtual std::string spec() const = 0;
   // `none` or `causal` when the pattern is one of the two dense masks; nullopt for the others.
   virtual std::optional<MaskKind> dense_kind() const { return std::nullopt; }
+  // The pattern as one band, when it is one (none, causal, window); nullopt for the others.
+  virtual std::optional<Band> band() const { return std::nullopt; }
   // Branches merged by their softmax denominators (see above); 1 for all but dilated.
   virtual int branches() const { return 1; }
   // Heads h and h + head_period() see the same pattern: 1 for all but dilated, where it is the
@@ -71,6 +81,7 @@ class FullPattern final : public AttentionPattern {
  public:
   std::string spec() const override { return "none"; }
   std::optional<MaskKind> dense_kind() const override { return MaskKind::none; }
+  std::optional<Band> band() const override { return Band{}; }
   bool allows(std::int64_t, std::int64_t, int, int) const override { return true; }
   Coverage coverage(std::int64_t, std::int64_t, std::int64_t, std::int64_t, int,
                     int) const override {
@@ -86,6 +97,7 @@ class CausalPattern final : public AttentionPattern {
  public:
   std::string spec() const override { return "causal"; }
   std::optional<MaskKind> dense_kind() const override { return MaskKind::causal; }
+  std::optional<Band> band() const override { return Band{Band::kUnbounded, 0}; }
   bool allows(std::int64_t q, std::int64_t k, int, int) const override { return k <= q; }
   Coverage coverage(std::int64_t q_first, std::int64_t q_last, std::int64_t k_first,
                     std::int64_t k_last, int, int) const override;

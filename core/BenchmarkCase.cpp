@@ -131,11 +131,21 @@ void validate_device(const BenchmarkCase& c) {
   if (c.kernel == KernelKind::reference && c.spec.head_dim > 256)
     throw ConfigError("head-dim", std::to_string(c.spec.head_dim),
                       "at most 256 with kernel reference");
-  // The GPU kernels take the two dense masks; the sparse patterns run on CPU ranks for now.
-  if (on_gpu && !make_pattern(c.spec.mask, c.spec.seq_len)->dense_kind())
+  // The GPU kernels take bands (none, causal, window: flash and reference, forward); the other
+  // sparse patterns run on CPU ranks for now.
+  const auto pattern = make_pattern(c.spec.mask, c.spec.seq_len);
+  if (on_gpu && !pattern->band())
     throw ConfigError("mask", c.spec.mask,
-                      "none or causal with device cuda (sparse patterns run on CPU ranks: "
-                      "--device cpu)");
+                      "none, causal or window:L:R with device cuda (the other sparse patterns run "
+                      "on CPU ranks: --device cpu)");
+  if (on_gpu && !pattern->dense_kind()) {
+    if (has_backward(c.pass))
+      throw ConfigError("pass", std::string(to_string(c.pass)),
+                        "fwd with device cuda and mask " + c.spec.mask +
+                            " (the GPU backward takes none and causal)");
+    if (c.kernel == KernelKind::cudnn)
+      throw ConfigError("kernel", "cudnn", "flash, reference or auto with mask " + c.spec.mask);
+  }
   // cuDNN takes dense or causal-diagonal rectangles; a striped causal step is neither
   if (c.kernel == KernelKind::cudnn && c.layout == LayoutKind::striped && c.spec.mask == "causal")
     throw ConfigError("layout", "striped",

@@ -77,6 +77,56 @@ TEST_CASE("GPU ring output equals the float64 CPU reference on a small problem",
   REQUIRE(std::sqrt(diff2 / ref2) < 1e-2);  // bf16 probabilities in P·V
 }
 
+// Sliding windows on the GPU (the kernels' band masks): every kernel variant's key ranges are
+// intervals, so windows narrower and wider than a tile, causal and two-sided, on virtual rings
+// (many ranks, the window crossing block edges) and against the float64 host reference.
+TEST_CASE("GPU windows equal the GPU reference and the float64 host reference", "[gpu][pattern]") {
+  const MpiRuntime& rt = runtime();
+  for (std::int64_t dim : {64, 128})
+    for (const std::string mask :
+         {"window:0:0", "window:37:0", "window:200:55", "window:4095:0", "window:300:300+causal"})
+      for (auto layout : {LayoutKind::contiguous, LayoutKind::zigzag, LayoutKind::striped})
+        for (int virtual_ranks : {0, 4}) {
+          BenchmarkCase c = gpu_case(DType::bf16, dim, mask, layout, 2 * 4 * rt.size() * 600);
+          c.virtual_ranks = rt.size() == 1 ? virtual_ranks : 0;
+          INFO("dim " << dim << " " << mask << " " << to_string(layout) << " virtual "
+                      << c.virtual_ranks << " ranks " << rt.size());
+          for (auto kernel : {KernelKind::flash, KernelKind::reference}) {
+            c.kernel = kernel;
+            const BenchmarkOutcome out = run_ring_benchmark(c, rt);
+            REQUIRE(out.record.check->rel_err < c.effective_tolerance());
+            REQUIRE_FALSE(out.check_failed);
+          }
+        }
+  // independent of both GPU kernels: the float64 host reference on a small window
+  BenchmarkCase c =
+      gpu_case(DType::bf16, 128, "window:100:20", LayoutKind::zigzag, 2 * rt.size() * 384);
+  c.check = false;
+  c.dump_tensors = true;
+  const BenchmarkOutcome out = run_ring_benchmark(c, rt);
+  if (!rt.is_root()) return;
+  const auto& t = out.record.tensors;
+  std::vector<std::int64_t> pos(static_cast<std::size_t>(c.spec.seq_len));
+  std::iota(pos.begin(), pos.end(), 0);
+  const AttentionResult ref =
+      reference_attention(c.spec, t[0].values, pos, t[1].values, t[2].values, pos);
+  double diff2 = 0, ref2 = 0;
+  for (std::size_t i = 0; i < ref.o.size(); ++i) {
+    diff2 += std::pow(double(t[3].values[i]) - ref.o[i], 2);
+    ref2 += std::pow(double(ref.o[i]), 2);
+  }
+  REQUIRE(std::sqrt(diff2 / ref2) < 1e-2);
+}
+
+TEST_CASE("sparse patterns other than windows are refused on the GPU, naming the key",
+          "[gpu][pattern]") {
+  BenchmarkCase c = gpu_case(DType::bf16, 128, "blocksparse:64:0.1", LayoutKind::contiguous, 4096);
+  REQUIRE_THROWS_AS(validate(c, runtime().size()), ConfigError);
+  c.spec.mask = "window:64:0";
+  c.pass = PassKind::fwdbwd;
+  REQUIRE_THROWS_AS(validate(c, runtime().size()), ConfigError);
+}
+
 TEST_CASE("virtual ranks on one GPU equal the reference", "[gpu][virtual]") {
   const MpiRuntime& rt = runtime();
   if (rt.size() != 1) return;

@@ -82,3 +82,36 @@ TEST_CASE("timing statistics", "[statistics]") {
   REQUIRE(s.p95 == Approx(4.8));
   REQUIRE(summarize(std::vector<double>{}).count == 0);
 }
+
+TEST_CASE("the GPU takes bands (none, causal, windows forward); other patterns are refused",
+          "[validation][pattern]") {
+  BenchmarkCase c;
+  c.device = DeviceKind::cuda;
+  c.kernel = KernelKind::flash;
+  c.spec.dtype = DType::bf16;
+  c.spec.head_dim = 128;
+  c.spec.seq_len = 4096;
+  const auto refused_key = [&] {
+    try {
+      validate(c, 1);
+    } catch (const ConfigError& e) {
+      return e.key();
+    }
+    return std::string();
+  };
+  for (const char* accepted : {"none", "causal", "window:4095:0", "window:64:64+causal"}) {
+    c.spec.mask = accepted;
+    REQUIRE(refused_key().empty());
+  }
+  for (const char* cpu_only :
+       {"blocksparse:64:0.1", "bigbird:64:3:1:2", "dilated:1024:2", "longformer:64:64:16"}) {
+    c.spec.mask = cpu_only;
+    REQUIRE(refused_key() == "mask");
+  }
+  c.spec.mask = "window:64:0";
+  c.pass = PassKind::fwdbwd;
+  REQUIRE(refused_key() == "pass");
+  c.pass = PassKind::fwd;
+  c.kernel = KernelKind::cudnn;
+  REQUIRE((refused_key() == "kernel"));
+}

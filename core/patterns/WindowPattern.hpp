@@ -18,6 +18,7 @@ class WindowPattern final : public AttentionPattern {
   std::int64_t reach() const { return causal_ ? 0 : right_; }
 
   std::string spec() const override;
+  std::optional<Band> band() const override { return Band{left_, reach()}; }
   bool allows(std::int64_t q, std::int64_t k, int, int) const override {
     return k >= q - left_ && k <= q + reach();
   }

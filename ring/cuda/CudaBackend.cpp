@@ -151,7 +151,8 @@ void CudaBackend::reference_forward(std::uint64_t seed, float* ref_o, float* ref
     generate_device_tensor(TensorRole::v, seed, s, {&run, 1}, keys.get<char>() + half,
                            compute_.get());
     checker_.attend_raw(q_.get(), runs_, keys.get(), keys.get<char>() + half, len, {&run, 1},
-                        dense_mask_kind(s.mask, s.seq_len), ref_o, ref_lse, KernelKind::reference);
+                        make_pattern(s.mask, s.seq_len)->band().value(), ref_o, ref_lse,
+                        KernelKind::reference);
   }
 }
 

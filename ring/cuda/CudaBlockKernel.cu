@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <limits>
 
 #include "ring/cuda/CudaBlockKernel.hpp"
@@ -13,6 +14,25 @@ std::string CudaBlockKernel::name() const {
   return std::string(to_string(kind_));
 }
 
+namespace {
+
+// none and causal as themselves (the kernels' dense paths), any other band as a band; the
+// unbounded side of a band as the largest position difference.
+void set_band(cuda::BlockAttentionArgs& a, const Band& band) {
+  const auto side = [](std::int64_t v) {
+    return static_cast<int>(std::min<std::int64_t>(v, std::numeric_limits<int>::max()));
+  };
+  const bool left_open = band.left >= Band::kUnbounded, right_open = band.right >= Band::kUnbounded;
+  if (left_open && right_open)
+    a.mask = cuda::MaskKind::none;
+  else if (left_open && band.right == 0)
+    a.mask = cuda::MaskKind::causal;
+  else
+    a.mask = cuda::MaskKind::band, a.band_left = side(band.left), a.band_right = side(band.right);
+}
+
+}  // namespace
+
 void CudaBlockKernel::reset(float* o, float* lse) {
   (void)o;  // ignored where lse = -inf
   fill_constant(lse, static_cast<std::size_t>(spec_.batch * spec_.heads * n_),
@@ -25,13 +45,13 @@ void CudaBlockKernel::attend(const void* q, const void* kv, const BlockMask& mas
       static_cast<std::size_t>(spec_.batch * spec_.effective_kv_heads() * n_ * spec_.head_dim) *
       element_bytes(spec_.dtype);
   const void* v = static_cast<const char*>(kv) + half;
-  attend_raw(q, mask.q_runs, kv, v, n_, mask.kv_runs, mask.pattern->dense_kind().value(), o, lse,
-             kind_);
+  // the GPU kernels take band patterns (none, causal, window), refused otherwise before any work
+  attend_raw(q, mask.q_runs, kv, v, n_, mask.kv_runs, mask.pattern->band().value(), o, lse, kind_);
 }
 
 void CudaBlockKernel::attend_raw(const void* q, std::span<const PositionRun> q_runs, const void* k,
                                  const void* v, std::int64_t kv_len,
-                                 std::span<const PositionRun> kv_runs, MaskKind mask, float* o,
+                                 std::span<const PositionRun> kv_runs, Band band, float* o,
                                  float* lse, KernelKind kind) {
   positions_.fill(q_runs, kv_runs, kv_len, stream_);
   cuda::BlockAttentionArgs a{};
@@ -49,7 +69,7 @@ void CudaBlockKernel::attend_raw(const void* q, std::span<const PositionRun> q_r
   a.q_len = static_cast<int>(n_);
   a.kv_len = static_cast<int>(kv_len);
   a.type = spec_.dtype == DType::fp16 ? cuda::ElementType::fp16 : cuda::ElementType::bf16;
-  a.mask = mask == MaskKind::causal ? cuda::MaskKind::causal : cuda::MaskKind::none;
+  set_band(a, band);
   a.softmax_scale = static_cast<float>(spec_.scale());
   if (kind == KernelKind::flash)
     cuda::flash_attend_merge(a, stream_);

@@ -22,8 +22,8 @@ class CudaBlockKernel final : public BlockKernel {
   // Attention of `q` (positions q_runs) against `kv_len` keys at `k`, `v` (positions kv_runs)
   // merged into o/lse: the step above, and the chunks of the reference check.
   void attend_raw(const void* q, std::span<const PositionRun> q_runs, const void* k, const void* v,
-                  std::int64_t kv_len, std::span<const PositionRun> kv_runs, MaskKind mask,
-                  float* o, float* lse, KernelKind kind);
+                  std::int64_t kv_len, std::span<const PositionRun> kv_runs, Band band, float* o,
+                  float* lse, KernelKind kind);
 
  private:
   ProblemSpec spec_;

@@ -2,15 +2,16 @@
 // K/V block and merge the partial result into a running, normalized fp32 output.
 #pragma once
 
-#include <cstdint>
 #include <cuda_runtime.h>
+#include <cstdint>
 
 namespace ringbench::cuda {
 
 enum class ElementType { bf16, fp16 };
 
-// causal: key j is allowed for query i iff kv_pos[j] <= q_pos[i].
-enum class MaskKind { none, causal };
+// causal: key j is allowed for query i iff kv_pos[j] <= q_pos[i]; band: iff
+// q_pos[i] - band_left <= kv_pos[j] <= q_pos[i] + band_right (a sliding window).
+enum class MaskKind { none, causal, band };
 
 struct BlockAttentionArgs {
   const void* q;          // [batch, heads, q_len, head_dim] row-major, element type
@@ -25,8 +26,21 @@ struct BlockAttentionArgs {
   int batch, heads, kv_heads, head_dim, q_len, kv_len;
   ElementType type;
   MaskKind mask;
-  float softmax_scale;    // scores = softmax_scale * dot(q, k)
+  int band_left = 0, band_right = 0;  // with mask band (>= 0)
+  float softmax_scale;                // scores = softmax_scale * dot(q, k)
 };
+
+// The mask as a band, which is how the kernels apply it: key j allowed for query i iff
+// q_pos[i] - left <= kv_pos[j] <= q_pos[i] + right; not `banded`: every key allowed.
+struct BandLimits {
+  bool banded;
+  int left, right;
+};
+inline BandLimits band_limits(const BlockAttentionArgs& a) {
+  if (a.mask == MaskKind::none) return {false, 0, 0};
+  if (a.mask == MaskKind::causal) return {true, 0x7fffffff, 0};
+  return {true, a.band_left, a.band_right};
+}
 
 // Attend q to this k/v block and merge into (o_acc, lse_acc):
 //   L = log(exp(L_acc) + exp(L_blk));  O = O_acc * exp(L_acc - L) + O_blk * exp(L_blk - L)

@@ -63,7 +63,10 @@ struct FlashParams {
   int heads, kv_heads, group;  // group = heads / kv_heads (GQA)
   int q_len, kv_len;
   float scale_log2;  // softmax_scale * log2(e): softmax is evaluated with exp2
-  bool causal;
+  // Key j is allowed for query i iff q_pos[i] - band_left <= kv_pos[j] <= q_pos[i] + band_right
+  // (causal: band_left unbounded, band_right 0); without `banded` every key is allowed.
+  bool banded;
+  int band_left, band_right;
 };
 
 // ------------------------------------------------------------------------------------------
@@ -113,22 +116,55 @@ __device__ int warp_count_leq(const int32_t* pos, int lo, int hi, int32_t value)
   return lo;
 }
 
-// Keys [0, full) are allowed for every row of a warp, keys >= end for none of them, keys in
-// between need the per-element test. Positions increase, so each is a prefix of the block.
+// Keys [full_begin, full_end) are allowed for every row of a group (a warp or a warpgroup),
+// keys outside [begin, end) for none of them, the others need the per-element test. Positions
+// increase and the mask is a band, so each is an interval of the block's keys.
 struct KeyRange {
-  int full;
-  int end;
+  int begin, full_begin, full_end, end;
 };
 
-// Key range of query rows [first, first + count) of the block (a warp or a warpgroup).
+// Whether the tile of keys [k0, k0 + n) holds keys that need the per-element test.
+__device__ __forceinline__ bool needs_mask(KeyRange range, int k0, int n) {
+  return k0 < range.full_begin || k0 + n > range.full_end;
+}
+
+__device__ __forceinline__ int32_t clamp_position(long long p) {
+  return int32_t(max(-1LL, min(p, 2147483647LL)));
+}
+
+// Key range of query rows [first, first + count) of the block.
 __device__ KeyRange group_key_range(const FlashParams& p, int q0, int q_rows, int first,
                                     int count) {
-  if (first >= q_rows) return {0, 0};  // group past the end of q_len: no work
-  if (!p.causal) return {p.kv_len, p.kv_len};
+  if (first >= q_rows) return {0, 0, 0, 0};  // group past the end of q_len: no work
+  if (!p.banded) return {0, 0, p.kv_len, p.kv_len};
   const int last = min(first + count, q_rows) - 1;
-  const int full = warp_count_leq(p.kv_pos, 0, p.kv_len, __ldg(p.q_pos + q0 + first));
-  const int end = warp_count_leq(p.kv_pos, full, p.kv_len, __ldg(p.q_pos + q0 + last));
-  return {full, end};
+  const long long q_first = __ldg(p.q_pos + q0 + first), q_last = __ldg(p.q_pos + q0 + last);
+  auto count_leq = [&](long long value, int lo) {
+    return warp_count_leq(p.kv_pos, lo, p.kv_len, clamp_position(value));
+  };
+  const int begin = count_leq(q_first - p.band_left - 1, 0);  // keys before every band
+  const int end = count_leq(q_last + p.band_right, begin);    // keys up to the last band's end
+  const int full_begin = count_leq(q_last - p.band_left - 1, begin);
+  const int full_end = max(full_begin, min(end, count_leq(q_first + p.band_right, begin)));
+  return {begin, full_begin, full_end, end};
+}
+
+// The tiles of kBlockN keys a block must load: from the first group's first key to the last
+// group's last one (groups with no key left out). Tile t of the loop is key tile first + t.
+struct TileSpan {
+  int first, count;
+};
+
+template <int kBlockN, int kGroups>
+__device__ __forceinline__ TileSpan block_tile_span(const int (&begin)[kGroups],
+                                                    const int (&end)[kGroups]) {
+  int lo = 0x7fffffff, hi = 0;
+#pragma unroll
+  for (int g = 0; g < kGroups; ++g)
+    if (end[g] > begin[g]) lo = min(lo, begin[g]), hi = max(hi, end[g]);
+  if (hi == 0) return {0, 0};
+  const int first = lo / kBlockN;
+  return {first, (hi + kBlockN - 1) / kBlockN - first};
 }
 
 // ------------------------------------------------------------------------------------------
@@ -195,14 +231,16 @@ __device__ __forceinline__ void apply_mask(float (&s)[C::kMTiles][C::kNTiles][4]
 #pragma unroll
     for (int c = 0; c < 2; ++c) {
       const int col = k0 + nt * 8 + 2 * (lane & 3) + c;
-      const bool in_range = col < range.end;
-      const bool check_pos = p.causal && col >= range.full;
+      const bool in_range = col >= range.begin && col < range.end;
+      const bool check_pos = p.banded && (col < range.full_begin || col >= range.full_end);
       const int32_t kpos = (in_range && check_pos) ? __ldg(p.kv_pos + col) : 0;
 #pragma unroll
       for (int mt = 0; mt < C::kMTiles; ++mt)
 #pragma unroll
         for (int r = 0; r < 2; ++r) {
-          const bool allowed = in_range && (!check_pos || kpos <= qpos[mt][r]);
+          // positions are below 2^31, so their difference fits an int
+          const bool allowed = in_range && (!check_pos || (kpos - qpos[mt][r] <= p.band_right &&
+                                                           qpos[mt][r] - kpos <= p.band_left));
           if (!allowed) s[mt][nt][2 * r + c] = -INFINITY;
         }
     }
@@ -358,7 +396,7 @@ template <class C, typename T>
 __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
     flash_mma_kernel(const FlashParams p) {
   extern __shared__ __align__(128) uint8_t smem[];
-  __shared__ int warp_end[C::kNumWarps];
+  __shared__ int warp_begin[C::kNumWarps], warp_end[C::kNumWarps];
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   // Late query blocks see the most keys under a causal mask: start them first.
@@ -373,8 +411,9 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
 
   const uint32_t q_tile = smem_addr(smem);
   const uint32_t kv_stages = q_tile + C::kQBytes;
+  int first_tile = 0;  // loop tile t is key tile first_tile + t
   auto load_kv = [&](int tile) {
-    const int k0 = tile * C::kBlockN;
+    const int k0 = (first_tile + tile) * C::kBlockN;
     const uint32_t stage = kv_stages + (tile & 1) * C::kStageBytes;
     const int rows = min(C::kBlockN, p.kv_len - k0);
     load_rows_async<C, C::kBlockN>(stage, k + size_t(k0) * C::kHeadDim, rows);
@@ -386,13 +425,12 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
   cp_async_commit();
 
   const KeyRange range = group_key_range(p, q0, q_rows, warp * C::kRowsPerWarp, C::kRowsPerWarp);
-  if (lane == 0) warp_end[warp] = range.end;
+  if (lane == 0) warp_begin[warp] = range.begin, warp_end[warp] = range.end;
   __syncthreads();
-  int block_end = 0;
-#pragma unroll
-  for (int w = 0; w < C::kNumWarps; ++w) block_end = max(block_end, warp_end[w]);
-  const int num_tiles = (block_end + C::kBlockN - 1) / C::kBlockN;  // masked tiles: never loaded
-  if (num_tiles == 0) {  // no query of this block sees any key: o_acc stays untouched
+  const TileSpan span = block_tile_span<C::kBlockN>(warp_begin, warp_end);
+  first_tile = span.first;
+  const int num_tiles = span.count;  // masked tiles: never loaded
+  if (num_tiles == 0) {              // no query of this block sees any key: o_acc stays untouched
     cp_async_wait_all();
     return;
   }
@@ -406,7 +444,7 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       const int row = min(q0 + warp * C::kRowsPerWarp + mt * 16 + r * 8 + lane / 4, p.q_len - 1);
-      qpos[mt][r] = p.causal ? __ldg(p.q_pos + row) : 0;
+      qpos[mt][r] = p.banded ? __ldg(p.q_pos + row) : 0;
       st.m[mt][r] = -INFINITY;
       st.l[mt][r] = 0.f;
 #pragma unroll
@@ -419,12 +457,13 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
     if (t + 1 < num_tiles) load_kv(t + 1);  // overwrites tile t - 1's stage; lands during tile t
     cp_async_commit();
 
-    const int k0 = t * C::kBlockN;
-    if (k0 >= range.end) continue;  // warp-uniform: every key of this tile is masked here
+    const int k0 = (first_tile + t) * C::kBlockN;
+    // warp-uniform: every key of this tile is masked here
+    if (k0 >= range.end || k0 + C::kBlockN <= range.begin) continue;
     const uint32_t k_tile = kv_stages + (t & 1) * C::kStageBytes;
     float s[C::kMTiles][C::kNTiles][4];
     compute_scores<C, T>(s, q_tile, k_tile, warp, lane);
-    if (k0 + C::kBlockN > range.full) apply_mask<C>(s, p, range, k0, qpos, lane);
+    if (needs_mask(range, k0, C::kBlockN)) apply_mask<C>(s, p, range, k0, qpos, lane);
     float alpha[C::kMTiles][2];
     softmax_scores<C>(s, st, p.scale_log2, alpha);
     rescale_output<C>(st.o, alpha);
@@ -620,7 +659,7 @@ __global__ void __launch_bounds__(WgmmaConfig::kThreads, 1)
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   using C = WgmmaConfig;
   extern __shared__ uint8_t smem_raw[];
-  __shared__ int group_end[2];
+  __shared__ int group_begin[2], group_end[2];
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, group = threadIdx.x / 128;
   const int q0 = (gridDim.x - 1 - blockIdx.x) * C::kBlockM;  // heavy blocks first
@@ -636,23 +675,30 @@ __global__ void __launch_bounds__(WgmmaConfig::kThreads, 1)
   const uint32_t q_tile = (smem_addr(smem_raw) + 1023) & ~1023u;
   const uint32_t k_stages = q_tile + C::kQBytes;
   const uint32_t v_stages = k_stages + 2 * C::kTileBytes;
-  auto tile_rows = [&](int tile) { return min(C::kBlockN, p.kv_len - tile * C::kBlockN); };
+  int first_tile = 0;  // loop tile t is key tile first_tile + t
+  auto tile_rows = [&](int tile) {
+    return min(C::kBlockN, p.kv_len - (first_tile + tile) * C::kBlockN);
+  };
   auto load_k = [&](int tile) {
     load_rows_cb_async<C::kBlockN>(k_stages + (tile & 1) * C::kTileBytes,
-                                   k + size_t(tile) * C::kBlockN * C::kHeadDim, tile_rows(tile));
+                                   k + size_t(first_tile + tile) * C::kBlockN * C::kHeadDim,
+                                   tile_rows(tile));
   };
   auto load_v = [&](int tile) {
     load_rows_cb_async<C::kBlockN>(v_stages + (tile & 1) * C::kTileBytes,
-                                   v + size_t(tile) * C::kBlockN * C::kHeadDim, tile_rows(tile));
+                                   v + size_t(first_tile + tile) * C::kBlockN * C::kHeadDim,
+                                   tile_rows(tile));
   };
 
   load_rows_cb_async<C::kBlockM>(q_tile, q, q_rows);
   cp_async_commit();
   // Mask classification per warpgroup (uniform over its warps, as wgmma requires).
   const KeyRange range = group_key_range(p, q0, q_rows, group * C::kGroupRows, C::kGroupRows);
-  if (threadIdx.x % 128 == 0) group_end[group] = range.end;
+  if (threadIdx.x % 128 == 0) group_begin[group] = range.begin, group_end[group] = range.end;
   __syncthreads();
-  const int num_tiles = (max(group_end[0], group_end[1]) + C::kBlockN - 1) / C::kBlockN;
+  const TileSpan span = block_tile_span<C::kBlockN>(group_begin, group_end);
+  first_tile = span.first;
+  const int num_tiles = span.count;
   if (num_tiles == 0) {
     cp_async_wait_all();
     return;
@@ -667,7 +713,7 @@ __global__ void __launch_bounds__(WgmmaConfig::kThreads, 1)
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     const int row = min(q0 + warp * C::kRowsPerWarp + r * 8 + lane / 4, p.q_len - 1);
-    qpos[0][r] = p.causal ? __ldg(p.q_pos + row) : 0;
+    qpos[0][r] = p.banded ? __ldg(p.q_pos + row) : 0;
     st.m[0][r] = -INFINITY;
     st.l[0][r] = 0.f;
   }
@@ -695,8 +741,8 @@ __global__ void __launch_bounds__(WgmmaConfig::kThreads, 1)
   };
   auto softmax_tile = [&](int t, float(&alpha)[1][2]) {
     fence_registers(s[0]);
-    const int k0 = t * C::kBlockN;
-    if (k0 + C::kBlockN > range.full) apply_mask<C>(s, p, range, k0, qpos, lane);
+    const int k0 = (first_tile + t) * C::kBlockN;
+    if (needs_mask(range, k0, C::kBlockN)) apply_mask<C>(s, p, range, k0, qpos, lane);
     softmax_scores<C>(s, st, p.scale_log2, alpha);
   };
   auto pack_all = [&] {
@@ -800,7 +846,7 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   using C = WgmmaConfig;
   extern __shared__ uint8_t smem_raw[];
-  __shared__ int group_end[2];
+  __shared__ int group_begin[2], group_end[2];
   // Barriers: 0 Q full; 1-2 K full; 3-4 K empty; 5-6 V full; 7-8 V empty (per stage).
   __shared__ __align__(8) uint64_t barriers[9];
   constexpr int kQFull = 0, kKFull = 1, kKEmpty = 3, kVFull = 5, kVEmpty = 7;
@@ -829,13 +875,14 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
     }
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
-  KeyRange range{0, 0};
+  KeyRange range{0, 0, 0, 0};
   if (group < 2) {
     range = group_key_range(p, q0, q_rows, group * C::kGroupRows, C::kGroupRows);
-    if (threadIdx.x % 128 == 0) group_end[group] = range.end;
+    if (threadIdx.x % 128 == 0) group_begin[group] = range.begin, group_end[group] = range.end;
   }
   __syncthreads();  // the only block-wide barrier: barriers initialized, key ranges known
-  const int num_tiles = (max(group_end[0], group_end[1]) + C::kBlockN - 1) / C::kBlockN;
+  const TileSpan span = block_tile_span<C::kBlockN>(group_begin, group_end);
+  const int first_tile = span.first, num_tiles = span.count;  // loop tile t: key tile first + t
   if (num_tiles == 0) return;  // no query of this block sees any key: o_acc stays untouched
 
   if (group == 2) {  // producer warpgroup
@@ -847,7 +894,7 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
     tma_load_3d(q_tile, &maps.q, 0, q0, q_head, bar(kQFull));
     tma_load_3d(q_tile + C::kQColBlock, &maps.q, 64, q0, q_head, bar(kQFull));
     for (int t = 0; t < num_tiles; ++t) {
-      const int stage = t & 1, row = t * C::kBlockN;
+      const int stage = t & 1, row = (first_tile + t) * C::kBlockN;
       const uint32_t reuse_parity = ((t >> 1) + 1) & 1;  // release of tile t - 2
       if (t >= 2) mbar_wait(bar(kKEmpty + stage), reuse_parity);
       mbar_expect_tx(bar(kKFull + stage), C::kTileBytes);
@@ -870,7 +917,7 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     const int row = min(q0 + warp * C::kRowsPerWarp + r * 8 + lane / 4, p.q_len - 1);
-    qpos[0][r] = p.causal ? __ldg(p.q_pos + row) : 0;
+    qpos[0][r] = p.banded ? __ldg(p.q_pos + row) : 0;
     st.m[0][r] = -INFINITY;
     st.l[0][r] = 0.f;
   }
@@ -888,8 +935,8 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
   };
   auto softmax_tile = [&](int t, float(&alpha)[1][2]) {
     fence_registers(s[0]);
-    const int k0 = t * C::kBlockN;
-    if (k0 + C::kBlockN > range.full) apply_mask<C>(s, p, range, k0, qpos, lane);
+    const int k0 = (first_tile + t) * C::kBlockN;
+    if (needs_mask(range, k0, C::kBlockN)) apply_mask<C>(s, p, range, k0, qpos, lane);
     softmax_scores<C>(s, st, p.scale_log2, alpha);
   };
   auto pack_all = [&] {
@@ -1120,6 +1167,7 @@ bool shape_supported(const BlockAttentionArgs& a) {
 }
 
 FlashParams make_params(const BlockAttentionArgs& a) {
+  const BandLimits band = band_limits(a);
   return FlashParams{a.q,
                      a.k,
                      a.v,
@@ -1133,7 +1181,9 @@ FlashParams make_params(const BlockAttentionArgs& a) {
                      a.q_len,
                      a.kv_len,
                      a.softmax_scale * kLog2e,
-                     a.mask == MaskKind::causal};
+                     band.banded,
+                     band.left,
+                     band.right};
 }
 
 }  // namespace

@@ -39,7 +39,7 @@ struct RefParams {
   float* o_acc;
   float* lse_acc;
   int heads, kv_heads, head_dim, q_len, kv_len;
-  bool causal;
+  BandLimits band;
   float scale;
 };
 
@@ -90,11 +90,11 @@ __global__ void __launch_bounds__(kWarps * 32) reference_kernel(const RefParams 
     for (int i = 0; i < kMaxDimsPerLane; ++i) o[r][i] = 0.f;
     qpos[r] = row < p.q_len ? p.q_pos[row] : INT_MIN;  // rows past q_len: nothing allowed
   }
-  // Keys are increasing, so under a causal mask the chunks past the block's last query end it.
-  const int32_t block_max_pos = p.q_pos[min(q0 + kRows, p.q_len) - 1];
+  // Keys are increasing, so under a band mask the chunks past the block's last band end it.
+  const long long block_max_key = (long long)p.q_pos[min(q0 + kRows, p.q_len) - 1] + p.band.right;
 
   for (int c0 = 0; c0 < p.kv_len; c0 += kKeys) {
-    if (p.causal && p.kv_pos[c0] > block_max_pos) break;  // uniform across the block
+    if (p.band.banded && p.kv_pos[c0] > block_max_key) break;  // uniform across the block
     __syncthreads();  // the previous chunk (and on the first pass qs) is complete
     stage_rows(ks, D + 1, k, c0, kKeys, p.kv_len, D);
     stage_rows(vs, D, v, c0, kKeys, p.kv_len, D);
@@ -110,7 +110,10 @@ __global__ void __launch_bounds__(kWarps * 32) reference_kernel(const RefParams 
     }
 
     for (int r = 0; r < kRowsPerWarp; ++r) {
-      const bool allowed = key_ok && (!p.causal || kpos <= qpos[r]);
+      // qpos INT_MIN marks rows past q_len; differences of real positions fit an int
+      const bool allowed =
+          key_ok && (!p.band.banded || (qpos[r] != INT_MIN && kpos - qpos[r] <= p.band.right &&
+                                        qpos[r] - kpos <= p.band.left));
       const float x = allowed ? s[r] * p.scale : -INFINITY;
       const float m_new = fmaxf(m[r], warp_max(x));
       float prob = 0.f, alpha = 1.f;
@@ -172,20 +175,9 @@ void reference_attend_merge(const BlockAttentionArgs& a, cudaStream_t stream) {
       a.head_dim <= 0 || a.head_dim > kMaxHeadDim || a.heads % a.kv_heads != 0 || a.heads > 65535 ||
       a.batch > 65535)
     throw std::runtime_error("reference_attend_merge: unsupported shape");
-  const RefParams p{a.q,
-                    a.k,
-                    a.v,
-                    a.q_pos,
-                    a.kv_pos,
-                    a.o_acc,
-                    a.lse_acc,
-                    a.heads,
-                    a.kv_heads,
-                    a.head_dim,
-                    a.q_len,
-                    a.kv_len,
-                    a.mask == MaskKind::causal,
-                    a.softmax_scale};
+  const RefParams p{
+      a.q,     a.k,        a.v,        a.q_pos, a.kv_pos, a.o_acc,        a.lse_acc,
+      a.heads, a.kv_heads, a.head_dim, a.q_len, a.kv_len, band_limits(a), a.softmax_scale};
   const dim3 grid((a.q_len + kRows - 1) / kRows, a.heads, a.batch);
   const size_t smem = smem_bytes(a.head_dim);
   auto launch = [&](auto kernel) {
