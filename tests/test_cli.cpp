@@ -225,3 +225,13 @@ TEST_CASE("the allowed text of timeout says 0 is not allowed", "[cli][input]") {
     CHECK(e->allowed() == "seconds > 0");
   }
 }
+
+TEST_CASE("the patterns preset holds every pattern, each valid at its length", "[cli][pattern]") {
+  const auto o = parse_case_options({"--preset", "patterns", "--output", "none"}, 1);
+  std::vector<std::string> masks;
+  for (const auto& c : o.cases) masks.push_back(c.spec.mask);
+  REQUIRE(masks ==
+          std::vector<std::string>{
+              "none", "causal", "window:4095:0", "longformer:256:256:64", "bigbird:128:33:1:3:0",
+              "dilated:2048,4096,8192,16384,32768,65536:1,2,4,8,16,32", "blocksparse:128:0.1:0"});
+}
