@@ -410,3 +410,14 @@ TEST_CASE("the next start removes temporaries of writes cut off by a kill, and s
     REQUIRE(fs::exists(p));
   }
 }
+
+TEST_CASE("a job key given twice is refused naming both values and lines", "[spool]") {
+  try {
+    screen_job("heads = 4\n# a comment\nheads = 8\n");
+    FAIL("a repeated key was accepted");
+  } catch (const ConfigError& e) {
+    REQUIRE(e.key() == "heads");
+    REQUIRE(e.value() == "4 (line 1) and 8 (line 3)");
+    REQUIRE(e.allowed().find("heads = 4 8") != std::string::npos);
+  }
+}

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 #include <set>
 
 #include "core/Error.hpp"
@@ -78,9 +79,11 @@ ScreenedJob screen_job(std::string_view text) {
                       "at most " + std::to_string(kMaxJobBytes) + " bytes");
   check_characters(text);
   ScreenedJob job;
-  std::set<std::string, std::less<>> seen;
+  std::map<std::string, std::pair<std::string, int>, std::less<>> seen;  // key -> value, line
   std::size_t start = 0;
+  int number = 0;
   while (start < text.size()) {
+    ++number;
     std::size_t end = text.find('\n', start);
     if (end == std::string_view::npos) end = text.size();
     const std::string_view raw = text.substr(start, end - start);
@@ -101,8 +104,16 @@ ScreenedJob screen_job(std::string_view text) {
     const std::string_view key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
     if (!allowed_key(key))
       throw ConfigError(std::string(key), std::string(value), "a job key: " + job_keys_text());
-    if (!seen.insert(std::string(key)).second)
-      throw ConfigError(std::string(key), "(given twice)", "one occurrence");
+    // Boost would make a list of a repeated key: refused, naming both (lists are one value)
+    const auto [first, fresh] =
+        seen.emplace(std::string(key), std::pair{std::string(value), number});
+    if (!fresh)
+      throw ConfigError(std::string(key),
+                        first->second.first + " (line " + std::to_string(first->second.second) +
+                            ") and " + std::string(value) + " (line " + std::to_string(number) +
+                            ")",
+                        "one occurrence; lists are written as one value: " + std::string(key) +
+                            " = " + first->second.first + " " + std::string(value));
     if (key == "priority") {
       job.priority = parse_priority(value);
       job.options += "# priority (used by the spool)\n";  // keeps line numbers of the rest
