@@ -3,7 +3,8 @@
 //
 // Protocol, on every rank, in rounds of about a second:
 //   1. Rank 0 watches the spool (pending jobs, the stop file, the idle limit, its stop signal);
-//      the others wait in a patient (sleeping) collective, bounded like every wait. Rank 0 claims a job by renaming it into running/.
+//      the others wait in a patient (sleeping) collective, bounded like every wait. Rank 0 claims a
+//      job by renaming it into running/.
 //   2. One collective (max over ranks) combines rank 0's decision with every rank's stop signal:
 //      idle, run a job, or stop. Stop wins, and a job claimed meanwhile is put back.
 //   3. For a job: rank 0 broadcasts its screened text; every rank parses and validates it with

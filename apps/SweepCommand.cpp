@@ -7,12 +7,12 @@
 #include "apps/CaseOptions.hpp"
 #include "apps/Commands.hpp"
 #include "apps/ConfigAgreement.hpp"
-#include "distributed/PeerWait.hpp"
 #include "apps/ResultTable.hpp"
 #include "apps/Scaling.hpp"
 #include "apps/SweepRunner.hpp"
 #include "core/ChromeTrace.hpp"
 #include "core/Version.hpp"
+#include "distributed/PeerWait.hpp"
 
 namespace ringbench {
 
@@ -65,12 +65,11 @@ int sweep_command(const Args& args, const MpiRuntime& rt) {
     if (rt.is_root()) print_help();
     return 0;
   }
-  const CaseOptions options =
-      parse_on_every_rank(rt, [&] {
-        CaseOptions parsed = parse_case_options(args, rt.size());
-        set_peer_timeout(parsed.cases.front().timeout_s);  // bounds the agreement itself too
-        return parsed;
-      });
+  const CaseOptions options = parse_on_every_rank(rt, [&] {
+    CaseOptions parsed = parse_case_options(args, rt.size());
+    set_peer_timeout(parsed.cases.front().timeout_s);  // bounds the agreement itself too
+    return parsed;
+  });
   require_same_config_everywhere(rt, options);
   if (rt.is_root()) {
     std::printf("# ringbench %s (%s) sweep: %zu case(s) on %d rank(s), device %s\n", kToolVersion,

@@ -17,8 +17,7 @@ namespace ringbench {
 // The pattern a spec names, for a sequence of seq_len tokens. Throws ConfigError("mask", spec,
 // what is allowed) naming the part that is wrong: an unknown name, a malformed or missing number,
 // a W not dividing seq_len, an R not dividing its W, DENSITY outside (0, 1], and so on.
-std::shared_ptr<const AttentionPattern> make_pattern(const std::string& spec,
-                                                     std::int64_t seq_len);
+std::shared_ptr<const AttentionPattern> make_pattern(const std::string& spec, std::int64_t seq_len);
 
 // `none` or `causal` for the two dense patterns, which is all the GPU kernels take; throws
 // ConfigError("mask", spec, ...) for the sparse ones (refused before any GPU work).

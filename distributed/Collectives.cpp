@@ -16,7 +16,9 @@ constexpr int kGatherTag = 0x7267;
 constexpr int kBroadcastTag = 0x7268;
 // What a rank waiting on the root allows it beyond the peer timeout (a few seconds, at most the
 // timeout again): the root, waiting on a missing rank itself, gives up first and names that rank.
-double with_root_grace(double limit_s) { return limit_s + std::min(5.0, limit_s); }
+double with_root_grace(double limit_s) {
+  return limit_s + std::min(5.0, limit_s);
+}
 
 int rank_of(MPI_Comm comm) {
   int r = 0;

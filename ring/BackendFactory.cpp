@@ -83,7 +83,8 @@ std::vector<LocalRank> make_local_ranks(const BenchmarkCase& c, const SequenceLa
   }
   std::vector<LocalRank> locals;
   for (std::size_t i = 0; i < ranks.size(); ++i)
-    locals.push_back({ranks[i], RingSchedule(layout, ranks[i], pattern, c.spec.heads), std::move(backends[i])});
+    locals.push_back(
+        {ranks[i], RingSchedule(layout, ranks[i], pattern, c.spec.heads), std::move(backends[i])});
   return locals;
 }
 

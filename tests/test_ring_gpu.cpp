@@ -29,6 +29,21 @@ BenchmarkCase gpu_case(DType dtype, std::int64_t head_dim, const std::string& ma
   c.check = true;
   return c;
 }
+// Relative error of a run's dumped O against the float64 host reference on its dumped inputs
+// (a check independent of every GPU kernel).
+double host_reference_error(const BenchmarkCase& c, const BenchmarkOutcome& out) {
+  const auto& t = out.record.tensors;
+  std::vector<std::int64_t> pos(static_cast<std::size_t>(c.spec.seq_len));
+  std::iota(pos.begin(), pos.end(), 0);
+  const AttentionResult ref =
+      reference_attention(c.spec, t[0].values, pos, t[1].values, t[2].values, pos);
+  double diff2 = 0, ref2 = 0;
+  for (std::size_t i = 0; i < ref.o.size(); ++i) {
+    diff2 += std::pow(double(t[3].values[i]) - ref.o[i], 2);
+    ref2 += std::pow(double(ref.o[i]), 2);
+  }
+  return std::sqrt(diff2 / ref2);
+}
 }  // namespace
 
 TEST_CASE("GPU ring equals the GPU reference: dtypes, head dims, masks, layouts, GQA",
@@ -64,17 +79,7 @@ TEST_CASE("GPU ring output equals the float64 CPU reference on a small problem",
   c.dump_tensors = true;
   const BenchmarkOutcome out = run_ring_benchmark(c, rt);
   if (!rt.is_root()) return;
-  const auto& t = out.record.tensors;
-  std::vector<std::int64_t> pos(static_cast<std::size_t>(c.spec.seq_len));
-  std::iota(pos.begin(), pos.end(), 0);
-  const AttentionResult ref =
-      reference_attention(c.spec, t[0].values, pos, t[1].values, t[2].values, pos);
-  double diff2 = 0, ref2 = 0;
-  for (std::size_t i = 0; i < ref.o.size(); ++i) {
-    diff2 += std::pow(double(t[3].values[i]) - ref.o[i], 2);
-    ref2 += std::pow(double(ref.o[i]), 2);
-  }
-  REQUIRE(std::sqrt(diff2 / ref2) < 1e-2);  // bf16 probabilities in P·V
+  REQUIRE(host_reference_error(c, out) < 1e-2);  // bf16 probabilities in P·V
 }
 
 // Sliding windows on the GPU (the kernels' band masks): every kernel variant's key ranges are
@@ -105,17 +110,7 @@ TEST_CASE("GPU windows equal the GPU reference and the float64 host reference", 
   c.dump_tensors = true;
   const BenchmarkOutcome out = run_ring_benchmark(c, rt);
   if (!rt.is_root()) return;
-  const auto& t = out.record.tensors;
-  std::vector<std::int64_t> pos(static_cast<std::size_t>(c.spec.seq_len));
-  std::iota(pos.begin(), pos.end(), 0);
-  const AttentionResult ref =
-      reference_attention(c.spec, t[0].values, pos, t[1].values, t[2].values, pos);
-  double diff2 = 0, ref2 = 0;
-  for (std::size_t i = 0; i < ref.o.size(); ++i) {
-    diff2 += std::pow(double(t[3].values[i]) - ref.o[i], 2);
-    ref2 += std::pow(double(ref.o[i]), 2);
-  }
-  REQUIRE(std::sqrt(diff2 / ref2) < 1e-2);
+  REQUIRE(host_reference_error(c, out) < 1e-2);
 }
 
 TEST_CASE("sparse patterns other than windows are refused on the GPU, naming the key",
