@@ -170,12 +170,16 @@ std::vector<T> from_bytes(const std::string& bytes) {
   return values;
 }
 
-// Every rank's value combined by `pick` at the root, then known to every rank.
+// Every rank's value folded by `pick` at the root in rank order (not in the order of arrival, so
+// a sum is reproducible), then known to every rank.
 template <typename T, typename Pick>
 T combine(MPI_Comm comm, T value, Pick pick, WaitPace pace, const char* what) {
   const auto parts = gather_text(comm, as_bytes(std::span<const T>(&value, 1)), 0, pace, what);
-  T out = value;
-  for (const auto& part : parts) out = pick(out, from_bytes<T>(part).at(0));
+  T out = value;  // the root's result is replaced by the fold; the others get it broadcast
+  for (std::size_t r = 0; r < parts.size(); ++r) {
+    const T v = from_bytes<T>(parts[r]).at(0);
+    out = r == 0 ? v : pick(out, v);
+  }
   std::string text = as_bytes(std::span<const T>(&out, 1));
   broadcast_text(comm, text, 0, pace, what);
   return from_bytes<T>(text).at(0);
@@ -210,14 +214,8 @@ bool all_true(MPI_Comm comm, bool ok) {
 }
 
 double sum_all(MPI_Comm comm, double value) {
-  // Summed in rank order on the root (not in the order of arrival), so the result is reproducible.
-  const auto parts =
-      gather_text(comm, as_bytes(std::span<const double>(&value, 1)), 0, WaitPace::prompt, "sum");
-  double sum = 0;
-  for (const auto& part : parts) sum += from_bytes<double>(part).at(0);
-  std::string text = as_bytes(std::span<const double>(&sum, 1));
-  broadcast_text(comm, text, 0, WaitPace::prompt, "sum");
-  return from_bytes<double>(text).at(0);
+  return combine<double>(
+      comm, value, [](double a, double b) { return a + b; }, WaitPace::prompt, "sum");
 }
 
 void sum_all(MPI_Comm comm, std::span<double> values) {
