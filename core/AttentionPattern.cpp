@@ -17,6 +17,12 @@ std::int64_t AttentionPattern::count_allowed(const PositionRun& q, const Positio
   return n;
 }
 
+std::optional<MaskTerms> AttentionPattern::mask_terms() const {
+  // a band is its own one term (none, causal, window); the other patterns say theirs
+  if (const auto b = band()) return MaskTerms{b, 0, false, false};
+  return std::nullopt;
+}
+
 int AttentionPattern::multiplicity(std::int64_t q, std::int64_t k, int head) const {
   int n = 0;
   for (int b = 0; b < branches(); ++b) n += allows(q, k, head, b) ? 1 : 0;

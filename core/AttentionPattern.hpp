@@ -41,6 +41,16 @@ struct Band {
   std::int64_t left = kUnbounded, right = kUnbounded;
 };
 
+// The pattern as a few terms a kernel tests per pair without calling back into the pattern: a
+// pair is allowed when the band, the global tokens or the block map allows it (a union), and
+// then, under `causal`, only when k <= q. The GPU kernels use it inside partially covered tiles.
+struct MaskTerms {
+  std::optional<Band> band;  // q - left <= k <= q + right
+  std::int64_t globals = 0;  // q < globals or k < globals
+  bool block_map = false;    // the kept blocks of block_map()
+  bool causal = false;
+};
+
 class AttentionPattern {
  public:
   virtual ~AttentionPattern() = default;
@@ -52,6 +62,9 @@ class AttentionPattern {
   virtual std::optional<MaskKind> dense_kind() const { return std::nullopt; }
   // The pattern as one band, when it is one (none, causal, window); nullopt for the others.
   virtual std::optional<Band> band() const { return std::nullopt; }
+  // The pattern as MaskTerms, when it is head-uniform, has one branch and can be written so
+  // (none, causal, window, longformer, bigbird, blocksparse); nullopt for dilated.
+  virtual std::optional<MaskTerms> mask_terms() const;
   // Branches merged by their softmax denominators (see above); 1 for all but dilated.
   virtual int branches() const { return 1; }
   // Heads h and h + head_period() see the same pattern: 1 for all but dilated, where it is the

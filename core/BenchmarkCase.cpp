@@ -131,13 +131,13 @@ void validate_device(const BenchmarkCase& c) {
   if (c.kernel == KernelKind::reference && c.spec.head_dim > 256)
     throw ConfigError("head-dim", std::to_string(c.spec.head_dim),
                       "at most 256 with kernel reference");
-  // The GPU kernels take bands (none, causal, window: flash and reference, forward); the other
-  // sparse patterns run on CPU ranks for now.
+  // The own GPU kernels take every pattern they can test per pair from positions (MaskTerms:
+  // none, causal, window, longformer, bigbird, blocksparse; forward); dilated runs on CPU ranks.
   const auto pattern = make_pattern(c.spec.mask, c.spec.seq_len);
-  if (on_gpu && !pattern->band())
+  if (on_gpu && !pattern->mask_terms())
     throw ConfigError("mask", c.spec.mask,
-                      "none, causal or window:L:R with device cuda (the other sparse patterns run "
-                      "on CPU ranks: --device cpu)");
+                      "none, causal, window, longformer, bigbird or blocksparse with device cuda "
+                      "(dilated runs on CPU ranks: --device cpu)");
   if (on_gpu && !pattern->dense_kind()) {
     if (has_backward(c.pass))
       throw ConfigError("pass", std::string(to_string(c.pass)),

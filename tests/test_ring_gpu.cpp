@@ -1,10 +1,19 @@
 // GPU tests, run under mpirun with 1 and 2 ranks (one GPU each); skipped without GPUs.
+#include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <utility>
+#include <vector>
 
 #include "core/Error.hpp"
+#include "core/PatternSpec.hpp"
 #include "core/ReferenceAttention.hpp"
+#include "distributed/cuda/CudaHandles.hpp"
+#include "flash/BlockAttention.cuh"
 #include "ring/RingBenchmark.hpp"
+#include "ring/cuda/DeviceFill.cuh"
+#include "ring/cuda/DevicePatternMask.hpp"
+#include "ring/cuda/DevicePositions.hpp"
 #include "tests/MpiTestRuntime.hpp"
 #include "tests/catch.hpp"
 
@@ -28,6 +37,12 @@ BenchmarkCase gpu_case(DType dtype, std::int64_t head_dim, const std::string& ma
   c.iters = 2;
   c.check = true;
   return c;
+}
+std::vector<float> copy_to_host(const float* device, std::size_t count) {
+  std::vector<float> host(count);
+  RINGBENCH_CHECK_CUDA(
+      cudaMemcpy(host.data(), device, count * sizeof(float), cudaMemcpyDeviceToHost));
+  return host;
 }
 // Relative error of a run's dumped O against the float64 host reference on its dumped inputs
 // (a check independent of every GPU kernel).
@@ -113,11 +128,119 @@ TEST_CASE("GPU windows equal the GPU reference and the float64 host reference", 
   REQUIRE(host_reference_error(c, out) < 1e-2);
 }
 
-TEST_CASE("sparse patterns other than windows are refused on the GPU, naming the key",
+// The block patterns on the GPU (mask terms and key tile lists): blocks aligned to the kernels'
+// tiles and not (40, 48 tokens: partial tiles everywhere), global tokens, +causal, striped shards
+// (every tile partial), virtual rings, and the float64 host reference.
+TEST_CASE("GPU block patterns equal the GPU reference and the float64 host reference",
           "[gpu][pattern]") {
-  BenchmarkCase c = gpu_case(DType::bf16, 128, "blocksparse:64:0.1", LayoutKind::contiguous, 4096);
+  const MpiRuntime& rt = runtime();
+  const std::int64_t seq = 2 * 4 * rt.size() * 600;  // 4800 on one rank: ragged key tiles
+  for (std::int64_t dim : {64, 128})
+    for (const std::string mask :
+         {"longformer:100:30:40", "longformer:300:0:130+causal", "bigbird:48:3:1:2",
+          "bigbird:120:3:1:3+causal", "blocksparse:40:0.3", "blocksparse:200:0.2+causal"})
+      for (auto layout : {LayoutKind::contiguous, LayoutKind::zigzag, LayoutKind::striped})
+        for (int virtual_ranks : {0, 4}) {
+          BenchmarkCase c = gpu_case(DType::bf16, dim, mask, layout, seq);
+          c.virtual_ranks = rt.size() == 1 ? virtual_ranks : 0;
+          INFO("dim " << dim << " " << mask << " " << to_string(layout) << " virtual "
+                      << c.virtual_ranks << " ranks " << rt.size());
+          for (auto kernel : {KernelKind::flash, KernelKind::reference}) {
+            c.kernel = kernel;
+            const BenchmarkOutcome out = run_ring_benchmark(c, rt);
+            REQUIRE(out.record.check->rel_err < c.effective_tolerance());
+            REQUIRE_FALSE(out.check_failed);
+          }
+        }
+  for (const std::string mask : {"bigbird:64:3:1:2+causal", "longformer:50:10:20"}) {
+    BenchmarkCase c = gpu_case(DType::bf16, 128, mask, LayoutKind::zigzag, 2 * rt.size() * 384);
+    c.check = false;
+    c.dump_tensors = true;
+    const BenchmarkOutcome out = run_ring_benchmark(c, rt);
+    if (rt.is_root()) REQUIRE(host_reference_error(c, out) < 1e-2);
+  }
+}
+
+// Every flash variant (not only the one the ring picks) under mask terms, one block step
+// against the reference kernel: queries of zigzag rank 1 against the keys of rank 0.
+TEST_CASE("every flash variant under mask terms equals the reference kernel", "[gpu][pattern]") {
+  if (runtime().size() != 1) return;  // one device, one step
+  const std::int64_t S = 4800;
+  CudaStream stream;
+  for (const auto layout_kind : {LayoutKind::zigzag, LayoutKind::striped})
+    for (std::int64_t dim : {64, 128})
+      for (const std::string mask : {"blocksparse:40:0.3+causal", "bigbird:64:3:1:2",
+                                     "longformer:100:30:40", "blocksparse:128:0.2"}) {
+        INFO(mask << " dim " << dim << " " << to_string(layout_kind));
+        ProblemSpec s;
+        s.dtype = DType::bf16, s.heads = 4, s.kv_heads = 2, s.head_dim = dim, s.seq_len = S;
+        s.mask = mask;
+        const SequenceLayout layout(layout_kind, S, 2);
+        const auto& q_runs = layout.runs(1);
+        const auto& kv_runs = layout.runs(0);
+        const std::int64_t n = layout.local_len();
+        const std::size_t rows = static_cast<std::size_t>(s.heads * n);
+        const std::size_t kv_half = static_cast<std::size_t>(s.kv_heads * n * dim) * 2;
+        DeviceBuffer q(rows * dim * 2), kv(2 * kv_half), o(rows * dim * 4), lse(rows * 4);
+        generate_device_tensor(TensorRole::q, 7, s, q_runs, q.get(), stream.get());
+        generate_device_tensor(TensorRole::k, 7, s, kv_runs, kv.get(), stream.get());
+        generate_device_tensor(TensorRole::v, 7, s, kv_runs, kv.get<char>() + kv_half,
+                               stream.get());
+        DevicePositions positions(n);
+        positions.fill(q_runs, kv_runs, n, stream.get());
+        DevicePatternMask pattern_mask(make_pattern(mask, S), stream.get());
+        cuda::BlockAttentionArgs a{};
+        a.q = q.get(), a.k = kv.get(), a.v = kv.get<char>() + kv_half;
+        a.q_pos = positions.q(), a.kv_pos = positions.kv();
+        a.o_acc = o.get<float>(), a.lse_acc = lse.get<float>();
+        a.batch = 1, a.heads = 4, a.kv_heads = 2, a.head_dim = static_cast<int>(dim);
+        a.q_len = a.kv_len = static_cast<int>(n);
+        a.type = cuda::ElementType::bf16;
+        a.mask = cuda::MaskKind::terms;
+        a.terms = pattern_mask.terms();
+        a.tiles = pattern_mask.tiles(q_runs, kv_runs);
+        a.softmax_scale = static_cast<float>(s.scale());
+        auto run = [&](auto launch) {
+          fill_constant(lse.get<float>(), rows, -INFINITY, stream.get());
+          launch();
+          RINGBENCH_CHECK_CUDA(cudaStreamSynchronize(stream.get()));
+          return std::pair{copy_to_host(o.get<float>(), rows * dim),
+                           copy_to_host(lse.get<float>(), rows)};
+        };
+        const auto ref = run([&] { cuda::reference_attend_merge(a, stream.get()); });
+        int variants = 0;
+        for (int v = 0; v < cuda::flash_variant_count(); ++v) {
+          if (!cuda::flash_variant_supports(v, a)) continue;
+          INFO("variant " << cuda::flash_variant_name(v));
+          ++variants;
+          const auto got = run([&] { cuda::flash_attend_merge_variant(v, a, stream.get()); });
+          double diff2 = 0, ref2 = 0, lse_err = 0;
+          std::size_t empty_rows = 0;
+          for (std::size_t r = 0; r < rows; ++r) {
+            if (std::isinf(ref.second[r])) {
+              ++empty_rows;
+              REQUIRE(std::isinf(got.second[r]));
+              continue;
+            }
+            lse_err = std::max(lse_err, double(std::abs(got.second[r] - ref.second[r])));
+            for (std::size_t d = 0; d < static_cast<std::size_t>(dim); ++d) {
+              diff2 += std::pow(double(got.first[r * dim + d]) - ref.first[r * dim + d], 2);
+              ref2 += std::pow(double(ref.first[r * dim + d]), 2);
+            }
+          }
+          REQUIRE(empty_rows < rows);
+          REQUIRE(std::sqrt(diff2 / ref2) < 1e-2);
+          REQUIRE(lse_err < 1e-2);
+        }
+        REQUIRE(variants >= 1);
+      }
+}
+
+TEST_CASE("dilated and the sparse backward are refused on the GPU, naming the key",
+          "[gpu][pattern]") {
+  BenchmarkCase c = gpu_case(DType::bf16, 128, "dilated:1024:2", LayoutKind::contiguous, 4096);
   REQUIRE_THROWS_AS(validate(c, runtime().size()), ConfigError);
-  c.spec.mask = "window:64:0";
+  c.spec.mask = "blocksparse:64:0.1";
   c.pass = PassKind::fwdbwd;
   REQUIRE_THROWS_AS(validate(c, runtime().size()), ConfigError);
 }

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The whole GPU check in one command, for the GPU machine:
-#   tools/gpu-check.sh OUT_DIR [stages...]     stages: build tests bench ring backward growth (default: all)
+#   tools/gpu-check.sh OUT_DIR [stages...]     stages: build tests bench ring backward growth patterns
+#                                              (default: all)
 # Unpacks carried dependencies (.gpu-deps, from ../shared/gpu-machine/fetch-deps.sh), configures
 # and builds with all cores, runs every test (GPU tests included) and the GPU benchmarks, and
 # writes logs and the HDF5 results into OUT_DIR. NCCL_NVLS_ENABLE=0 stays set in every process.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-out=${1:?usage: tools/gpu-check.sh OUT_DIR [build tests bench ring backward growth]}; shift
-stages=${*:-build tests bench ring backward growth}
+out=${1:?usage: tools/gpu-check.sh OUT_DIR [build tests bench ring backward growth patterns]}; shift
+stages=${*:-build tests bench ring backward growth patterns}
 mkdir -p "$out"
 source tools/mpi-env.sh
 export NCCL_NVLS_ENABLE=0
@@ -87,4 +88,18 @@ if [[ " $stages " == *" growth "* ]]; then
   for p in 1 2 4 8; do
     mpirun_n 1 "$rb" run --seq-len 16K --heads 8 --head-dim 128 --mask causal --layout zigzag --pass fwdbwd --kernel cudnn flash --virtual-ranks $p --iters 1 --check --output "$out/growth.h5" 2>&1 | grep -v '^#' | tee -a "$out/bench.log"
   done
+fi
+
+if [[ " $stages " == *" patterns "* ]]; then
+  h5="$out/patterns.h5"
+  shape=(--heads 32 --head-dim 128 --dtype bf16 --kernel flash --output "$h5")
+  patterns=(${PATTERNS:-causal window:4095:0 window:2048:2048 longformer:2048:2048:128 blocksparse:128:0.1 bigbird:128:33:1:3})
+  log "patterns, 16K, checked against the GPU reference: ${patterns[*]}"
+  mpirun_n 1 "$rb" run --seq-len 16K --mask "${patterns[@]}" --iters 1 --check "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
+  log "patterns, 64K, forward, own flash kernel, then FlexAttention in the same call"
+  mpirun_n 1 "$rb" run --seq-len 64K --mask "${patterns[@]}" --warmup 2 --iters 10 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
+  python3 tools/bench/flex_patterns.py 65536 32 128 "${patterns[@]:1}" 2>&1 | grep -v Warning | tee -a "$out/bench.log"
+  log "patterns, 256K: unsharded, then a ring of 4 virtual ranks"
+  mpirun_n 1 "$rb" run --seq-len 256K --mask "${patterns[@]}" --warmup 1 --iters 3 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
+  mpirun_n 1 "$rb" run --seq-len 256K --mask "${patterns[@]}" --virtual-ranks 4 --warmup 1 --iters 3 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
 fi

@@ -46,6 +46,9 @@ class BigBirdPattern final : public AttentionPattern {
                     std::int64_t k_last, int, int) const override;
   std::int64_t count_allowed(const PositionRun& q, const PositionRun& k, int) const override;
   BlockMap block_map() const override;
+  std::optional<MaskTerms> mask_terms() const override {
+    return MaskTerms{std::nullopt, 0, true, causal_};
+  }
 
  private:
   // Row i's window of blocks, clipped to the sequence: window_first(i) .. window_last(i).

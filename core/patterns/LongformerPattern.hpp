@@ -25,6 +25,9 @@ class LongformerPattern final : public AttentionPattern {
   Coverage coverage(std::int64_t q_first, std::int64_t q_last, std::int64_t k_first,
                     std::int64_t k_last, int, int) const override;
   std::int64_t count_allowed(const PositionRun& q, const PositionRun& k, int) const override;
+  std::optional<MaskTerms> mask_terms() const override {
+    return MaskTerms{Band{left_, right_}, globals_, false, causal_};
+  }
 
  private:
   Coverage coverage_without_causal(std::int64_t q_first, std::int64_t q_last, std::int64_t k_first,

@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <limits>
+#include <stdexcept>
 
+#include "core/PatternSpec.hpp"
 #include "ring/cuda/CudaBlockKernel.hpp"
 #include "ring/cuda/DeviceFill.cuh"
 
@@ -8,7 +10,15 @@ namespace ringbench {
 
 CudaBlockKernel::CudaBlockKernel(const ProblemSpec& spec, KernelKind kind, std::int64_t local_len,
                                  cudaStream_t stream)
-    : spec_(spec), kind_(kind), n_(local_len), stream_(stream), positions_(local_len) {}
+    : spec_(spec),
+      kind_(kind),
+      n_(local_len),
+      stream_(stream),
+      positions_(local_len) {
+  // bands go to the kernels as two numbers; the other patterns as terms and tile lists
+  auto pattern = make_pattern(spec.mask, spec.seq_len);
+  if (!pattern->band()) pattern_mask_.emplace(std::move(pattern), stream);
+}
 
 std::string CudaBlockKernel::name() const {
   return std::string(to_string(kind_));
@@ -45,14 +55,14 @@ void CudaBlockKernel::attend(const void* q, const void* kv, const BlockMask& mas
       static_cast<std::size_t>(spec_.batch * spec_.effective_kv_heads() * n_ * spec_.head_dim) *
       element_bytes(spec_.dtype);
   const void* v = static_cast<const char*>(kv) + half;
-  // the GPU kernels take band patterns (none, causal, window), refused otherwise before any work
-  attend_raw(q, mask.q_runs, kv, v, n_, mask.kv_runs, mask.pattern->band().value(), o, lse, kind_);
+  attend_raw(q, mask.q_runs, kv, v, n_, mask.kv_runs, *mask.pattern, o, lse, kind_);
 }
 
 void CudaBlockKernel::attend_raw(const void* q, std::span<const PositionRun> q_runs, const void* k,
                                  const void* v, std::int64_t kv_len,
-                                 std::span<const PositionRun> kv_runs, Band band, float* o,
-                                 float* lse, KernelKind kind) {
+                                 std::span<const PositionRun> kv_runs,
+                                 const AttentionPattern& pattern, float* o, float* lse,
+                                 KernelKind kind) {
   positions_.fill(q_runs, kv_runs, kv_len, stream_);
   cuda::BlockAttentionArgs a{};
   a.q = q;
@@ -69,7 +79,15 @@ void CudaBlockKernel::attend_raw(const void* q, std::span<const PositionRun> q_r
   a.q_len = static_cast<int>(n_);
   a.kv_len = static_cast<int>(kv_len);
   a.type = spec_.dtype == DType::fp16 ? cuda::ElementType::fp16 : cuda::ElementType::bf16;
-  set_band(a, band);
+  if (const auto band = pattern.band()) {
+    set_band(a, *band);
+  } else {
+    if (!pattern_mask_ || pattern_mask_->spec() != pattern.spec())
+      throw std::logic_error("CudaBlockKernel: pattern " + pattern.spec() + " is not the case's");
+    a.mask = cuda::MaskKind::terms;
+    a.terms = pattern_mask_->terms();
+    if (kind == KernelKind::flash) a.tiles = pattern_mask_->tiles(q_runs, kv_runs);
+  }
   a.softmax_scale = static_cast<float>(spec_.scale());
   if (kind == KernelKind::flash)
     cuda::flash_attend_merge(a, stream_);

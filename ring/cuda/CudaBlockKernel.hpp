@@ -3,10 +3,14 @@
 // owner's positions are filled each step by a tiny kernel, so nothing crosses from the host.
 #pragma once
 
+#include <memory>
+#include <optional>
+
 #include "core/BenchmarkCase.hpp"
 #include "distributed/cuda/CudaHandles.hpp"
 #include "flash/BlockAttention.cuh"
 #include "ring/BlockKernel.hpp"
+#include "ring/cuda/DevicePatternMask.hpp"
 #include "ring/cuda/DevicePositions.hpp"
 
 namespace ringbench {
@@ -20,10 +24,11 @@ class CudaBlockKernel final : public BlockKernel {
   void attend(const void* q, const void* kv, const BlockMask& mask, float* o, float* lse) override;
 
   // Attention of `q` (positions q_runs) against `kv_len` keys at `k`, `v` (positions kv_runs)
-  // merged into o/lse: the step above, and the chunks of the reference check.
+  // under `pattern` (a band, or the case's own pattern), merged into o/lse: the step above, and
+  // the reference check's chunks.
   void attend_raw(const void* q, std::span<const PositionRun> q_runs, const void* k, const void* v,
-                  std::int64_t kv_len, std::span<const PositionRun> kv_runs, Band band, float* o,
-                  float* lse, KernelKind kind);
+                  std::int64_t kv_len, std::span<const PositionRun> kv_runs,
+                  const AttentionPattern& pattern, float* o, float* lse, KernelKind kind);
 
  private:
   ProblemSpec spec_;
@@ -31,6 +36,7 @@ class CudaBlockKernel final : public BlockKernel {
   std::int64_t n_;
   cudaStream_t stream_;
   DevicePositions positions_;
+  std::optional<DevicePatternMask> pattern_mask_;  // the case's pattern, when it is no band
 };
 
 }  // namespace ringbench

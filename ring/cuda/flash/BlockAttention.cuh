@@ -10,8 +10,41 @@ namespace ringbench::cuda {
 enum class ElementType { bf16, fp16 };
 
 // causal: key j is allowed for query i iff kv_pos[j] <= q_pos[i]; band: iff
-// q_pos[i] - band_left <= kv_pos[j] <= q_pos[i] + band_right (a sliding window).
-enum class MaskKind { none, causal, band };
+// q_pos[i] - band_left <= kv_pos[j] <= q_pos[i] + band_right (a sliding window); terms: iff the
+// PairTerms allow (q_pos[i], kv_pos[j]) (longformer, bigbird, blocksparse).
+enum class MaskKind { none, causal, band, terms };
+
+// Mask `terms` (core/AttentionPattern.hpp's MaskTerms on the device): a pair is allowed when the
+// band, the global tokens or the block map allows it, and then, under `causal`, only if k <= q.
+struct PairTerms {
+  bool band = false;
+  int band_left = 0, band_right = 0;
+  int globals = 0;                      // q < globals or k < globals
+  const uint32_t* block_map = nullptr;  // bit j % 32 of word [i * map_words + j / 32]: key
+  int map_block = 1, map_words = 0;     // block j kept for query block i (blocks of map_block)
+  bool causal = false;
+};
+
+// With mask `terms`, the flash kernels visit only listed key tiles (ring/KeyTileList.hpp): query
+// block b (rows 128 b ...) visits entries[offsets[b] .. offsets[b + 1]), entry = tile * 2 +
+// partial, tiles of 128 keys; only partial tiles test pairs. The reference kernel tests all.
+struct TileList {
+  static constexpr int kQueryRows = 128, kKeys = 128;
+  const int32_t* offsets = nullptr;
+  const int32_t* entries = nullptr;
+};
+
+#if defined(__CUDACC__)
+__device__ __forceinline__ bool terms_allow(const PairTerms& t, int q, int k) {
+  if (t.causal && k > q) return false;
+  // positions are below 2^31, so their difference fits an int
+  if (t.band && k - q <= t.band_right && q - k <= t.band_left) return true;
+  if (q < t.globals || k < t.globals) return true;
+  if (t.block_map == nullptr) return false;
+  const int i = q / t.map_block, j = k / t.map_block;
+  return (__ldg(t.block_map + size_t(i) * t.map_words + j / 32) >> (j % 32)) & 1u;
+}
+#endif
 
 struct BlockAttentionArgs {
   const void* q;          // [batch, heads, q_len, head_dim] row-major, element type
@@ -27,6 +60,8 @@ struct BlockAttentionArgs {
   ElementType type;
   MaskKind mask;
   int band_left = 0, band_right = 0;  // with mask band (>= 0)
+  PairTerms terms;                    // with mask terms
+  TileList tiles;                     // with mask terms: the flash kernels' tile lists
   float softmax_scale;                // scores = softmax_scale * dot(q, k)
 };
 
@@ -39,6 +74,7 @@ struct BandLimits {
 inline BandLimits band_limits(const BlockAttentionArgs& a) {
   if (a.mask == MaskKind::none) return {false, 0, 0};
   if (a.mask == MaskKind::causal) return {true, 0x7fffffff, 0};
+  if (a.mask == MaskKind::terms) return {false, 0, 0};  // the terms say the rest
   return {true, a.band_left, a.band_right};
 }
 
@@ -51,7 +87,7 @@ void flash_attend_merge(const BlockAttentionArgs& a, cudaStream_t stream);
 void reference_attend_merge(const BlockAttentionArgs& a, cudaStream_t stream);
 
 // head_dim 64 or 128, heads % kv_heads == 0, softmax_scale > 0, 16-byte aligned q/k/v,
-// 8-byte aligned o_acc, positive sizes.
+// 8-byte aligned o_acc, positive sizes; with mask terms, tile lists.
 bool flash_supports(const BlockAttentionArgs& a);
 
 // Test and benchmark hooks: the kernel variants flash_attend_merge chooses among.

@@ -67,6 +67,13 @@ struct FlashParams {
   // (causal: band_left unbounded, band_right 0); without `banded` every key is allowed.
   bool banded;
   int band_left, band_right;
+  // Mask terms (longformer, bigbird, blocksparse): the block visits its listed key tiles and
+  // tests the pairs of the partial ones with `terms`; tile_entries is nullptr otherwise.
+  const int32_t* tile_offsets;
+  const int32_t* tile_entries;
+  PairTerms terms;
+  __host__ __device__ bool listed() const { return tile_entries != nullptr; }
+  __host__ __device__ bool uses_positions() const { return banded || listed(); }
 };
 
 // ------------------------------------------------------------------------------------------
@@ -167,6 +174,40 @@ __device__ __forceinline__ TileSpan block_tile_span(const int (&begin)[kGroups],
   return {first, (hi + kBlockN - 1) / kBlockN - first};
 }
 
+// The key tiles a block visits, loop step t -> first key k0: the consecutive tiles of the
+// band's span, or the block's tile list (each 128-key list tile split into kSplit loop steps).
+template <int kBlockN>
+struct TileWalk {
+  static constexpr int kSplit = TileList::kKeys / kBlockN;
+  static_assert(kSplit * kBlockN == TileList::kKeys, "key tiles must split the list's tiles");
+  const int32_t* list = nullptr;  // nullptr: consecutive tiles from `first`
+  int first = 0, count = 0;       // count: loop steps
+
+  __device__ __forceinline__ int k0(int t) const {
+    if (list == nullptr) return (first + t) * kBlockN;
+    return (__ldg(list + t / kSplit) >> 1) * TileList::kKeys + (t % kSplit) * kBlockN;
+  }
+  // Whether the tile's pairs need the per-pair test.
+  __device__ __forceinline__ bool partial(int t, KeyRange range) const {
+    if (list == nullptr) return needs_mask(range, k0(t), kBlockN);
+    return (__ldg(list + t / kSplit) & 1) != 0;
+  }
+};
+
+// The walk of the block starting at query row q0: its tile list, or the groups' span.
+template <int kBlockN, int kGroups>
+__device__ __forceinline__ TileWalk<kBlockN> block_walk(const FlashParams& p, int q0,
+                                                        const int (&begin)[kGroups],
+                                                        const int (&end)[kGroups]) {
+  if (p.listed()) {
+    const int b = q0 / TileList::kQueryRows;
+    const int first = __ldg(p.tile_offsets + b), last = __ldg(p.tile_offsets + b + 1);
+    return {p.tile_entries + first, 0, (last - first) * TileWalk<kBlockN>::kSplit};
+  }
+  const TileSpan span = block_tile_span<kBlockN>(begin, end);
+  return {nullptr, span.first, span.count};
+}
+
 // ------------------------------------------------------------------------------------------
 // Per-warp math
 // ------------------------------------------------------------------------------------------
@@ -245,6 +286,40 @@ __device__ __forceinline__ void apply_mask(float (&s)[C::kMTiles][C::kNTiles][4]
         }
     }
   }
+}
+
+// The same under mask terms: every pair of the tile judged by the terms, columns past kv_len
+// disallowed.
+template <class C>
+__device__ __forceinline__ void apply_terms_mask(float (&s)[C::kMTiles][C::kNTiles][4],
+                                                 const FlashParams& p, int k0,
+                                                 const int32_t (&qpos)[C::kMTiles][2], int lane) {
+#pragma unroll
+  for (int nt = 0; nt < C::kNTiles; ++nt) {
+#pragma unroll
+    for (int c = 0; c < 2; ++c) {
+      const int col = k0 + nt * 8 + 2 * (lane & 3) + c;
+      const bool in_block = col < p.kv_len;
+      const int32_t kpos = in_block ? __ldg(p.kv_pos + col) : 0;
+#pragma unroll
+      for (int mt = 0; mt < C::kMTiles; ++mt)
+#pragma unroll
+        for (int r = 0; r < 2; ++r)
+          if (!(in_block && terms_allow(p.terms, qpos[mt][r], kpos)))
+            s[mt][nt][2 * r + c] = -INFINITY;
+    }
+  }
+}
+
+// A partial tile's mask, whichever form the block's mask takes.
+template <class C>
+__device__ __forceinline__ void mask_tile(float (&s)[C::kMTiles][C::kNTiles][4],
+                                          const FlashParams& p, KeyRange range, int k0,
+                                          const int32_t (&qpos)[C::kMTiles][2], int lane) {
+  if (p.listed())
+    apply_terms_mask<C>(s, p, k0, qpos, lane);
+  else
+    apply_mask<C>(s, p, range, k0, qpos, lane);
 }
 
 // Online softmax step: new running max and sum, S -> P = exp2(S * c - m), and the factor
@@ -411,9 +486,9 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
 
   const uint32_t q_tile = smem_addr(smem);
   const uint32_t kv_stages = q_tile + C::kQBytes;
-  int first_tile = 0;  // loop tile t is key tile first_tile + t
+  TileWalk<C::kBlockN> walk;
   auto load_kv = [&](int tile) {
-    const int k0 = (first_tile + tile) * C::kBlockN;
+    const int k0 = walk.k0(tile);
     const uint32_t stage = kv_stages + (tile & 1) * C::kStageBytes;
     const int rows = min(C::kBlockN, p.kv_len - k0);
     load_rows_async<C, C::kBlockN>(stage, k + size_t(k0) * C::kHeadDim, rows);
@@ -427,9 +502,8 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
   const KeyRange range = group_key_range(p, q0, q_rows, warp * C::kRowsPerWarp, C::kRowsPerWarp);
   if (lane == 0) warp_begin[warp] = range.begin, warp_end[warp] = range.end;
   __syncthreads();
-  const TileSpan span = block_tile_span<C::kBlockN>(warp_begin, warp_end);
-  first_tile = span.first;
-  const int num_tiles = span.count;  // masked tiles: never loaded
+  walk = block_walk<C::kBlockN>(p, q0, warp_begin, warp_end);
+  const int num_tiles = walk.count;  // masked tiles: never loaded
   if (num_tiles == 0) {              // no query of this block sees any key: o_acc stays untouched
     cp_async_wait_all();
     return;
@@ -444,7 +518,7 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       const int row = min(q0 + warp * C::kRowsPerWarp + mt * 16 + r * 8 + lane / 4, p.q_len - 1);
-      qpos[mt][r] = p.banded ? __ldg(p.q_pos + row) : 0;
+      qpos[mt][r] = p.uses_positions() ? __ldg(p.q_pos + row) : 0;
       st.m[mt][r] = -INFINITY;
       st.l[mt][r] = 0.f;
 #pragma unroll
@@ -457,13 +531,13 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
     if (t + 1 < num_tiles) load_kv(t + 1);  // overwrites tile t - 1's stage; lands during tile t
     cp_async_commit();
 
-    const int k0 = (first_tile + t) * C::kBlockN;
-    // warp-uniform: every key of this tile is masked here
+    const int k0 = walk.k0(t);
+    // warp-uniform: every key of this tile is masked here (or past the block's end)
     if (k0 >= range.end || k0 + C::kBlockN <= range.begin) continue;
     const uint32_t k_tile = kv_stages + (t & 1) * C::kStageBytes;
     float s[C::kMTiles][C::kNTiles][4];
     compute_scores<C, T>(s, q_tile, k_tile, warp, lane);
-    if (needs_mask(range, k0, C::kBlockN)) apply_mask<C>(s, p, range, k0, qpos, lane);
+    if (walk.partial(t, range)) mask_tile<C>(s, p, range, k0, qpos, lane);
     float alpha[C::kMTiles][2];
     softmax_scores<C>(s, st, p.scale_log2, alpha);
     rescale_output<C>(st.o, alpha);
@@ -675,19 +749,16 @@ __global__ void __launch_bounds__(WgmmaConfig::kThreads, 1)
   const uint32_t q_tile = (smem_addr(smem_raw) + 1023) & ~1023u;
   const uint32_t k_stages = q_tile + C::kQBytes;
   const uint32_t v_stages = k_stages + 2 * C::kTileBytes;
-  int first_tile = 0;  // loop tile t is key tile first_tile + t
-  auto tile_rows = [&](int tile) {
-    return min(C::kBlockN, p.kv_len - (first_tile + tile) * C::kBlockN);
-  };
+  TileWalk<C::kBlockN> walk;
   auto load_k = [&](int tile) {
+    const int k0 = walk.k0(tile);
     load_rows_cb_async<C::kBlockN>(k_stages + (tile & 1) * C::kTileBytes,
-                                   k + size_t(first_tile + tile) * C::kBlockN * C::kHeadDim,
-                                   tile_rows(tile));
+                                   k + size_t(k0) * C::kHeadDim, min(C::kBlockN, p.kv_len - k0));
   };
   auto load_v = [&](int tile) {
+    const int k0 = walk.k0(tile);
     load_rows_cb_async<C::kBlockN>(v_stages + (tile & 1) * C::kTileBytes,
-                                   v + size_t(first_tile + tile) * C::kBlockN * C::kHeadDim,
-                                   tile_rows(tile));
+                                   v + size_t(k0) * C::kHeadDim, min(C::kBlockN, p.kv_len - k0));
   };
 
   load_rows_cb_async<C::kBlockM>(q_tile, q, q_rows);
@@ -696,9 +767,8 @@ __global__ void __launch_bounds__(WgmmaConfig::kThreads, 1)
   const KeyRange range = group_key_range(p, q0, q_rows, group * C::kGroupRows, C::kGroupRows);
   if (threadIdx.x % 128 == 0) group_begin[group] = range.begin, group_end[group] = range.end;
   __syncthreads();
-  const TileSpan span = block_tile_span<C::kBlockN>(group_begin, group_end);
-  first_tile = span.first;
-  const int num_tiles = span.count;
+  walk = block_walk<C::kBlockN>(p, q0, group_begin, group_end);
+  const int num_tiles = walk.count;
   if (num_tiles == 0) {
     cp_async_wait_all();
     return;
@@ -713,7 +783,7 @@ __global__ void __launch_bounds__(WgmmaConfig::kThreads, 1)
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     const int row = min(q0 + warp * C::kRowsPerWarp + r * 8 + lane / 4, p.q_len - 1);
-    qpos[0][r] = p.banded ? __ldg(p.q_pos + row) : 0;
+    qpos[0][r] = p.uses_positions() ? __ldg(p.q_pos + row) : 0;
     st.m[0][r] = -INFINITY;
     st.l[0][r] = 0.f;
   }
@@ -741,8 +811,7 @@ __global__ void __launch_bounds__(WgmmaConfig::kThreads, 1)
   };
   auto softmax_tile = [&](int t, float(&alpha)[1][2]) {
     fence_registers(s[0]);
-    const int k0 = (first_tile + t) * C::kBlockN;
-    if (needs_mask(range, k0, C::kBlockN)) apply_mask<C>(s, p, range, k0, qpos, lane);
+    if (walk.partial(t, range)) mask_tile<C>(s, p, range, walk.k0(t), qpos, lane);
     softmax_scores<C>(s, st, p.scale_log2, alpha);
   };
   auto pack_all = [&] {
@@ -881,8 +950,8 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
     if (threadIdx.x % 128 == 0) group_begin[group] = range.begin, group_end[group] = range.end;
   }
   __syncthreads();  // the only block-wide barrier: barriers initialized, key ranges known
-  const TileSpan span = block_tile_span<C::kBlockN>(group_begin, group_end);
-  const int first_tile = span.first, num_tiles = span.count;  // loop tile t: key tile first + t
+  const TileWalk<C::kBlockN> walk = block_walk<C::kBlockN>(p, q0, group_begin, group_end);
+  const int num_tiles = walk.count;
   if (num_tiles == 0) return;  // no query of this block sees any key: o_acc stays untouched
 
   if (group == 2) {  // producer warpgroup
@@ -894,7 +963,7 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
     tma_load_3d(q_tile, &maps.q, 0, q0, q_head, bar(kQFull));
     tma_load_3d(q_tile + C::kQColBlock, &maps.q, 64, q0, q_head, bar(kQFull));
     for (int t = 0; t < num_tiles; ++t) {
-      const int stage = t & 1, row = (first_tile + t) * C::kBlockN;
+      const int stage = t & 1, row = walk.k0(t);
       const uint32_t reuse_parity = ((t >> 1) + 1) & 1;  // release of tile t - 2
       if (t >= 2) mbar_wait(bar(kKEmpty + stage), reuse_parity);
       mbar_expect_tx(bar(kKFull + stage), C::kTileBytes);
@@ -917,7 +986,7 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     const int row = min(q0 + warp * C::kRowsPerWarp + r * 8 + lane / 4, p.q_len - 1);
-    qpos[0][r] = p.banded ? __ldg(p.q_pos + row) : 0;
+    qpos[0][r] = p.uses_positions() ? __ldg(p.q_pos + row) : 0;
     st.m[0][r] = -INFINITY;
     st.l[0][r] = 0.f;
   }
@@ -935,8 +1004,7 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
   };
   auto softmax_tile = [&](int t, float(&alpha)[1][2]) {
     fence_registers(s[0]);
-    const int k0 = (first_tile + t) * C::kBlockN;
-    if (needs_mask(range, k0, C::kBlockN)) apply_mask<C>(s, p, range, k0, qpos, lane);
+    if (walk.partial(t, range)) mask_tile<C>(s, p, range, walk.k0(t), qpos, lane);
     softmax_scores<C>(s, st, p.scale_log2, alpha);
   };
   auto pack_all = [&] {
@@ -1163,7 +1231,9 @@ bool shape_supported(const BlockAttentionArgs& a) {
          a.heads % a.kv_heads == 0 && a.heads <= 65535 && a.batch <= 65535 &&
          a.softmax_scale > 0.f && std::isfinite(a.softmax_scale) && aligned(a.q, 16) &&
          aligned(a.k, 16) && aligned(a.v, 16) && aligned(a.o_acc, 8) && a.q_pos != nullptr &&
-         a.kv_pos != nullptr && a.lse_acc != nullptr;
+         a.kv_pos != nullptr && a.lse_acc != nullptr &&
+         (a.mask != MaskKind::terms || (a.tiles.offsets != nullptr && a.tiles.entries != nullptr &&
+                                        a.terms.map_block > 0));
 }
 
 FlashParams make_params(const BlockAttentionArgs& a) {
@@ -1183,7 +1253,10 @@ FlashParams make_params(const BlockAttentionArgs& a) {
                      a.softmax_scale * kLog2e,
                      band.banded,
                      band.left,
-                     band.right};
+                     band.right,
+                     a.mask == MaskKind::terms ? a.tiles.offsets : nullptr,
+                     a.mask == MaskKind::terms ? a.tiles.entries : nullptr,
+                     a.terms};
 }
 
 }  // namespace

@@ -40,6 +40,8 @@ struct RefParams {
   float* lse_acc;
   int heads, kv_heads, head_dim, q_len, kv_len;
   BandLimits band;
+  bool use_terms;  // mask terms: every pair judged by `terms` (the band is then unused)
+  PairTerms terms;
   float scale;
 };
 
@@ -111,9 +113,10 @@ __global__ void __launch_bounds__(kWarps * 32) reference_kernel(const RefParams 
 
     for (int r = 0; r < kRowsPerWarp; ++r) {
       // qpos INT_MIN marks rows past q_len; differences of real positions fit an int
-      const bool allowed =
-          key_ok && (!p.band.banded || (qpos[r] != INT_MIN && kpos - qpos[r] <= p.band.right &&
-                                        qpos[r] - kpos <= p.band.left));
+      const bool real = key_ok && qpos[r] != INT_MIN;
+      const bool in_band = !p.band.banded || (real && kpos - qpos[r] <= p.band.right &&
+                                              qpos[r] - kpos <= p.band.left);
+      const bool allowed = real && (p.use_terms ? terms_allow(p.terms, qpos[r], kpos) : in_band);
       const float x = allowed ? s[r] * p.scale : -INFINITY;
       const float m_new = fmaxf(m[r], warp_max(x));
       float prob = 0.f, alpha = 1.f;
@@ -175,9 +178,22 @@ void reference_attend_merge(const BlockAttentionArgs& a, cudaStream_t stream) {
       a.head_dim <= 0 || a.head_dim > kMaxHeadDim || a.heads % a.kv_heads != 0 || a.heads > 65535 ||
       a.batch > 65535)
     throw std::runtime_error("reference_attend_merge: unsupported shape");
-  const RefParams p{
-      a.q,     a.k,        a.v,        a.q_pos, a.kv_pos, a.o_acc,        a.lse_acc,
-      a.heads, a.kv_heads, a.head_dim, a.q_len, a.kv_len, band_limits(a), a.softmax_scale};
+  const RefParams p{a.q,
+                    a.k,
+                    a.v,
+                    a.q_pos,
+                    a.kv_pos,
+                    a.o_acc,
+                    a.lse_acc,
+                    a.heads,
+                    a.kv_heads,
+                    a.head_dim,
+                    a.q_len,
+                    a.kv_len,
+                    band_limits(a),
+                    a.mask == MaskKind::terms,
+                    a.terms,
+                    a.softmax_scale};
   const dim3 grid((a.q_len + kRows - 1) / kRows, a.heads, a.batch);
   const size_t smem = smem_bytes(a.head_dim);
   auto launch = [&](auto kernel) {
