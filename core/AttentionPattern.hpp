@@ -43,12 +43,14 @@ struct Band {
 
 // The pattern as a few terms a kernel tests per pair without calling back into the pattern: a
 // pair is allowed when the band, the global tokens or the block map allows it (a union), and
-// then, under `causal`, only when k <= q. The GPU kernels use it inside partially covered tiles.
+// then, under `causal`, only when k <= q, and with `segment`, only when both lie in the same
+// segment of that many positions. The GPU kernels use it inside partially covered tiles.
 struct MaskTerms {
-  std::optional<Band> band;  // q - left <= k <= q + right
-  std::int64_t globals = 0;  // q < globals or k < globals
-  bool block_map = false;    // the kept blocks of block_map()
+  std::optional<Band> band;   // q - left <= k <= q + right
+  std::int64_t globals = 0;   // q < globals or k < globals
+  bool block_map = false;     // the kept blocks of block_map()
   bool causal = false;
+  std::int64_t segment = 0;   // > 0: q / segment == k / segment
 };
 
 class AttentionPattern {
@@ -63,7 +65,7 @@ class AttentionPattern {
   // The pattern as one band, when it is one (none, causal, window); nullopt for the others.
   virtual std::optional<Band> band() const { return std::nullopt; }
   // The pattern as MaskTerms, when it is head-uniform, has one branch and can be written so
-  // (none, causal, window, longformer, bigbird, blocksparse); nullopt for dilated.
+  // (none, causal, window, longformer, bigbird, blocksparse, dilated:W:1); nullopt otherwise.
   virtual std::optional<MaskTerms> mask_terms() const;
   // Branches merged by their softmax denominators (see above); 1 for all but dilated.
   virtual int branches() const { return 1; }

@@ -131,13 +131,9 @@ void validate_device(const BenchmarkCase& c) {
   if (c.kernel == KernelKind::reference && c.spec.head_dim > 256)
     throw ConfigError("head-dim", std::to_string(c.spec.head_dim),
                       "at most 256 with kernel reference");
-  // The own GPU kernels take every pattern they can test per pair from positions (MaskTerms:
-  // none, causal, window, longformer, bigbird, blocksparse; forward); dilated runs on CPU ranks.
+  // The own GPU kernels take every pattern: those they test per pair from positions (MaskTerms)
+  // and dilated ones as gathered pairs of such patterns; the sparse ones forward only.
   const auto pattern = make_pattern(c.spec.mask, c.spec.seq_len);
-  if (on_gpu && !pattern->mask_terms())
-    throw ConfigError("mask", c.spec.mask,
-                      "none, causal, window, longformer, bigbird or blocksparse with device cuda "
-                      "(dilated runs on CPU ranks: --device cpu)");
   if (on_gpu && !pattern->dense_kind()) {
     if (has_backward(c.pass))
       throw ConfigError("pass", std::string(to_string(c.pass)),
@@ -153,6 +149,28 @@ void validate_device(const BenchmarkCase& c) {
 }
 }  // namespace
 
+namespace {
+// Dilated pairs on the GPU gather whole rows: every rank's runs of positions start and end on a
+// multiple of every dilation rate (their least common multiple, the pattern's head period).
+void validate_gathered_rows(const BenchmarkCase& c, const SequenceLayout& layout) {
+  const auto pattern = make_pattern(c.spec.mask, c.spec.seq_len);
+  if (c.device != DeviceKind::cuda || pattern->mask_terms()) return;
+  const std::int64_t period = pattern->head_period();
+  if (c.layout == LayoutKind::striped)
+    throw ConfigError("layout", "striped",
+                      "contiguous or zigzag with mask " + c.spec.mask +
+                          " on device cuda (dilated rows are gathered from whole runs)");
+  for (int r = 0; r < layout.ranks(); ++r)
+    for (const PositionRun& run : layout.runs(r))
+      if (run.global_start % period != 0 || run.length % period != 0)
+        throw ConfigError("seq-len", std::to_string(c.spec.seq_len),
+                          "a length whose shards of " + std::string(to_string(c.layout)) +
+                              " are whole multiples of " + std::to_string(period) +
+                              " (the dilation rates) with mask " + c.spec.mask +
+                              " on device cuda");
+}
+}  // namespace
+
 void validate(const BenchmarkCase& c, int world_size) {
   validate(c.spec);
   validate_device(c);
@@ -163,7 +181,8 @@ void validate(const BenchmarkCase& c, int world_size) {
         "virtual-ranks", std::to_string(c.virtual_ranks),
         "only in a one-rank run (this run has " + std::to_string(world_size) + " ranks)");
   if (!(c.timeout_s > 0)) throw ConfigError("timeout", number(c.timeout_s), "seconds > 0");
-  SequenceLayout(c.layout, c.spec.seq_len, c.ring_size(world_size));  // throws on a bad seq-len
+  const SequenceLayout layout(c.layout, c.spec.seq_len, c.ring_size(world_size));  // bad seq-len
+  validate_gathered_rows(c, layout);
   if (c.warmup < 0) throw ConfigError("warmup", std::to_string(c.warmup), "0 or more");
   if (c.iters <= 0) throw ConfigError("iters", std::to_string(c.iters), "1 or more");
   if (!(c.tolerance >= 0.0))

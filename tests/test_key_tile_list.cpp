@@ -67,6 +67,7 @@ TEST_CASE("key tile lists hold exactly the tiles with allowed pairs", "[patterns
       "longformer:100:50:20",       "longformer:300:0:130",    "bigbird:64:3:1:2",
       "bigbird:128:3:2:1:7",        "bigbird:32:5:0:4",        "blocksparse:64:0.2",
       "blocksparse:128:0.3:5",      "blocksparse:256:0.5",     "window:200:30",
+      "dilated:256:1",              "dilated:64:1",
       "causal",                     "none"};
   for (const std::string& base : specs)
     for (const std::string& spec : {base, base + "+causal"}) {

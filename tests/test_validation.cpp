@@ -105,9 +105,22 @@ TEST_CASE("the GPU takes every pattern but dilated, sparse ones forward and not 
     c.spec.mask = accepted;
     REQUIRE(refused_key().empty());
   }
-  c.spec.mask = "dilated:1024:2";  // computed the LongNet way on CPU ranks only
-  REQUIRE(refused_key() == "mask");
-  for (const char* sparse : {"window:64:0", "blocksparse:64:0.1"}) {
+  // dilated: gathered rows, from whole runs only
+  c.spec.mask = "dilated:1024,4096:2,4";
+  REQUIRE(refused_key().empty());
+  c.layout = LayoutKind::striped;
+  REQUIRE(refused_key() == "layout");
+  c.layout = LayoutKind::contiguous;
+  c.spec.seq_len = 4096 + 1024 * 4;  // 8192: fine
+  REQUIRE(refused_key().empty());
+  c.spec.mask = "dilated:12:4";
+  c.spec.seq_len = 24;
+  REQUIRE(refused_key().empty());
+  c.virtual_ranks = 4;  // shards of 6 tokens: not whole in the rate 4
+  REQUIRE(refused_key() == "seq-len");
+  c.virtual_ranks = 0;
+  c.spec.seq_len = 4096;
+  for (const char* sparse : {"window:64:0", "blocksparse:64:0.1", "dilated:1024:2"}) {
     c.spec.mask = sparse;
     c.pass = PassKind::fwdbwd;
     REQUIRE(refused_key() == "pass");

@@ -93,12 +93,14 @@ fi
 if [[ " $stages " == *" patterns "* ]]; then
   h5="$out/patterns.h5"
   shape=(--heads 32 --head-dim 128 --dtype bf16 --kernel flash --output "$h5")
-  patterns=(${PATTERNS:-causal window:4095:0 window:2048:2048 longformer:2048:2048:128 blocksparse:128:0.1 bigbird:128:33:1:3})
-  log "patterns, 16K, checked against the GPU reference: ${patterns[*]}"
-  mpirun_n 1 "$rb" run --seq-len 16K --mask "${patterns[@]}" --iters 1 --check "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
+  patterns=(${PATTERNS:-causal window:4095:0 window:2048:2048 longformer:2048:2048:128 blocksparse:128:0.1 bigbird:128:33:1:3 dilated:16384:4 dilated:2048,4096,8192,16384,32768,65536:1,2,4,8,16,32})
+  flex=(); for p in "${patterns[@]}"; do [[ $p == causal || $p == dilated* ]] || flex+=("$p"); done
+  log "patterns, 64K, checked against the GPU reference: ${patterns[*]}"
+  mpirun_n 1 "$rb" run --seq-len 64K --mask "${patterns[@]}" --warmup 0 --iters 1 --check "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
   log "patterns, 64K, forward, own flash kernel, then FlexAttention in the same call"
   mpirun_n 1 "$rb" run --seq-len 64K --mask "${patterns[@]}" --warmup 2 --iters 10 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
-  python3 tools/bench/flex_patterns.py 65536 32 128 "${patterns[@]:1}" 2>&1 | grep -v Warning | tee -a "$out/bench.log"
+  python3 tools/bench/flex_patterns.py 65536 32 128 "${flex[@]}" 2>&1 | grep -v Warning | tee -a "$out/bench.log"
+  python3 tools/bench/longnet_gather.py 65536 16384 4 2>&1 | grep -v Warning | tee -a "$out/bench.log"
   log "patterns, 256K: unsharded, then a ring of 4 virtual ranks"
   mpirun_n 1 "$rb" run --seq-len 256K --mask "${patterns[@]}" --warmup 1 --iters 3 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
   mpirun_n 1 "$rb" run --seq-len 256K --mask "${patterns[@]}" --virtual-ranks 4 --warmup 1 --iters 3 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"

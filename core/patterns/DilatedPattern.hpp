@@ -33,6 +33,9 @@ class DilatedPattern final : public AttentionPattern {
   Coverage coverage(std::int64_t q_first, std::int64_t q_last, std::int64_t k_first,
                     std::int64_t k_last, int head, int branch) const override;
   std::int64_t count_allowed(const PositionRun& q, const PositionRun& k, int head) const override;
+  // One pair of rate 1 is dense attention inside segments: terms. This is what each pair of a
+  // dilated pattern becomes once its selected rows are gathered (ring/cuda/DilatedBranches).
+  std::optional<MaskTerms> mask_terms() const override;
 
  private:
   std::int64_t branch_count(const PositionRun& q, const PositionRun& k, int head, int branch) const;

@@ -27,6 +27,8 @@ struct CudaMemoryPlan {
   std::size_t total() const { return q + kv_blocks + output + positions + check + backward; }
 };
 CudaMemoryPlan plan_cuda_rank(const BenchmarkCase& c, std::int64_t local_len);
+// Keys per chunk of the reference check.
+std::int64_t check_chunk(const ProblemSpec& s);
 
 // How a CudaBackend gets its kernels and transports, each made on the backend's compute stream.
 struct CudaRankParts {

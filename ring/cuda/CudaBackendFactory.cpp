@@ -17,6 +17,7 @@
 #include "ring/RingSchedule.hpp"
 #include "ring/cuda/CudaBackend.hpp"
 #include "ring/cuda/CudaBackwardKernel.hpp"
+#include "ring/cuda/DilatedBranches.hpp"
 #include "ring/cuda/KernelChoice.hpp"
 #ifdef RINGBENCH_HAVE_CUDNN
 #include "ring/cuda/cudnn/CudnnBackwardKernel.hpp"
@@ -105,6 +106,10 @@ KernelPlan plan_kernel(const BenchmarkCase& c, const SequenceLayout& layout,
   KernelPlan plan;
   const std::int64_t heads = c.spec.heads;
   plan.kind = plan.backward_kind = c.kernel;
+  // dilated pairs gather their rows: the step kernel's buffers and the checker's
+  if (!pattern.mask_terms())
+    plan.bytes += DilatedBranches::plan_bytes(c.spec, layout.local_len()) +
+                  DilatedBranches::plan_bytes(c.spec, std::max(layout.local_len(), check_chunk(c.spec)));
   std::string error;
 #ifdef RINGBENCH_HAVE_CUDNN
   if (c.kernel == KernelKind::cudnn || c.kernel == KernelKind::automatic)

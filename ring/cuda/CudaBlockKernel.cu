@@ -5,6 +5,7 @@
 #include "core/PatternSpec.hpp"
 #include "ring/cuda/CudaBlockKernel.hpp"
 #include "ring/cuda/DeviceFill.cuh"
+#include "ring/cuda/DilatedBranches.hpp"
 
 namespace ringbench {
 
@@ -15,10 +16,19 @@ CudaBlockKernel::CudaBlockKernel(const ProblemSpec& spec, KernelKind kind, std::
       n_(local_len),
       stream_(stream),
       positions_(local_len) {
-  // bands go to the kernels as two numbers; the other patterns as terms and tile lists
+  // bands go to the kernels as two numbers; the other patterns as terms and tile lists, and
+  // dilated ones as gathered pairs of such patterns
   auto pattern = make_pattern(spec.mask, spec.seq_len);
-  if (!pattern->band()) pattern_mask_.emplace(std::move(pattern), stream);
+  if (pattern->band()) return;
+  if (pattern->mask_terms())
+    pattern_mask_.emplace(std::move(pattern), stream);
+  else if (const auto* dilated = dynamic_cast<const DilatedPattern*>(pattern.get()))
+    dilated_ = std::make_unique<DilatedBranches>(spec, *dilated, local_len, stream);
+  else
+    throw std::logic_error("CudaBlockKernel: no GPU form for pattern " + pattern->spec());
 }
+
+CudaBlockKernel::~CudaBlockKernel() = default;
 
 std::string CudaBlockKernel::name() const {
   return std::string(to_string(kind_));
@@ -63,6 +73,11 @@ void CudaBlockKernel::attend_raw(const void* q, std::span<const PositionRun> q_r
                                  std::span<const PositionRun> kv_runs,
                                  const AttentionPattern& pattern, float* o, float* lse,
                                  KernelKind kind) {
+  if (!pattern.mask_terms()) {
+    if (!dilated_ || pattern.spec() != spec_.mask)
+      throw std::logic_error("CudaBlockKernel: pattern " + pattern.spec() + " is not the case's");
+    return dilated_->attend(q, q_runs, k, v, kv_len, kv_runs, o, lse, kind);
+  }
   positions_.fill(q_runs, kv_runs, kv_len, stream_);
   cuda::BlockAttentionArgs a{};
   a.q = q;

@@ -15,10 +15,13 @@
 
 namespace ringbench {
 
+class DilatedBranches;
+
 class CudaBlockKernel final : public BlockKernel {
  public:
   CudaBlockKernel(const ProblemSpec& spec, KernelKind kind, std::int64_t local_len,
                   cudaStream_t stream);
+  ~CudaBlockKernel() override;
   std::string name() const override;
   void reset(float* o, float* lse) override;
   void attend(const void* q, const void* kv, const BlockMask& mask, float* o, float* lse) override;
@@ -36,7 +39,8 @@ class CudaBlockKernel final : public BlockKernel {
   std::int64_t n_;
   cudaStream_t stream_;
   DevicePositions positions_;
-  std::optional<DevicePatternMask> pattern_mask_;  // the case's pattern, when it is no band
+  std::optional<DevicePatternMask> pattern_mask_;  // the case's pattern, when it has terms
+  std::unique_ptr<DilatedBranches> dilated_;       // the case's pattern, when it is dilated
 };
 
 }  // namespace ringbench

@@ -53,6 +53,7 @@ DevicePatternMask::DevicePatternMask(std::shared_ptr<const AttentionPattern> pat
   }
   terms_.globals = narrow(terms->globals);
   terms_.causal = terms->causal;
+  terms_.segment = narrow(terms->segment);
   if (terms->block_map) {
     const BlockMap map = pattern_->block_map();
     const std::int64_t words = (map.blocks + 31) / 32;

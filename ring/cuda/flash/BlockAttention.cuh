@@ -15,7 +15,8 @@ enum class ElementType { bf16, fp16 };
 enum class MaskKind { none, causal, band, terms };
 
 // Mask `terms` (core/AttentionPattern.hpp's MaskTerms on the device): a pair is allowed when the
-// band, the global tokens or the block map allows it, and then, under `causal`, only if k <= q.
+// band, the global tokens or the block map allows it, and then, under `causal`, only if k <= q,
+// and with a segment, only if both lie in the same segment.
 struct PairTerms {
   bool band = false;
   int band_left = 0, band_right = 0;
@@ -23,6 +24,7 @@ struct PairTerms {
   const uint32_t* block_map = nullptr;  // bit j % 32 of word [i * map_words + j / 32]: key
   int map_block = 1, map_words = 0;     // block j kept for query block i (blocks of map_block)
   bool causal = false;
+  int segment = 0;  // > 0: q / segment == k / segment
 };
 
 // With mask `terms`, the flash kernels visit only listed key tiles (ring/KeyTileList.hpp): query
@@ -37,6 +39,7 @@ struct TileList {
 #if defined(__CUDACC__)
 __device__ __forceinline__ bool terms_allow(const PairTerms& t, int q, int k) {
   if (t.causal && k > q) return false;
+  if (t.segment > 0 && q / t.segment != k / t.segment) return false;
   // positions are below 2^31, so their difference fits an int
   if (t.band && k - q <= t.band_right && q - k <= t.band_left) return true;
   if (q < t.globals || k < t.globals) return true;
