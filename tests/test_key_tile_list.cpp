@@ -1,7 +1,7 @@
-// The GPU kernels' key tile lists (ring/KeyTileList.hpp), judged pair by pair: a tile is listed
-// exactly when it holds an allowed pair, a tile listed full holds only allowed pairs and is not
-// cut short, and tiles come in increasing order. Over every listable pattern, +causal, and the
-// shards of all three layouts.
+// The GPU kernels' tile lists (ring/KeyTileList.hpp), forward and backward shapes, judged pair by
+// pair: a tile is listed exactly when it holds an allowed pair, a tile listed full holds only
+// allowed pairs and is not cut short, tiles come in increasing order and blocks longest first.
+// Over every listable pattern, +causal, and the shards of all three layouts.
 #include <string>
 #include <vector>
 
@@ -18,15 +18,20 @@ struct TileTruth {
   bool any = false, all = true;
 };
 
-TileTruth judge(const AttentionPattern& p, const std::vector<std::int64_t>& q, std::int64_t b,
-                const std::vector<std::int64_t>& k, std::int64_t t) {
+// Whether outer block b and inner tile t hold any allowed pair, and whether only allowed ones.
+TileTruth judge(const AttentionPattern& p, const std::vector<std::int64_t>& q,
+                const std::vector<std::int64_t>& k, TileShape shape, std::int64_t b,
+                std::int64_t t) {
+  const auto& outer = shape.by_keys ? k : q;
+  const auto& inner = shape.by_keys ? q : k;
   TileTruth truth;
-  const auto q_end = std::min<std::int64_t>((b + 1) * KeyTileList::kQueryTile, q.size());
-  const auto k_end = std::min<std::int64_t>((t + 1) * KeyTileList::kKeyTile, k.size());
-  if ((t + 1) * KeyTileList::kKeyTile > static_cast<std::int64_t>(k.size())) truth.all = false;
-  for (std::int64_t i = b * KeyTileList::kQueryTile; i < q_end; ++i)
-    for (std::int64_t j = t * KeyTileList::kKeyTile; j < k_end; ++j) {
-      const bool allowed = p.allows(q[i], k[j], 0, 0);
+  const auto o_end = std::min<std::int64_t>((b + 1) * shape.block, outer.size());
+  const auto i_end = std::min<std::int64_t>((t + 1) * shape.tile, inner.size());
+  if ((t + 1) * shape.tile > static_cast<std::int64_t>(inner.size())) truth.all = false;
+  for (std::int64_t i = b * shape.block; i < o_end; ++i)
+    for (std::int64_t j = t * shape.tile; j < i_end; ++j) {
+      const bool allowed = shape.by_keys ? p.allows(inner[j], outer[i], 0, 0)
+                                         : p.allows(outer[i], inner[j], 0, 0);
       truth.any = truth.any || allowed;
       truth.all = truth.all && allowed;
     }
@@ -34,15 +39,18 @@ TileTruth judge(const AttentionPattern& p, const std::vector<std::int64_t>& q, s
 }
 
 void check_list(const AttentionPattern& p, const std::vector<std::int64_t>& q,
-                const std::vector<std::int64_t>& k) {
-  const KeyTileList list = build_key_tile_list(p, q, k);
-  const auto k_tiles = (static_cast<std::int64_t>(k.size()) + KeyTileList::kKeyTile - 1) /
-                       KeyTileList::kKeyTile;
-  REQUIRE(list.query_blocks() ==
-          (static_cast<std::int64_t>(q.size()) + KeyTileList::kQueryTile - 1) /
-              KeyTileList::kQueryTile);
-  for (std::int64_t b = 0; b < list.query_blocks(); ++b) {
-    std::vector<int> listed(static_cast<std::size_t>(k_tiles), -1);  // -1 absent, else partial
+                const std::vector<std::int64_t>& k, TileShape shape) {
+  const KeyTileList list = build_tile_list(p, q, k, shape);
+  const auto outer = static_cast<std::int64_t>((shape.by_keys ? k : q).size());
+  const auto inner = static_cast<std::int64_t>((shape.by_keys ? q : k).size());
+  const std::int64_t tiles = (inner + shape.tile - 1) / shape.tile;
+  REQUIRE(list.blocks() == (outer + shape.block - 1) / shape.block);
+  REQUIRE(static_cast<std::int64_t>(list.order.size()) == list.blocks());
+  for (std::size_t i = 1; i < list.order.size(); ++i)
+    REQUIRE(list.offsets[list.order[i - 1] + 1] - list.offsets[list.order[i - 1]] >=
+            list.offsets[list.order[i] + 1] - list.offsets[list.order[i]]);
+  for (std::int64_t b = 0; b < list.blocks(); ++b) {
+    std::vector<int> listed(static_cast<std::size_t>(tiles), -1);  // -1 absent, else partial
     int previous = -1;
     for (std::int32_t e = list.offsets[b]; e < list.offsets[b + 1]; ++e) {
       const int tile = list.entries[e] >> 1;
@@ -50,9 +58,9 @@ void check_list(const AttentionPattern& p, const std::vector<std::int64_t>& q,
       previous = tile;
       listed[tile] = list.entries[e] & 1;
     }
-    for (std::int64_t t = 0; t < k_tiles; ++t) {
-      const TileTruth truth = judge(p, q, b, k, t);
-      INFO(p.spec() << " query block " << b << " key tile " << t);
+    for (std::int64_t t = 0; t < tiles; ++t) {
+      const TileTruth truth = judge(p, q, k, shape, b, t);
+      INFO(p.spec() << (shape.by_keys ? " key block " : " query block ") << b << " tile " << t);
       CHECK((listed[t] >= 0) == truth.any);
       if (listed[t] == 0) CHECK(truth.all);
     }
@@ -78,11 +86,14 @@ TEST_CASE("key tile lists hold exactly the tiles with allowed pairs", "[patterns
            {LayoutKind::contiguous, LayoutKind::zigzag, LayoutKind::striped}) {
         const SequenceLayout shards(layout, S, 4);
         // rank 1's queries against the keys of ranks 1 and 3, and the whole sequence unsharded
-        check_list(*pattern, shards.positions(1), shards.positions(1));
-        check_list(*pattern, shards.positions(1), shards.positions(3));
+        for (const TileShape shape : {kForwardTiles, kBackwardTiles}) {
+          check_list(*pattern, shards.positions(1), shards.positions(1), shape);
+          check_list(*pattern, shards.positions(1), shards.positions(3), shape);
+        }
       }
       const SequenceLayout whole(LayoutKind::contiguous, S, 1);
-      check_list(*pattern, whole.positions(0), whole.positions(0));
+      for (const TileShape shape : {kForwardTiles, kBackwardTiles})
+        check_list(*pattern, whole.positions(0), whole.positions(0), shape);
     }
 }
 
@@ -91,14 +102,15 @@ TEST_CASE("key tile lists skip the tiles a sparse pattern never reads", "[patter
   const std::int64_t S = 65536;
   const auto pattern = make_pattern("blocksparse:128:0.1", S);
   const SequenceLayout whole(LayoutKind::contiguous, S, 1);
-  const KeyTileList list = build_key_tile_list(*pattern, whole.positions(0), whole.positions(0));
+  const KeyTileList list =
+      build_tile_list(*pattern, whole.positions(0), whole.positions(0), kForwardTiles);
   const double tiles = double(S / 128) * double(S / 128);
   CHECK(list.tiles() / tiles == Approx(0.1).margin(0.01));
   CHECK(list.partial_tiles() == 0);
   // the same with +causal: only the diagonal tiles are partial
   const auto causal = make_pattern("blocksparse:128:0.1+causal", S);
   const KeyTileList causal_list =
-      build_key_tile_list(*causal, whole.positions(0), whole.positions(0));
+      build_tile_list(*causal, whole.positions(0), whole.positions(0), kForwardTiles);
   CHECK(causal_list.partial_tiles() == S / 128);
 }
 
@@ -106,5 +118,5 @@ TEST_CASE("key tile lists refuse head-dependent patterns", "[patterns][gpu-lists
   const auto dilated = make_pattern("dilated:256:2", 1024);
   CHECK_FALSE(dilated->mask_terms());
   const SequenceLayout whole(LayoutKind::contiguous, 1024, 1);
-  CHECK_THROWS(build_key_tile_list(*dilated, whole.positions(0), whole.positions(0)));
+  CHECK_THROWS(build_tile_list(*dilated, whole.positions(0), whole.positions(0), kForwardTiles));
 }

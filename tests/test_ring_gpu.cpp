@@ -230,7 +230,7 @@ TEST_CASE("every flash variant under mask terms equals the reference kernel", "[
         a.type = cuda::ElementType::bf16;
         a.mask = cuda::MaskKind::terms;
         a.terms = pattern_mask.terms();
-        a.tiles = pattern_mask.tiles(q_runs, kv_runs);
+        a.tiles = pattern_mask.tiles(q_runs, kv_runs, kForwardTiles);
         a.softmax_scale = static_cast<float>(s.scale());
         auto run = [&](auto launch) {
           fill_constant(lse.get<float>(), rows, -INFINITY, stream.get());
@@ -268,12 +268,12 @@ TEST_CASE("every flash variant under mask terms equals the reference kernel", "[
       }
 }
 
-TEST_CASE("striped dilated and the sparse backward are refused on the GPU, naming the key",
+TEST_CASE("striped dilated and the dilated backward are refused on the GPU, naming the key",
           "[gpu][pattern]") {
   BenchmarkCase c = gpu_case(DType::bf16, 128, "dilated:1024:2", LayoutKind::striped, 4096);
   REQUIRE_THROWS_AS(validate(c, runtime().size()), ConfigError);
   c.layout = LayoutKind::contiguous;
-  c.spec.mask = "blocksparse:64:0.1";
+  REQUIRE_NOTHROW(validate(c, runtime().size()));
   c.pass = PassKind::fwdbwd;
   REQUIRE_THROWS_AS(validate(c, runtime().size()), ConfigError);
 }
@@ -345,6 +345,36 @@ TEST_CASE("GPU ring backward equals the float64 reference: kernels, layouts, mas
           require_gradients_within(out, c.effective_tolerance());
           if (rt.is_root()) REQUIRE(out.record.passes.count("backward") == 1);
         }
+}
+
+// The sparse patterns' backward on the GPU (mask terms, per-key-block query tile lists): against
+// the float64 host reference on small rings, and the fp32 GPU gradient reference past its reach.
+TEST_CASE("GPU backward of sparse patterns equals the references", "[gpu][backward][pattern]") {
+  const MpiRuntime& rt = runtime();
+  const std::int64_t seq = 2 * 4 * rt.size() * 150;
+  for (const std::string mask :
+       {"window:90:0", "window:300:300+causal", "longformer:100:20:30", "bigbird:40:3:1:2+causal",
+        "blocksparse:24:0.3", "dilated:200:1+causal"})
+    for (auto layout : {LayoutKind::contiguous, LayoutKind::zigzag, LayoutKind::striped})
+      for (int virtual_ranks : {0, 4})
+        for (auto kernel : {KernelKind::flash, KernelKind::reference}) {
+          BenchmarkCase c = gpu_case(DType::bf16, 128, mask, layout, seq);
+          c.kernel = kernel;
+          c.pass = PassKind::fwdbwd;
+          c.virtual_ranks = rt.size() == 1 ? virtual_ranks : 0;
+          INFO(to_string(kernel) << " " << mask << " " << to_string(layout) << " virtual "
+                                 << c.virtual_ranks << " ranks " << rt.size());
+          require_gradients_within(run_ring_benchmark(c, rt), c.effective_tolerance());
+        }
+  for (const std::string mask : {"blocksparse:104:0.2", "longformer:300:100:64+causal"}) {
+    BenchmarkCase c = gpu_case(DType::bf16, 64, mask, LayoutKind::zigzag, 5200);
+    c.pass = PassKind::fwdbwd;
+    c.iters = 1;
+    INFO(mask << " ranks " << rt.size());
+    const BenchmarkOutcome out = run_ring_benchmark(c, rt);
+    require_gradients_within(out, c.effective_tolerance());
+    REQUIRE(out.record.check->gradients->dq_rel_err > 1e-5);
+  }
 }
 
 TEST_CASE("GPU backward with fp16 and the bwd pass alone", "[gpu][backward]") {

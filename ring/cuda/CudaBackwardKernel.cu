@@ -1,5 +1,8 @@
 #include "ring/cuda/CudaBackwardKernel.hpp"
 
+#include <stdexcept>
+
+#include "core/PatternSpec.hpp"
 #include "distributed/cuda/CudaCheck.hpp"
 #include "flash/BlockAttentionBackward.cuh"
 #include "ring/cuda/DeviceFill.cuh"
@@ -9,7 +12,11 @@ namespace ringbench {
 
 CudaBackwardKernel::CudaBackwardKernel(const ProblemSpec& spec, KernelKind kind,
                                        std::int64_t local_len, cudaStream_t stream)
-    : spec_(spec), kind_(kind), n_(local_len), stream_(stream), positions_(local_len) {}
+    : spec_(spec), kind_(kind), n_(local_len), stream_(stream), positions_(local_len) {
+  // sparse patterns (windows included) as terms with tile lists; validate() took only those
+  auto pattern = make_pattern(spec.mask, spec.seq_len);
+  if (!pattern->dense_kind() && pattern->mask_terms()) pattern_mask_.emplace(std::move(pattern), stream);
+}
 
 std::string CudaBackwardKernel::name() const {
   return std::string(to_string(kind_));
@@ -45,8 +52,18 @@ void CudaBackwardKernel::attend_backward(const BackwardInputs& in, const void* k
   a.head_dim = static_cast<int>(spec_.head_dim);
   a.q_len = a.kv_len = static_cast<int>(n_);
   a.type = spec_.dtype == DType::fp16 ? cuda::ElementType::fp16 : cuda::ElementType::bf16;
-  a.mask = mask.pattern->dense_kind() == MaskKind::causal ? cuda::MaskKind::causal
-                                                          : cuda::MaskKind::none;
+  const auto dense = mask.pattern->dense_kind();
+  if (!dense) {
+    if (!pattern_mask_ || pattern_mask_->spec() != mask.pattern->spec())
+      throw std::logic_error("CudaBackwardKernel: pattern " + mask.pattern->spec() +
+                             " is not the case's");
+    a.mask = cuda::MaskKind::terms;
+    a.terms = pattern_mask_->terms();
+    if (kind_ == KernelKind::flash)
+      a.tiles = pattern_mask_->tiles(mask.q_runs, mask.kv_runs, kBackwardTiles);
+  } else {
+    a.mask = dense == MaskKind::causal ? cuda::MaskKind::causal : cuda::MaskKind::none;
+  }
   a.softmax_scale = static_cast<float>(spec_.scale());
   if (kind_ == KernelKind::flash)
     cuda::flash_attend_backward(a, stream_);

@@ -3,9 +3,12 @@
 // device, as in the forward (CudaBlockKernel), so every layout runs, striped included.
 #pragma once
 
+#include <optional>
+
 #include "core/BenchmarkCase.hpp"
 #include "distributed/cuda/CudaHandles.hpp"
 #include "ring/BlockBackwardKernel.hpp"
+#include "ring/cuda/DevicePatternMask.hpp"
 #include "ring/cuda/DevicePositions.hpp"
 
 namespace ringbench {
@@ -26,6 +29,7 @@ class CudaBackwardKernel final : public BlockBackwardKernel {
   std::int64_t n_;
   cudaStream_t stream_;
   DevicePositions positions_;
+  std::optional<DevicePatternMask> pattern_mask_;  // sparse patterns: terms and tile lists
 };
 
 }  // namespace ringbench

@@ -101,7 +101,7 @@ void CudaBlockKernel::attend_raw(const void* q, std::span<const PositionRun> q_r
       throw std::logic_error("CudaBlockKernel: pattern " + pattern.spec() + " is not the case's");
     a.mask = cuda::MaskKind::terms;
     a.terms = pattern_mask_->terms();
-    if (kind == KernelKind::flash) a.tiles = pattern_mask_->tiles(q_runs, kv_runs);
+    if (kind == KernelKind::flash) a.tiles = pattern_mask_->tiles(q_runs, kv_runs, kForwardTiles);
   }
   a.softmax_scale = static_cast<float>(spec_.scale());
   if (kind == KernelKind::flash)

@@ -4,7 +4,6 @@
 #include <stdexcept>
 
 #include "distributed/cuda/CudaCheck.hpp"
-#include "ring/KeyTileList.hpp"
 
 namespace ringbench {
 
@@ -67,8 +66,8 @@ DevicePatternMask::DevicePatternMask(std::shared_ptr<const AttentionPattern> pat
 }
 
 cuda::TileList DevicePatternMask::tiles(std::span<const PositionRun> q_runs,
-                                        std::span<const PositionRun> kv_runs) {
-  std::vector<std::int64_t> key;
+                                        std::span<const PositionRun> kv_runs, TileShape shape) {
+  std::vector<std::int64_t> key{shape.by_keys, shape.block, shape.tile};
   append_runs(key, q_runs);
   append_runs(key, kv_runs);
   auto found = lists_.find(key);
@@ -77,15 +76,17 @@ cuda::TileList DevicePatternMask::tiles(std::span<const PositionRun> q_runs,
       RINGBENCH_CHECK_CUDA(cudaStreamSynchronize(stream_));  // no launch still reads them
       lists_.clear();
     }
-    KeyTileList list = build_key_tile_list(*pattern_, expand_positions(q_runs),
-                                           expand_positions(kv_runs));
-    Lists lists{std::move(list.offsets), std::move(list.entries), {}, {}};
+    KeyTileList list = build_tile_list(*pattern_, expand_positions(q_runs),
+                                       expand_positions(kv_runs), shape);
+    Lists lists{std::move(list.offsets), std::move(list.entries), std::move(list.order), {}, {}, {}};
     lists.device_offsets = upload(lists.offsets, stream_);
     lists.device_entries = upload(lists.entries, stream_);
+    lists.device_order = upload(lists.order, stream_);
     found = lists_.emplace(std::move(key), std::move(lists)).first;
   }
   return {found->second.device_offsets.get<std::int32_t>(),
-          found->second.device_entries.get<std::int32_t>()};
+          found->second.device_entries.get<std::int32_t>(),
+          found->second.device_order.get<std::int32_t>()};
 }
 
 }  // namespace ringbench

@@ -1,4 +1,5 @@
-// A pattern that is no band (longformer, bigbird, blocksparse) as the own GPU kernels take it:
+// A pattern with MaskTerms as the own GPU kernels take it where it is not dense (forward:
+// longformer, bigbird, blocksparse, dilated:W:1; backward: windows too):
 // its MaskTerms, with the block map as a device bitmap, and the key tile lists
 // (ring/KeyTileList.hpp) of every pair of run sets the kernel meets: this rank's queries against
 // each block owner's keys, or the reference check's chunks. A list is built on the host the
@@ -16,6 +17,7 @@
 #include "core/AttentionPattern.hpp"
 #include "distributed/cuda/CudaHandles.hpp"
 #include "flash/BlockAttention.cuh"
+#include "ring/KeyTileList.hpp"
 
 namespace ringbench {
 
@@ -26,13 +28,15 @@ class DevicePatternMask {
 
   std::string spec() const { return pattern_->spec(); }
   const cuda::PairTerms& terms() const { return terms_; }
-  // The tile lists of `q_runs` against `kv_runs`, uploaded on `stream` when first asked for.
-  cuda::TileList tiles(std::span<const PositionRun> q_runs, std::span<const PositionRun> kv_runs);
+  // The tile lists of `q_runs` against `kv_runs` in `shape` (the forward's or the backward's),
+  // uploaded on `stream` when first asked for.
+  cuda::TileList tiles(std::span<const PositionRun> q_runs, std::span<const PositionRun> kv_runs,
+                       TileShape shape);
 
  private:
   struct Lists {
-    std::vector<std::int32_t> offsets, entries;  // kept until the upload has surely run
-    DeviceBuffer device_offsets, device_entries;
+    std::vector<std::int32_t> offsets, entries, order;  // kept until the upload has surely run
+    DeviceBuffer device_offsets, device_entries, device_order;
   };
   // Pairs of run sets a ring meets are few (one per block owner, plus the check's chunks); past
   // this many the cache starts over rather than growing.

@@ -48,15 +48,18 @@ struct Chunk {
   }
 };
 
-cuda::BlockBackwardArgs args_for(const ProblemSpec& s) {
+cuda::BlockBackwardArgs args_for(const ProblemSpec& s, const std::optional<DevicePatternMask>& m) {
   cuda::BlockBackwardArgs a{};
   a.batch = static_cast<int>(s.batch);
   a.heads = static_cast<int>(s.heads);
   a.kv_heads = static_cast<int>(s.effective_kv_heads());
   a.head_dim = static_cast<int>(s.head_dim);
   a.type = s.dtype == DType::fp16 ? cuda::ElementType::fp16 : cuda::ElementType::bf16;
-  a.mask = dense_mask_kind(s.mask, s.seq_len) == MaskKind::causal ? cuda::MaskKind::causal
-                                                                  : cuda::MaskKind::none;
+  const auto dense = make_pattern(s.mask, s.seq_len)->dense_kind();
+  a.mask = !dense                       ? cuda::MaskKind::terms
+           : dense == MaskKind::causal ? cuda::MaskKind::causal
+                                       : cuda::MaskKind::none;
+  if (m) a.terms = m->terms();
   a.softmax_scale = static_cast<float>(s.scale());
   return a;
 }
@@ -70,7 +73,10 @@ GradientReference::GradientReference(const ProblemSpec& spec, std::int64_t local
       chunk_(chunk_of(spec)),
       stream_(stream),
       lse_(rows(spec, local_len) * sizeof(float)),
-      delta_(rows(spec, local_len) * sizeof(float)) {}
+      delta_(rows(spec, local_len) * sizeof(float)) {
+  auto pattern = make_pattern(spec.mask, spec.seq_len);
+  if (!pattern->dense_kind() && pattern->mask_terms()) pattern_mask_.emplace(std::move(pattern), stream);
+}
 
 std::size_t GradientReference::plan_bytes(const ProblemSpec& s, std::int64_t n) {
   const std::int64_t c = chunk_of(s), kv = s.effective_kv_heads();
@@ -101,7 +107,7 @@ void GradientReference::reference_dq(std::uint64_t seed, const RankTensors& rank
   DeviceBuffer dkv_discard(2 * values(spec_, spec_.effective_kv_heads(), chunk_) * sizeof(float));
   RINGBENCH_CHECK_CUDA(
       cudaMemsetAsync(dq_ref, 0, values(spec_, spec_.heads, n_) * sizeof(float), stream_));
-  cuda::BlockBackwardArgs a = args_for(spec_);
+  cuda::BlockBackwardArgs a = args_for(spec_, pattern_mask_);
   a.q = rank.q;
   a.d_o = rank.d_o;
   a.lse = lse_.get<float>();
@@ -134,7 +140,7 @@ void GradientReference::reference_dkv(std::uint64_t seed, const RankTensors& ran
   RINGBENCH_CHECK_CUDA(cudaMemsetAsync(dkv_ref, 0, 2 * half * sizeof(float), stream_));
   Chunk queries(spec_, spec_.heads, chunk_);
   std::vector<float> host_stats(2 * rows(spec_, chunk_));
-  cuda::BlockBackwardArgs a = args_for(spec_);
+  cuda::BlockBackwardArgs a = args_for(spec_, pattern_mask_);
   a.k = rank.kv;
   a.v = static_cast<const char*>(rank.kv) + half * element_bytes(spec_.dtype);
   a.kv_pos = kv_pos.get<std::int32_t>();

@@ -4,6 +4,7 @@
 // every query's LSE and D taken from the reference forward, never from the run being checked.
 #pragma once
 
+#include <optional>
 #include <span>
 
 #include "core/ProblemSpec.hpp"
@@ -11,6 +12,7 @@
 #include "core/SequenceLayout.hpp"
 #include "distributed/cuda/CudaHandles.hpp"
 #include "ring/RankBackend.hpp"
+#include "ring/cuda/DevicePatternMask.hpp"
 
 namespace ringbench {
 
@@ -46,6 +48,7 @@ class GradientReference {
   std::int64_t n_, chunk_;
   cudaStream_t stream_;
   DeviceBuffer lse_, delta_;  // this rank's rows, from row_stats()
+  std::optional<DevicePatternMask> pattern_mask_;  // sparse patterns: their terms
 };
 
 }  // namespace ringbench

@@ -27,13 +27,16 @@ struct PairTerms {
   int segment = 0;  // > 0: q / segment == k / segment
 };
 
-// With mask `terms`, the flash kernels visit only listed key tiles (ring/KeyTileList.hpp): query
-// block b (rows 128 b ...) visits entries[offsets[b] .. offsets[b + 1]), entry = tile * 2 +
-// partial, tiles of 128 keys; only partial tiles test pairs. The reference kernel tests all.
+// With mask `terms`, the flash kernels visit only listed tiles (ring/KeyTileList.hpp). Forward:
+// query block b (rows 128 b ...) visits entries[offsets[b] .. offsets[b + 1]), entry = tile * 2 +
+// partial, tiles of 128 keys; backward: key block b (keys 128 b ...) visits tiles of 64 queries.
+// Only partial tiles test pairs; blocks run in `order` (longest first). The reference kernels
+// test every pair and take no list.
 struct TileList {
-  static constexpr int kQueryRows = 128, kKeys = 128;
+  static constexpr int kQueryRows = 128, kKeys = 128;  // the forward's blocks and tiles
   const int32_t* offsets = nullptr;
   const int32_t* entries = nullptr;
+  const int32_t* order = nullptr;
 };
 
 #if defined(__CUDACC__)

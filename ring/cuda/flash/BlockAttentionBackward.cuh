@@ -25,7 +25,10 @@ struct BlockBackwardArgs {
   float* dv;              //   block's gradients from these queries (0 for unattended keys)
   int batch, heads, kv_heads, head_dim, q_len, kv_len;
   ElementType type;
-  MaskKind mask;        // causal: key j allowed for query i iff kv_pos[j] <= q_pos[i]
+  MaskKind mask;        // none, causal (key j allowed for query i iff kv_pos[j] <= q_pos[i]), or
+                        // terms (every other pattern; band is not taken: write it as terms)
+  PairTerms terms;      // with mask terms
+  TileList tiles;       // with mask terms: the flash kernel's lists (128-key blocks, 64-query tiles)
   float softmax_scale;  // scores = softmax_scale * dot(q, k)
 };
 
@@ -38,7 +41,7 @@ void flash_attend_backward(const BlockBackwardArgs& a, cudaStream_t stream);
 void reference_attend_backward(const BlockBackwardArgs& a, cudaStream_t stream);
 
 // head_dim 64 or 128, heads % kv_heads == 0, softmax_scale > 0, 16-byte aligned q/d_o/k/v and
-// dq/dk/dv, positive sizes.
+// dq/dk/dv, positive sizes; with mask terms, tile lists.
 bool flash_backward_supports(const BlockBackwardArgs& a);
 
 // Test and benchmark hooks: the kernel configurations flash_attend_backward chooses among.

@@ -71,6 +71,7 @@ struct FlashParams {
   // tests the pairs of the partial ones with `terms`; tile_entries is nullptr otherwise.
   const int32_t* tile_offsets;
   const int32_t* tile_entries;
+  const int32_t* tile_order;  // query blocks, most tiles first
   PairTerms terms;
   __host__ __device__ bool listed() const { return tile_entries != nullptr; }
   __host__ __device__ bool uses_positions() const { return banded || listed(); }
@@ -193,6 +194,15 @@ struct TileWalk {
     return (__ldg(list + t / kSplit) & 1) != 0;
   }
 };
+
+// The first query row of this block. Heavy blocks start first: with a tile list the ones with
+// the most tiles, otherwise the late ones (under causal they see the most keys).
+template <int kBlockM>
+__device__ __forceinline__ int block_first_row(const FlashParams& p) {
+  static_assert(kBlockM == TileList::kQueryRows, "tile lists are made for 128-row blocks");
+  if (p.listed()) return __ldg(p.tile_order + blockIdx.x) * kBlockM;
+  return (gridDim.x - 1 - blockIdx.x) * kBlockM;
+}
 
 // The walk of the block starting at query row q0: its tile list, or the groups' span.
 template <int kBlockN, int kGroups>
@@ -474,8 +484,7 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
   __shared__ int warp_begin[C::kNumWarps], warp_end[C::kNumWarps];
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  // Late query blocks see the most keys under a causal mask: start them first.
-  const int q0 = (gridDim.x - 1 - blockIdx.x) * C::kBlockM;
+  const int q0 = block_first_row<C::kBlockM>(p);
   const int q_rows = min(C::kBlockM, p.q_len - q0);
   const int head = blockIdx.y, batch = blockIdx.z;
   const size_t q_row0 = (size_t(batch) * p.heads + head) * p.q_len + q0;
@@ -736,7 +745,7 @@ __global__ void __launch_bounds__(WgmmaConfig::kThreads, 1)
   __shared__ int group_begin[2], group_end[2];
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, group = threadIdx.x / 128;
-  const int q0 = (gridDim.x - 1 - blockIdx.x) * C::kBlockM;  // heavy blocks first
+  const int q0 = block_first_row<C::kBlockM>(p);
   const int q_rows = min(C::kBlockM, p.q_len - q0);
   const int head = blockIdx.y, batch = blockIdx.z;
   const size_t q_row0 = (size_t(batch) * p.heads + head) * p.q_len + q0;
@@ -921,7 +930,7 @@ __global__ void __launch_bounds__(kTmaThreads, 1)
   constexpr int kQFull = 0, kKFull = 1, kKEmpty = 3, kVFull = 5, kVEmpty = 7;
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, group = threadIdx.x / 128;
-  const int q0 = (gridDim.x - 1 - blockIdx.x) * C::kBlockM;  // heavy blocks first
+  const int q0 = block_first_row<C::kBlockM>(p);
   const int q_rows = min(C::kBlockM, p.q_len - q0);
   const int head = blockIdx.y, batch = blockIdx.z;
   const size_t q_row0 = (size_t(batch) * p.heads + head) * p.q_len + q0;
@@ -1232,8 +1241,9 @@ bool shape_supported(const BlockAttentionArgs& a) {
          a.softmax_scale > 0.f && std::isfinite(a.softmax_scale) && aligned(a.q, 16) &&
          aligned(a.k, 16) && aligned(a.v, 16) && aligned(a.o_acc, 8) && a.q_pos != nullptr &&
          a.kv_pos != nullptr && a.lse_acc != nullptr &&
-         (a.mask != MaskKind::terms || (a.tiles.offsets != nullptr && a.tiles.entries != nullptr &&
-                                        a.terms.map_block > 0));
+         (a.mask != MaskKind::terms ||
+          (a.tiles.offsets != nullptr && a.tiles.entries != nullptr && a.tiles.order != nullptr &&
+           a.terms.map_block > 0));
 }
 
 FlashParams make_params(const BlockAttentionArgs& a) {
@@ -1256,6 +1266,7 @@ FlashParams make_params(const BlockAttentionArgs& a) {
                      band.right,
                      a.mask == MaskKind::terms ? a.tiles.offsets : nullptr,
                      a.mask == MaskKind::terms ? a.tiles.entries : nullptr,
+                     a.tiles.order,
                      a.terms};
 }
 

@@ -60,6 +60,11 @@ struct BwdParams {
   float scale;       // softmax_scale: dK and dQ carry it
   float scale_log2;  // softmax_scale * log2(e): P is evaluated with exp2
   bool causal;
+  // Mask terms (every pattern but none and causal): the key block visits its listed query
+  // tiles and tests the pairs of partial ones with `terms`; tile_entries is nullptr otherwise.
+  const int32_t *tile_offsets, *tile_entries, *tile_order;
+  PairTerms terms;
+  __host__ __device__ bool listed() const { return tile_entries != nullptr; }
 };
 
 // ------------------------------------------------------------------------------------------
@@ -207,7 +212,10 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane >> 2, q4 = lane & 3;
-  const int k0 = blockIdx.x * C::kBlockN;
+  static_assert(C::kBlockN == 128 && C::kBlockM == 64, "tile lists: kBackwardTiles' shape");
+  // with a tile list, the key blocks with the most query tiles start first
+  const int k_block = p.listed() ? __ldg(p.tile_order + blockIdx.x) : int(blockIdx.x);
+  const int k0 = k_block * C::kBlockN;
   const int k_rows = min(C::kBlockN, p.kv_len - k0);
   const int kv_head = blockIdx.y, batch = blockIdx.z;
   const size_t kv_row0 = (size_t(batch) * p.kv_heads + kv_head) * p.kv_len + k0;
@@ -225,12 +233,18 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
   const int n_qtiles = (p.q_len + BM - 1) / BM;
   int t_first = 0;
   int32_t tile_kmax = INT_MAX;
-  if (p.causal) {
+  const int32_t* list = nullptr;  // with a tile list: this key block's query tiles
+  int listed_tiles = 0;
+  if (p.listed()) {
+    const int first = __ldg(p.tile_offsets + k_block);
+    list = p.tile_entries + first;
+    listed_tiles = __ldg(p.tile_offsets + k_block + 1) - first;
+  } else if (p.causal) {
     tile_kmax = __ldg(p.kv_pos + k0 + k_rows - 1);
     const int first = warp_first_geq(p.q_pos, p.q_len, __ldg(p.kv_pos + k0));
     t_first = first == p.q_len ? n_qtiles : first / BM;
   }
-  const int tiles_per_head = n_qtiles - t_first;
+  const int tiles_per_head = list ? listed_tiles : n_qtiles - t_first;
   const int n_iters = tiles_per_head * p.group;
 
   // Mask positions of the two keys (rows g and g + 8 of the warp's 16) of this thread's
@@ -239,14 +253,17 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     const int key = k0 + warp * 16 + g + 8 * r;
-    kpos[r] = key >= p.kv_len ? INT_MAX : p.causal ? __ldg(p.kv_pos + key) : INT_MIN;
+    kpos[r] = key >= p.kv_len               ? INT_MAX
+              : p.causal || p.listed() ? __ldg(p.kv_pos + key)
+                                       : INT_MIN;
   }
   const bool key_tail = k_rows < C::kBlockN;
 
   // Iteration it covers query tile t of head h.
   auto tile_of = [&](int it, int& h, int& q0) {
     h = kv_head * p.group + it / tiles_per_head;
-    q0 = (t_first + it % tiles_per_head) * BM;
+    const int t = it % tiles_per_head;
+    q0 = (list ? __ldg(list + t) >> 1 : t_first + t) * BM;
   };
   auto q_row_base = [&](int h, int q0) { return (size_t(batch) * p.heads + h) * p.q_len + q0; };
   auto load_q_tiles = [&](int it) {
@@ -362,7 +379,8 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
 
     // Per-element mask only where the tile's first query precedes the tile's last key (rows
     // of a padded tail carry +inf LSE already) or at the key tail.
-    const bool masked = (p.causal && st_pos[0] < tile_kmax) || key_tail;
+    const bool masked = list ? (__ldg(list + it % tiles_per_head) & 1) || key_tail
+                             : (p.causal && st_pos[0] < tile_kmax) || key_tail;
 #pragma unroll
     for (int nt = 0; nt < C::kQTiles; ++nt) {
       const int col = 8 * nt + 2 * q4;
@@ -373,7 +391,12 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
       for (int c = 0; c < 4; ++c) {
         const float lse = (c & 1) ? l2.y : l2.x;
         float pr = fast_exp2(fmaf(s[nt][c], p.scale_log2, -lse));
-        if (masked && kpos[c >> 1] > ((c & 1) ? qp.y : qp.x)) pr = 0.f;
+        const int32_t qpos = (c & 1) ? qp.y : qp.x, key_pos = kpos[c >> 1];
+        // keys past kv_len carry INT_MAX, rows without gradient INT_MIN (their P is 0 anyway)
+        if (masked && (list ? key_pos == INT_MAX || qpos == INT_MIN ||
+                                  !terms_allow(p.terms, qpos, key_pos)
+                            : key_pos > qpos))
+          pr = 0.f;
         s[nt][c] = pr;
         dp[nt][c] = pr * (dp[nt][c] - ((c & 1) ? dl.y : dl.x));
       }
@@ -460,7 +483,10 @@ bool shape_supported(const BlockBackwardArgs& a) {
          a.softmax_scale > 0.f && std::isfinite(a.softmax_scale) && aligned(a.q, 16) &&
          aligned(a.d_o, 16) && aligned(a.k, 16) && aligned(a.v, 16) && aligned(a.dq, 16) &&
          aligned(a.dk, 16) && aligned(a.dv, 16) && a.lse != nullptr && a.delta != nullptr &&
-         a.q_pos != nullptr && a.kv_pos != nullptr;
+         a.q_pos != nullptr && a.kv_pos != nullptr &&
+         (a.mask != MaskKind::terms ||
+          (a.tiles.offsets != nullptr && a.tiles.entries != nullptr && a.tiles.order != nullptr &&
+           a.terms.map_block > 0));
 }
 
 BwdParams make_params(const BlockBackwardArgs& a) {
@@ -482,7 +508,11 @@ BwdParams make_params(const BlockBackwardArgs& a) {
                    a.kv_len,
                    a.softmax_scale,
                    a.softmax_scale * kLog2e,
-                   a.mask == MaskKind::causal};
+                   a.mask == MaskKind::causal,
+                   a.mask == MaskKind::terms ? a.tiles.offsets : nullptr,
+                   a.mask == MaskKind::terms ? a.tiles.entries : nullptr,
+                   a.tiles.order,
+                   a.terms};
 }
 
 }  // namespace

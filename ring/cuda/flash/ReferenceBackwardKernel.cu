@@ -43,8 +43,14 @@ struct RefBwdParams {
   float *dq, *dk, *dv;
   int heads, kv_heads, head_dim, q_len, kv_len;
   bool causal;
+  bool use_terms;  // mask terms: every pair judged by `terms`
+  PairTerms terms;
   float scale;
 };
+
+__device__ __forceinline__ bool pair_allowed(const RefBwdParams& p, int32_t q, int32_t k) {
+  return p.use_terms ? terms_allow(p.terms, q, k) : (!p.causal || k <= q);
+}
 
 // Owned rows are read by all lanes at once (broadcast, stride D); streamed rows are read one
 // per lane, so their stride is padded to D + 1 to spread them over the banks.
@@ -111,7 +117,7 @@ __global__ void __launch_bounds__(kWarps * 32) reference_dq_kernel(const RefBwdP
       }
     }
     for (int r = 0; r < kOwnPerWarp; ++r) {
-      const bool allowed = key_ok && lse[r] != -INFINITY && (!p.causal || kpos <= qpos[r]);
+      const bool allowed = key_ok && lse[r] != -INFINITY && pair_allowed(p, qpos[r], kpos);
       const float prob = allowed ? expf(s[r] * p.scale - lse[r]) : 0.f;
       dss[(warp * kOwnPerWarp + r) * kChunk + lane] = prob * (dp[r] - delta[r]);
     }
@@ -196,7 +202,7 @@ __global__ void __launch_bounds__(kWarps * 32) reference_dkv_kernel(const RefBwd
         }
       }
       for (int r = 0; r < kOwnPerWarp; ++r) {
-        const bool allowed = lse != -INFINITY && (!p.causal || kpos[r] <= qpos);
+        const bool allowed = lse != -INFINITY && pair_allowed(p, qpos, kpos[r]);
         const float prob = allowed ? expf(s[r] * p.scale - lse) : 0.f;
         ps[(warp * kOwnPerWarp + r) * kChunk + lane] = prob;
         dss[(warp * kOwnPerWarp + r) * kChunk + lane] = prob * (dp[r] - delta);
@@ -254,6 +260,8 @@ void reference_attend_backward(const BlockBackwardArgs& a, cudaStream_t stream) 
                        a.q_len,
                        a.kv_len,
                        a.mask == MaskKind::causal,
+                       a.mask == MaskKind::terms,
+                       a.terms,
                        a.softmax_scale};
   auto launch = [&](auto kernel, dim3 grid, size_t smem) {
     REFB_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
