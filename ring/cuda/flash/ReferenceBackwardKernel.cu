@@ -48,6 +48,7 @@ struct RefBwdParams {
   float scale;
 };
 
+// For real tokens only: the block map is read at the pair's blocks.
 __device__ __forceinline__ bool pair_allowed(const RefBwdParams& p, int32_t q, int32_t k) {
   return p.use_terms ? terms_allow(p.terms, q, k) : (!p.causal || k <= q);
 }
@@ -202,7 +203,7 @@ __global__ void __launch_bounds__(kWarps * 32) reference_dkv_kernel(const RefBwd
         }
       }
       for (int r = 0; r < kOwnPerWarp; ++r) {
-        const bool allowed = lse != -INFINITY && pair_allowed(p, qpos, kpos[r]);
+        const bool allowed = lse != -INFINITY && kpos[r] != INT_MAX && pair_allowed(p, qpos, kpos[r]);
         const float prob = allowed ? expf(s[r] * p.scale - lse) : 0.f;
         ps[(warp * kOwnPerWarp + r) * kChunk + lane] = prob;
         dss[(warp * kOwnPerWarp + r) * kChunk + lane] = prob * (dp[r] - delta);
