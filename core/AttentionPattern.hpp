@@ -46,11 +46,11 @@ struct Band {
 // then, under `causal`, only when k <= q, and with `segment`, only when both lie in the same
 // segment of that many positions. The GPU kernels use it inside partially covered tiles.
 struct MaskTerms {
-  std::optional<Band> band;   // q - left <= k <= q + right
-  std::int64_t globals = 0;   // q < globals or k < globals
-  bool block_map = false;     // the kept blocks of block_map()
+  std::optional<Band> band;  // q - left <= k <= q + right
+  std::int64_t globals = 0;  // q < globals or k < globals
+  bool block_map = false;    // the kept blocks of block_map()
   bool causal = false;
-  std::int64_t segment = 0;   // > 0: q / segment == k / segment
+  std::int64_t segment = 0;  // > 0: q / segment == k / segment
 };
 
 class AttentionPattern {

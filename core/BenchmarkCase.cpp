@@ -166,8 +166,7 @@ void validate_gathered_rows(const BenchmarkCase& c, const SequenceLayout& layout
         throw ConfigError("seq-len", std::to_string(c.spec.seq_len),
                           "a length whose shards of " + std::string(to_string(c.layout)) +
                               " are whole multiples of " + std::to_string(period) +
-                              " (the dilation rates) with mask " + c.spec.mask +
-                              " on device cuda");
+                              " (the dilation rates) with mask " + c.spec.mask + " on device cuda");
 }
 }  // namespace
 

@@ -21,9 +21,8 @@ class TileListBuilder {
   // Appends the listed tiles among inner tiles [t0, t1) for outer positions [first, last].
   void add(std::int64_t first, std::int64_t last, std::int64_t t0, std::int64_t t1) {
     const std::int64_t in_first = first_of(t0), in_last = last_of(t1 - 1);
-    const Coverage c = shape_.by_keys
-                           ? pattern_.coverage(in_first, in_last, first, last, 0, 0)
-                           : pattern_.coverage(first, last, in_first, in_last, 0, 0);
+    const Coverage c = shape_.by_keys ? pattern_.coverage(in_first, in_last, first, last, 0, 0)
+                                      : pattern_.coverage(first, last, in_first, in_last, 0, 0);
     if (c == Coverage::none) return;
     if (c == Coverage::full) {
       for (std::int64_t t = t0; t < t1; ++t) append(t, ragged(t));

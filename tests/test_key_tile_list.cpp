@@ -30,8 +30,8 @@ TileTruth judge(const AttentionPattern& p, const std::vector<std::int64_t>& q,
   if ((t + 1) * shape.tile > static_cast<std::int64_t>(inner.size())) truth.all = false;
   for (std::int64_t i = b * shape.block; i < o_end; ++i)
     for (std::int64_t j = t * shape.tile; j < i_end; ++j) {
-      const bool allowed = shape.by_keys ? p.allows(inner[j], outer[i], 0, 0)
-                                         : p.allows(outer[i], inner[j], 0, 0);
+      const bool allowed =
+          shape.by_keys ? p.allows(inner[j], outer[i], 0, 0) : p.allows(outer[i], inner[j], 0, 0);
       truth.any = truth.any || allowed;
       truth.all = truth.all && allowed;
     }
@@ -71,12 +71,19 @@ void check_list(const AttentionPattern& p, const std::vector<std::int64_t>& q,
 
 TEST_CASE("key tile lists hold exactly the tiles with allowed pairs", "[patterns][gpu-lists]") {
   const std::int64_t S = 2048;
-  const std::vector<std::string> specs = {
-      "longformer:100:50:20",       "longformer:300:0:130",    "bigbird:64:3:1:2",
-      "bigbird:128:3:2:1:7",        "bigbird:32:5:0:4",        "blocksparse:64:0.2",
-      "blocksparse:128:0.3:5",      "blocksparse:256:0.5",     "window:200:30",
-      "dilated:256:1",              "dilated:64:1",
-      "causal",                     "none"};
+  const std::vector<std::string> specs = {"longformer:100:50:20",
+                                          "longformer:300:0:130",
+                                          "bigbird:64:3:1:2",
+                                          "bigbird:128:3:2:1:7",
+                                          "bigbird:32:5:0:4",
+                                          "blocksparse:64:0.2",
+                                          "blocksparse:128:0.3:5",
+                                          "blocksparse:256:0.5",
+                                          "window:200:30",
+                                          "dilated:256:1",
+                                          "dilated:64:1",
+                                          "causal",
+                                          "none"};
   for (const std::string& base : specs)
     for (const std::string& spec : {base, base + "+causal"}) {
       if ((base == "causal" || base == "none") && spec != base) continue;

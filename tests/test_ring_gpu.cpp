@@ -184,9 +184,8 @@ TEST_CASE("GPU dilated attention equals the GPU reference and the float64 host r
             REQUIRE_FALSE(out.check_failed);
           }
         }
-  BenchmarkCase c =
-      gpu_case(DType::bf16, 128, "dilated:192,768:2,4+causal", LayoutKind::zigzag,
-               2 * rt.size() * 384);
+  BenchmarkCase c = gpu_case(DType::bf16, 128, "dilated:192,768:2,4+causal", LayoutKind::zigzag,
+                             2 * rt.size() * 384);
   c.check = false;
   c.dump_tensors = true;
   const BenchmarkOutcome out = run_ring_benchmark(c, rt);

@@ -40,7 +40,8 @@ std::vector<float> to_host(const float* device, std::size_t count) {
 }  // namespace
 
 std::int64_t check_chunk(const ProblemSpec& s) {
-  // bounded so the check fits beside the run; whole in every dilation rate, as dilated pairs gather whole rows (a period of 1 otherwise)
+  // bounded so the check fits beside the run; whole in every dilation rate, as dilated pairs gather
+  // whole rows (a period of 1 otherwise)
   const std::int64_t period = make_pattern(s.mask, s.seq_len)->head_period();
   return std::min<std::int64_t>(s.seq_len, std::max<std::int64_t>(1, (1 << 16) / period) * period);
 }

@@ -108,8 +108,9 @@ KernelPlan plan_kernel(const BenchmarkCase& c, const SequenceLayout& layout,
   plan.kind = plan.backward_kind = c.kernel;
   // dilated pairs gather their rows: the step kernel's buffers and the checker's
   if (!pattern.mask_terms())
-    plan.bytes += DilatedBranches::plan_bytes(c.spec, layout.local_len()) +
-                  DilatedBranches::plan_bytes(c.spec, std::max(layout.local_len(), check_chunk(c.spec)));
+    plan.bytes +=
+        DilatedBranches::plan_bytes(c.spec, layout.local_len()) +
+        DilatedBranches::plan_bytes(c.spec, std::max(layout.local_len(), check_chunk(c.spec)));
   std::string error;
 #ifdef RINGBENCH_HAVE_CUDNN
   if (c.kernel == KernelKind::cudnn || c.kernel == KernelKind::automatic)

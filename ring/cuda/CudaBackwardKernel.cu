@@ -15,7 +15,8 @@ CudaBackwardKernel::CudaBackwardKernel(const ProblemSpec& spec, KernelKind kind,
     : spec_(spec), kind_(kind), n_(local_len), stream_(stream), positions_(local_len) {
   // sparse patterns (windows included) as terms with tile lists; validate() took only those
   auto pattern = make_pattern(spec.mask, spec.seq_len);
-  if (!pattern->dense_kind() && pattern->mask_terms()) pattern_mask_.emplace(std::move(pattern), stream);
+  if (!pattern->dense_kind() && pattern->mask_terms())
+    pattern_mask_.emplace(std::move(pattern), stream);
 }
 
 std::string CudaBackwardKernel::name() const {

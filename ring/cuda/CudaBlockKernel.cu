@@ -11,11 +11,7 @@ namespace ringbench {
 
 CudaBlockKernel::CudaBlockKernel(const ProblemSpec& spec, KernelKind kind, std::int64_t local_len,
                                  cudaStream_t stream)
-    : spec_(spec),
-      kind_(kind),
-      n_(local_len),
-      stream_(stream),
-      positions_(local_len) {
+    : spec_(spec), kind_(kind), n_(local_len), stream_(stream), positions_(local_len) {
   // bands go to the kernels as two numbers; the other patterns as terms and tile lists, and
   // dilated ones as gathered pairs of such patterns
   auto pattern = make_pattern(spec.mask, spec.seq_len);

@@ -76,9 +76,10 @@ cuda::TileList DevicePatternMask::tiles(std::span<const PositionRun> q_runs,
       RINGBENCH_CHECK_CUDA(cudaStreamSynchronize(stream_));  // no launch still reads them
       lists_.clear();
     }
-    KeyTileList list = build_tile_list(*pattern_, expand_positions(q_runs),
-                                       expand_positions(kv_runs), shape);
-    Lists lists{std::move(list.offsets), std::move(list.entries), std::move(list.order), {}, {}, {}};
+    KeyTileList list =
+        build_tile_list(*pattern_, expand_positions(q_runs), expand_positions(kv_runs), shape);
+    Lists lists{
+        std::move(list.offsets), std::move(list.entries), std::move(list.order), {}, {}, {}};
     lists.device_offsets = upload(lists.offsets, stream_);
     lists.device_entries = upload(lists.entries, stream_);
     lists.device_order = upload(lists.order, stream_);

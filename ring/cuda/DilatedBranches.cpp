@@ -91,7 +91,8 @@ void DilatedBranches::attend(const void* q, std::span<const PositionRun> q_runs,
   reserve_keys(kv_len);
   const int batch = static_cast<int>(spec_.batch), heads = static_cast<int>(spec_.heads);
   const int group = static_cast<int>(spec_.group_size());
-  const std::int64_t value_row = spec_.head_dim * static_cast<std::int64_t>(element_bytes(spec_.dtype));
+  const std::int64_t value_row =
+      spec_.head_dim * static_cast<std::int64_t>(element_bytes(spec_.dtype));
   const std::int64_t output_row = spec_.head_dim * static_cast<std::int64_t>(sizeof(float));
   for (Branch& b : branches_) {
     std::vector<PositionRun> gathered_q = dilated_runs(q_runs, b.rate);
@@ -113,8 +114,8 @@ void DilatedBranches::attend(const void* q, std::span<const PositionRun> q_runs,
     gather_dilated_rows(keys, v, v_.get(), stream_);
     gather_dilated_rows(outputs, o, o_.get(), stream_);
     gather_dilated_rows(sums, lse, lse_.get(), stream_);
-    b.kernel->attend_raw(q_.get(), b.q_runs, k_.get(), v_.get(), keys.rows(), b.kv_runs,
-                         *b.pattern, o_.get<float>(), lse_.get<float>(), kind);
+    b.kernel->attend_raw(q_.get(), b.q_runs, k_.get(), v_.get(), keys.rows(), b.kv_runs, *b.pattern,
+                         o_.get<float>(), lse_.get<float>(), kind);
     scatter_dilated_rows(outputs, o_.get(), o, stream_);
     scatter_dilated_rows(sums, lse_.get(), lse, stream_);
   }

@@ -36,8 +36,8 @@ void launch(const DilatedRows& r, const void* from, void* to, cudaStream_t strea
   if (threads == 0) return;
   const unsigned block = 256, grid = static_cast<unsigned>((threads + block - 1) / block);
   if (wide)
-    dilated_rows_kernel<uint4, kGather><<<grid, block, 0, stream>>>(
-        r, static_cast<const uint4*>(from), static_cast<uint4*>(to));
+    dilated_rows_kernel<uint4, kGather>
+        <<<grid, block, 0, stream>>>(r, static_cast<const uint4*>(from), static_cast<uint4*>(to));
   else
     dilated_rows_kernel<std::uint32_t, kGather><<<grid, block, 0, stream>>>(
         r, static_cast<const std::uint32_t*>(from), static_cast<std::uint32_t*>(to));

@@ -12,8 +12,8 @@ namespace ringbench {
 
 struct DilatedRows {
   int batch = 1;
-  int heads = 1;             // heads of the gathered layout
-  int group = 1;             // gathered heads per full head (the full layout has heads / group)
+  int heads = 1;               // heads of the gathered layout
+  int group = 1;               // gathered heads per full head (the full layout has heads / group)
   std::int64_t full_rows = 0;  // rows per head in the full layout, a multiple of rate
   int rate = 1;
   std::int64_t row_bytes = 0;  // a multiple of 4

@@ -56,7 +56,7 @@ cuda::BlockBackwardArgs args_for(const ProblemSpec& s, const std::optional<Devic
   a.head_dim = static_cast<int>(s.head_dim);
   a.type = s.dtype == DType::fp16 ? cuda::ElementType::fp16 : cuda::ElementType::bf16;
   const auto dense = make_pattern(s.mask, s.seq_len)->dense_kind();
-  a.mask = !dense                       ? cuda::MaskKind::terms
+  a.mask = !dense                      ? cuda::MaskKind::terms
            : dense == MaskKind::causal ? cuda::MaskKind::causal
                                        : cuda::MaskKind::none;
   if (m) a.terms = m->terms();
@@ -75,7 +75,8 @@ GradientReference::GradientReference(const ProblemSpec& spec, std::int64_t local
       lse_(rows(spec, local_len) * sizeof(float)),
       delta_(rows(spec, local_len) * sizeof(float)) {
   auto pattern = make_pattern(spec.mask, spec.seq_len);
-  if (!pattern->dense_kind() && pattern->mask_terms()) pattern_mask_.emplace(std::move(pattern), stream);
+  if (!pattern->dense_kind() && pattern->mask_terms())
+    pattern_mask_.emplace(std::move(pattern), stream);
 }
 
 std::size_t GradientReference::plan_bytes(const ProblemSpec& s, std::int64_t n) {

@@ -47,7 +47,7 @@ class GradientReference {
   ProblemSpec spec_;
   std::int64_t n_, chunk_;
   cudaStream_t stream_;
-  DeviceBuffer lse_, delta_;  // this rank's rows, from row_stats()
+  DeviceBuffer lse_, delta_;                       // this rank's rows, from row_stats()
   std::optional<DevicePatternMask> pattern_mask_;  // sparse patterns: their terms
 };
 

@@ -25,10 +25,10 @@ struct BlockBackwardArgs {
   float* dv;              //   block's gradients from these queries (0 for unattended keys)
   int batch, heads, kv_heads, head_dim, q_len, kv_len;
   ElementType type;
-  MaskKind mask;        // none, causal (key j allowed for query i iff kv_pos[j] <= q_pos[i]), or
-                        // terms (every other pattern; band is not taken: write it as terms)
-  PairTerms terms;      // with mask terms
-  TileList tiles;       // with mask terms: the flash kernel's lists (128-key blocks, 64-query tiles)
+  MaskKind mask;    // none, causal (key j allowed for query i iff kv_pos[j] <= q_pos[i]), or
+                    // terms (every other pattern; band is not taken: write it as terms)
+  PairTerms terms;  // with mask terms
+  TileList tiles;   // with mask terms: the flash kernel's lists (128-key blocks, 64-query tiles)
   float softmax_scale;  // scores = softmax_scale * dot(q, k)
 };
 

@@ -1241,9 +1241,8 @@ bool shape_supported(const BlockAttentionArgs& a) {
          a.softmax_scale > 0.f && std::isfinite(a.softmax_scale) && aligned(a.q, 16) &&
          aligned(a.k, 16) && aligned(a.v, 16) && aligned(a.o_acc, 8) && a.q_pos != nullptr &&
          a.kv_pos != nullptr && a.lse_acc != nullptr &&
-         (a.mask != MaskKind::terms ||
-          (a.tiles.offsets != nullptr && a.tiles.entries != nullptr && a.tiles.order != nullptr &&
-           a.terms.map_block > 0));
+         (a.mask != MaskKind::terms || (a.tiles.offsets != nullptr && a.tiles.entries != nullptr &&
+                                        a.tiles.order != nullptr && a.terms.map_block > 0));
 }
 
 FlashParams make_params(const BlockAttentionArgs& a) {

@@ -253,9 +253,7 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     const int key = k0 + warp * 16 + g + 8 * r;
-    kpos[r] = key >= p.kv_len               ? INT_MAX
-              : p.causal || p.listed() ? __ldg(p.kv_pos + key)
-                                       : INT_MIN;
+    kpos[r] = key >= p.kv_len ? INT_MAX : p.causal || p.listed() ? __ldg(p.kv_pos + key) : INT_MIN;
   }
   const bool key_tail = k_rows < C::kBlockN;
 
@@ -393,9 +391,9 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
         float pr = fast_exp2(fmaf(s[nt][c], p.scale_log2, -lse));
         const int32_t qpos = (c & 1) ? qp.y : qp.x, key_pos = kpos[c >> 1];
         // keys past kv_len carry INT_MAX, rows without gradient INT_MIN (their P is 0 anyway)
-        if (masked && (list ? key_pos == INT_MAX || qpos == INT_MIN ||
-                                  !terms_allow(p.terms, qpos, key_pos)
-                            : key_pos > qpos))
+        if (masked &&
+            (list ? key_pos == INT_MAX || qpos == INT_MIN || !terms_allow(p.terms, qpos, key_pos)
+                  : key_pos > qpos))
           pr = 0.f;
         s[nt][c] = pr;
         dp[nt][c] = pr * (dp[nt][c] - ((c & 1) ? dl.y : dl.x));
@@ -484,9 +482,8 @@ bool shape_supported(const BlockBackwardArgs& a) {
          aligned(a.d_o, 16) && aligned(a.k, 16) && aligned(a.v, 16) && aligned(a.dq, 16) &&
          aligned(a.dk, 16) && aligned(a.dv, 16) && a.lse != nullptr && a.delta != nullptr &&
          a.q_pos != nullptr && a.kv_pos != nullptr &&
-         (a.mask != MaskKind::terms ||
-          (a.tiles.offsets != nullptr && a.tiles.entries != nullptr && a.tiles.order != nullptr &&
-           a.terms.map_block > 0));
+         (a.mask != MaskKind::terms || (a.tiles.offsets != nullptr && a.tiles.entries != nullptr &&
+                                        a.tiles.order != nullptr && a.terms.map_block > 0));
 }
 
 BwdParams make_params(const BlockBackwardArgs& a) {

@@ -203,7 +203,8 @@ __global__ void __launch_bounds__(kWarps * 32) reference_dkv_kernel(const RefBwd
         }
       }
       for (int r = 0; r < kOwnPerWarp; ++r) {
-        const bool allowed = lse != -INFINITY && kpos[r] != INT_MAX && pair_allowed(p, qpos, kpos[r]);
+        const bool allowed =
+            lse != -INFINITY && kpos[r] != INT_MAX && pair_allowed(p, qpos, kpos[r]);
         const float prob = allowed ? expf(s[r] * p.scale - lse) : 0.f;
         ps[(warp * kOwnPerWarp + r) * kChunk + lane] = prob;
         dss[(warp * kOwnPerWarp + r) * kChunk + lane] = prob * (dp[r] - delta);
