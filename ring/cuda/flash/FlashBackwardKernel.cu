@@ -204,7 +204,9 @@ __device__ int warp_first_geq(const int32_t* pos, int len, int32_t value) {
 // The kernel
 // ------------------------------------------------------------------------------------------
 
-template <class C, typename T>
+// kListed: the mask is terms with tile lists (a compile-time choice, so the dense and causal
+// kernels keep their registers).
+template <class C, typename T, bool kListed>
 __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
     flash_bwd_kernel(const BwdParams p) {
   extern __shared__ __align__(128) uint8_t smem[];
@@ -214,7 +216,7 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
   const int g = lane >> 2, q4 = lane & 3;
   static_assert(C::kBlockN == 128 && C::kBlockM == 64, "tile lists: kBackwardTiles' shape");
   // with a tile list, the key blocks with the most query tiles start first
-  const int k_block = p.listed() ? __ldg(p.tile_order + blockIdx.x) : int(blockIdx.x);
+  const int k_block = kListed ? __ldg(p.tile_order + blockIdx.x) : int(blockIdx.x);
   const int k0 = k_block * C::kBlockN;
   const int k_rows = min(C::kBlockN, p.kv_len - k0);
   const int kv_head = blockIdx.y, batch = blockIdx.z;
@@ -235,7 +237,7 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
   int32_t tile_kmax = INT_MAX;
   const int32_t* list = nullptr;  // with a tile list: this key block's query tiles
   int listed_tiles = 0;
-  if (p.listed()) {
+  if constexpr (kListed) {
     const int first = __ldg(p.tile_offsets + k_block);
     list = p.tile_entries + first;
     listed_tiles = __ldg(p.tile_offsets + k_block + 1) - first;
@@ -244,7 +246,7 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
     const int first = warp_first_geq(p.q_pos, p.q_len, __ldg(p.kv_pos + k0));
     t_first = first == p.q_len ? n_qtiles : first / BM;
   }
-  const int tiles_per_head = list ? listed_tiles : n_qtiles - t_first;
+  const int tiles_per_head = kListed ? listed_tiles : n_qtiles - t_first;
   const int n_iters = tiles_per_head * p.group;
 
   // Mask positions of the two keys (rows g and g + 8 of the warp's 16) of this thread's
@@ -253,7 +255,7 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     const int key = k0 + warp * 16 + g + 8 * r;
-    kpos[r] = key >= p.kv_len ? INT_MAX : p.causal || p.listed() ? __ldg(p.kv_pos + key) : INT_MIN;
+    kpos[r] = key >= p.kv_len ? INT_MAX : p.causal || kListed ? __ldg(p.kv_pos + key) : INT_MIN;
   }
   const bool key_tail = k_rows < C::kBlockN;
 
@@ -261,7 +263,7 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
   auto tile_of = [&](int it, int& h, int& q0) {
     h = kv_head * p.group + it / tiles_per_head;
     const int t = it % tiles_per_head;
-    q0 = (list ? __ldg(list + t) >> 1 : t_first + t) * BM;
+    q0 = (kListed ? __ldg(list + t) >> 1 : t_first + t) * BM;
   };
   auto q_row_base = [&](int h, int q0) { return (size_t(batch) * p.heads + h) * p.q_len + q0; };
   auto load_q_tiles = [&](int it) {
@@ -377,8 +379,8 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
 
     // Per-element mask only where the tile's first query precedes the tile's last key (rows
     // of a padded tail carry +inf LSE already) or at the key tail.
-    const bool masked = list ? (__ldg(list + it % tiles_per_head) & 1) || key_tail
-                             : (p.causal && st_pos[0] < tile_kmax) || key_tail;
+    const bool masked = kListed ? (__ldg(list + it % tiles_per_head) & 1) || key_tail
+                                : (p.causal && st_pos[0] < tile_kmax) || key_tail;
 #pragma unroll
     for (int nt = 0; nt < C::kQTiles; ++nt) {
       const int col = 8 * nt + 2 * q4;
@@ -392,8 +394,8 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
         const int32_t qpos = (c & 1) ? qp.y : qp.x, key_pos = kpos[c >> 1];
         // keys past kv_len carry INT_MAX, rows without gradient INT_MIN (their P is 0 anyway)
         if (masked &&
-            (list ? key_pos == INT_MAX || qpos == INT_MIN || !terms_allow(p.terms, qpos, key_pos)
-                  : key_pos > qpos))
+            (kListed ? key_pos == INT_MAX || qpos == INT_MIN || !terms_allow(p.terms, qpos, key_pos)
+                     : key_pos > qpos))
           pr = 0.f;
         s[nt][c] = pr;
         dp[nt][c] = pr * (dp[nt][c] - ((c & 1) ? dl.y : dl.x));
@@ -448,8 +450,11 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
 
 template <class C>
 void launch_bwd(const BwdParams& p, ElementType type, int batch, cudaStream_t stream) {
-  auto kernel = type == ElementType::bf16 ? &flash_bwd_kernel<C, __nv_bfloat16>
-                                          : &flash_bwd_kernel<C, __half>;
+  auto kernel =
+      type == ElementType::bf16
+          ? (p.listed() ? &flash_bwd_kernel<C, __nv_bfloat16, true>
+                        : &flash_bwd_kernel<C, __nv_bfloat16, false>)
+          : (p.listed() ? &flash_bwd_kernel<C, __half, true> : &flash_bwd_kernel<C, __half, false>);
   FLASHB_CUDA_CHECK(
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, C::kSmemBytes));
   const dim3 grid((p.kv_len + C::kBlockN - 1) / C::kBlockN, p.kv_heads, batch);
