@@ -23,6 +23,17 @@ std::optional<MaskTerms> AttentionPattern::mask_terms() const {
   return std::nullopt;
 }
 
+BlockBitmap AttentionPattern::block_bitmap() const {
+  const BlockMap map = block_map();
+  BlockBitmap out{map.block, map.blocks, (map.blocks + 31) / 32, {}};
+  out.bits.assign(static_cast<std::size_t>(map.blocks * out.words), 0u);
+  for (std::int64_t i = 0; i < map.blocks; ++i)
+    for (std::int64_t j = 0; j < map.blocks; ++j)
+      if (map.kept[static_cast<std::size_t>(i * map.blocks + j)])
+        out.bits[static_cast<std::size_t>(i * out.words + j / 32)] |= 1u << (j % 32);
+  return out;
+}
+
 int AttentionPattern::multiplicity(std::int64_t q, std::int64_t k, int head) const {
   int n = 0;
   for (int b = 0; b < branches(); ++b) n += allows(q, k, head, b) ? 1 : 0;

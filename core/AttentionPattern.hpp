@@ -33,6 +33,12 @@ struct BlockMap {
   std::vector<std::uint8_t> kept;  // row-major [query block][key block]
 };
 
+// A block map as bits: query block i's key block j is bit j % 32 of bits[i * words + j / 32].
+struct BlockBitmap {
+  std::int64_t block = 0, blocks = 0, words = 0;  // words per row: ceil(blocks / 32)
+  std::vector<std::uint32_t> bits;
+};
+
 // A band around the diagonal: query q attends keys q - left ... q + right. `none` is the widest
 // band, causal the band with right = 0 and no left end, window:L:R a band of its own; the GPU
 // kernels take any band (their per-tile key ranges are intervals).
@@ -87,6 +93,9 @@ class AttentionPattern {
 
   // The block map a random pattern drew; empty (blocks 0) for the others.
   virtual BlockMap block_map() const { return {}; }
+  // The same as bits, as the GPU kernels read it. Patterns with large maps (blocksparse: 65536
+  // blocks a side) override it so that no byte-per-block matrix is ever built.
+  virtual BlockBitmap block_bitmap() const;
 
   // Number of branches allowing (q, k) for `head`: the pair's weight in the softmax.
   int multiplicity(std::int64_t q, std::int64_t k, int head) const;

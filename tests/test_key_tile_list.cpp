@@ -127,3 +127,17 @@ TEST_CASE("key tile lists refuse head-dependent patterns", "[patterns][gpu-lists
   const SequenceLayout whole(LayoutKind::contiguous, 1024, 1);
   CHECK_THROWS(build_tile_list(*dilated, whole.positions(0), whole.positions(0), kForwardTiles));
 }
+
+TEST_CASE("a block bitmap holds the block map bit for bit", "[patterns][gpu-lists]") {
+  for (const char* spec : {"blocksparse:16:0.3", "blocksparse:64:0.1:9+causal", "bigbird:32:3:1:2"})
+    for (const std::int64_t S : {2048, 64 * 33}) {
+      const auto pattern = make_pattern(spec, S);
+      INFO(spec << " S " << S);
+      const BlockBitmap direct = pattern->block_bitmap();
+      const BlockBitmap from_map = pattern->AttentionPattern::block_bitmap();  // via block_map()
+      CHECK(direct.block == from_map.block);
+      CHECK(direct.blocks == from_map.blocks);
+      CHECK(direct.words == (direct.blocks + 31) / 32);
+      CHECK(direct.bits == from_map.bits);
+    }
+}

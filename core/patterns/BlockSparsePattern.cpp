@@ -140,6 +140,18 @@ std::int64_t BlockSparsePattern::count_allowed(const PositionRun& q, const Posit
   });
 }
 
+BlockBitmap BlockSparsePattern::block_bitmap() const {
+  BlockBitmap out{grid_.block, grid_.blocks, (grid_.blocks + 31) / 32, {}};
+  out.bits.resize(static_cast<std::size_t>(grid_.blocks * out.words));
+  for (std::int64_t i = 0; i < grid_.blocks; ++i)
+    for (std::int64_t w = 0; w < out.words; ++w) {  // halves of the 64-bit words, low first
+      const std::uint64_t word = row(i)[w / 2];
+      out.bits[static_cast<std::size_t>(i * out.words + w)] =
+          static_cast<std::uint32_t>(w % 2 == 0 ? word : word >> 32);
+    }
+  return out;
+}
+
 BlockMap BlockSparsePattern::block_map() const {
   BlockMap map{grid_.block, grid_.blocks,
                std::vector<std::uint8_t>(static_cast<std::size_t>(grid_.blocks * grid_.blocks))};

@@ -42,6 +42,7 @@ class BlockSparsePattern final : public AttentionPattern {
                     std::int64_t k_last, int, int) const override;
   std::int64_t count_allowed(const PositionRun& q, const PositionRun& k, int) const override;
   BlockMap block_map() const override;
+  BlockBitmap block_bitmap() const override;  // straight from the drawn bits
   std::optional<MaskTerms> mask_terms() const override {
     return MaskTerms{std::nullopt, 0, true, causal_, 0};
   }

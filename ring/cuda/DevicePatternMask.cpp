@@ -13,16 +13,6 @@ int narrow(std::int64_t v) {
   return static_cast<int>(std::min<std::int64_t>(v, std::numeric_limits<int>::max()));
 }
 
-// Row i of the map as bits: bit j % 32 of word j / 32 set when key block j is kept.
-std::vector<std::uint32_t> pack_bits(const BlockMap& map, std::int64_t words) {
-  std::vector<std::uint32_t> bits(static_cast<std::size_t>(map.blocks * words), 0u);
-  for (std::int64_t i = 0; i < map.blocks; ++i)
-    for (std::int64_t j = 0; j < map.blocks; ++j)
-      if (map.kept[static_cast<std::size_t>(i * map.blocks + j)])
-        bits[static_cast<std::size_t>(i * words + j / 32)] |= 1u << (j % 32);
-  return bits;
-}
-
 template <typename T>
 DeviceBuffer upload(const std::vector<T>& host, cudaStream_t stream) {
   DeviceBuffer buffer(std::max<std::size_t>(1, host.size()) * sizeof(T));
@@ -54,14 +44,12 @@ DevicePatternMask::DevicePatternMask(std::shared_ptr<const AttentionPattern> pat
   terms_.causal = terms->causal;
   terms_.segment = narrow(terms->segment);
   if (terms->block_map) {
-    const BlockMap map = pattern_->block_map();
-    const std::int64_t words = (map.blocks + 31) / 32;
-    const std::vector<std::uint32_t> bits = pack_bits(map, words);
-    block_map_ = upload(bits, stream_);
-    RINGBENCH_CHECK_CUDA(cudaStreamSynchronize(stream_));  // `bits` goes out of scope
+    const BlockBitmap map = pattern_->block_bitmap();
+    block_map_ = upload(map.bits, stream_);
+    RINGBENCH_CHECK_CUDA(cudaStreamSynchronize(stream_));  // `map` goes out of scope
     terms_.block_map = block_map_.get<std::uint32_t>();
     terms_.map_block = narrow(map.block);
-    terms_.map_words = narrow(words);
+    terms_.map_words = narrow(map.words);
   }
 }
 
