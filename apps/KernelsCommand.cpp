@@ -4,8 +4,10 @@
 // reference; one table, the runs appended to the results file, and a non-zero exit when a
 // kernel's output is wrong. Each case is a one-rank ring: one block, merged into an empty result
 // (backward: one block's gradients), exactly what the kernel does inside a ring.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "apps/CaseOptions.hpp"
@@ -110,25 +112,42 @@ int kernels_command(const Args& raw_args, const MpiRuntime& rt) {
   std::string device = cuda_available() ? "cuda" : "cpu";
   for (std::size_t i = 0; i + 1 < args.size(); ++i)
     if (args[i] == "--device") device = args[i + 1];
+  const bool named = std::find(args.begin(), args.end(), "--kernels") != args.end();
   const std::vector<KernelKind> kernels =
       take_kernel_list(args, device == "cpu" ? DeviceKind::cpu : DeviceKind::cuda);
   args.insert(args.end(), {"--check", "true"});
   const CaseOptions options =
       parse_case_options(args, 1, device == "cuda" ? find_config("kernels.ini") : "");
-  print_header();
-  bool wrong = false;
+  // Every (case, kernel) pair is judged before anything runs: a kernel the user named that cannot
+  // take a case is refused (its name in the message); one of the defaults is left out, saying why.
+  std::vector<BenchmarkCase> runs;
+  std::vector<std::string> left_out;
+  std::optional<ConfigError> first_refusal;
   for (const auto& base : options.cases)
     for (KernelKind kernel : kernels) {
       BenchmarkCase c = base;
       c.kernel = kernel;
-      validate(c,
-               1);  // the kernel's own constraints (head dim, dtype) with its name in the message
-      BenchmarkOutcome out = run_ring_benchmark(c, rt);
-      out.record.provenance["suite"] = "kernels";
-      print_row(out.record);
-      wrong |= out.check_failed;
-      if (!options.output.empty()) append_run(options.output, out.record);
+      try {
+        validate(c, 1);  // the kernel's own constraints (head dim, dtype, pattern)
+        runs.push_back(c);
+      } catch (const ConfigError& e) {
+        if (named) throw;
+        if (!first_refusal) first_refusal = e;
+        left_out.push_back(std::string(to_string(kernel)) + " with mask " + c.spec.mask + ": " +
+                           e.key() + " must be " + e.allowed());
+      }
     }
+  if (runs.empty() && first_refusal) throw *first_refusal;  // no kernel takes any case
+  print_header();
+  for (const std::string& why : left_out) std::printf("# left out: %s\n", why.c_str());
+  bool wrong = false;
+  for (const BenchmarkCase& c : runs) {
+    BenchmarkOutcome out = run_ring_benchmark(c, rt);
+    out.record.provenance["suite"] = "kernels";
+    print_row(out.record);
+    wrong |= out.check_failed;
+    if (!options.output.empty()) append_run(options.output, out.record);
+  }
   if (!options.output.empty()) std::printf("# results appended to %s\n", options.output.c_str());
   std::printf("# verdict: %s\n",
               wrong ? "a kernel's output is WRONG" : "every kernel within tolerance");
