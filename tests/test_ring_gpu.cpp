@@ -59,6 +59,42 @@ double host_reference_error(const BenchmarkCase& c, const BenchmarkOutcome& out)
   }
   return std::sqrt(diff2 / ref2);
 }
+
+// Every pattern of `masks` at head dims 64 and 128, in each layout, unsharded (or on the real
+// ranks) and on 4 virtual ranks, with the flash and the reference kernel: checked against the
+// GPU reference.
+void check_patterns(const std::vector<std::string>& masks, const std::vector<LayoutKind>& layouts,
+                    std::int64_t seq) {
+  const MpiRuntime& rt = runtime();
+  for (std::int64_t dim : {64, 128})
+    for (const std::string& mask : masks)
+      for (auto layout : layouts)
+        for (int virtual_ranks : {0, 4}) {
+          BenchmarkCase c = gpu_case(DType::bf16, dim, mask, layout, seq);
+          c.virtual_ranks = rt.size() == 1 ? virtual_ranks : 0;
+          INFO("dim " << dim << " " << mask << " " << to_string(layout) << " virtual "
+                      << c.virtual_ranks << " ranks " << rt.size());
+          for (auto kernel : {KernelKind::flash, KernelKind::reference}) {
+            c.kernel = kernel;
+            const BenchmarkOutcome out = run_ring_benchmark(c, rt);
+            REQUIRE(out.record.check->rel_err < c.effective_tolerance());
+            REQUIRE_FALSE(out.check_failed);
+          }
+        }
+}
+
+// `mask` at a small size against the float64 host reference (independent of every GPU kernel).
+void check_against_host(const std::string& mask) {
+  const MpiRuntime& rt = runtime();
+  BenchmarkCase c = gpu_case(DType::bf16, 128, mask, LayoutKind::zigzag, 2 * rt.size() * 384);
+  c.check = false;
+  c.dump_tensors = true;
+  const BenchmarkOutcome out = run_ring_benchmark(c, rt);
+  if (rt.is_root()) REQUIRE(host_reference_error(c, out) < 1e-2);
+}
+
+const std::vector<LayoutKind> kAllLayouts = {LayoutKind::contiguous, LayoutKind::zigzag,
+                                             LayoutKind::striped};
 }  // namespace
 
 TEST_CASE("GPU ring equals the GPU reference: dtypes, head dims, masks, layouts, GQA",
@@ -101,31 +137,10 @@ TEST_CASE("GPU ring output equals the float64 CPU reference on a small problem",
 // intervals, so windows narrower and wider than a tile, causal and two-sided, on virtual rings
 // (many ranks, the window crossing block edges) and against the float64 host reference.
 TEST_CASE("GPU windows equal the GPU reference and the float64 host reference", "[gpu][pattern]") {
-  const MpiRuntime& rt = runtime();
-  for (std::int64_t dim : {64, 128})
-    for (const std::string mask :
-         {"window:0:0", "window:37:0", "window:200:55", "window:4095:0", "window:300:300+causal"})
-      for (auto layout : {LayoutKind::contiguous, LayoutKind::zigzag, LayoutKind::striped})
-        for (int virtual_ranks : {0, 4}) {
-          BenchmarkCase c = gpu_case(DType::bf16, dim, mask, layout, 2 * 4 * rt.size() * 600);
-          c.virtual_ranks = rt.size() == 1 ? virtual_ranks : 0;
-          INFO("dim " << dim << " " << mask << " " << to_string(layout) << " virtual "
-                      << c.virtual_ranks << " ranks " << rt.size());
-          for (auto kernel : {KernelKind::flash, KernelKind::reference}) {
-            c.kernel = kernel;
-            const BenchmarkOutcome out = run_ring_benchmark(c, rt);
-            REQUIRE(out.record.check->rel_err < c.effective_tolerance());
-            REQUIRE_FALSE(out.check_failed);
-          }
-        }
-  // independent of both GPU kernels: the float64 host reference on a small window
-  BenchmarkCase c =
-      gpu_case(DType::bf16, 128, "window:100:20", LayoutKind::zigzag, 2 * rt.size() * 384);
-  c.check = false;
-  c.dump_tensors = true;
-  const BenchmarkOutcome out = run_ring_benchmark(c, rt);
-  if (!rt.is_root()) return;
-  REQUIRE(host_reference_error(c, out) < 1e-2);
+  check_patterns(
+      {"window:0:0", "window:37:0", "window:200:55", "window:4095:0", "window:300:300+causal"},
+      kAllLayouts, 2 * 4 * runtime().size() * 600);
+  check_against_host("window:100:20");
 }
 
 // The block patterns on the GPU (mask terms and key tile lists): blocks aligned to the kernels'
@@ -133,32 +148,11 @@ TEST_CASE("GPU windows equal the GPU reference and the float64 host reference", 
 // (every tile partial), virtual rings, and the float64 host reference.
 TEST_CASE("GPU block patterns equal the GPU reference and the float64 host reference",
           "[gpu][pattern]") {
-  const MpiRuntime& rt = runtime();
-  const std::int64_t seq = 2 * 4 * rt.size() * 600;  // 4800 on one rank: ragged key tiles
-  for (std::int64_t dim : {64, 128})
-    for (const std::string mask :
-         {"longformer:100:30:40", "longformer:300:0:130+causal", "bigbird:48:3:1:2",
-          "bigbird:120:3:1:3+causal", "blocksparse:40:0.3", "blocksparse:200:0.2+causal"})
-      for (auto layout : {LayoutKind::contiguous, LayoutKind::zigzag, LayoutKind::striped})
-        for (int virtual_ranks : {0, 4}) {
-          BenchmarkCase c = gpu_case(DType::bf16, dim, mask, layout, seq);
-          c.virtual_ranks = rt.size() == 1 ? virtual_ranks : 0;
-          INFO("dim " << dim << " " << mask << " " << to_string(layout) << " virtual "
-                      << c.virtual_ranks << " ranks " << rt.size());
-          for (auto kernel : {KernelKind::flash, KernelKind::reference}) {
-            c.kernel = kernel;
-            const BenchmarkOutcome out = run_ring_benchmark(c, rt);
-            REQUIRE(out.record.check->rel_err < c.effective_tolerance());
-            REQUIRE_FALSE(out.check_failed);
-          }
-        }
-  for (const std::string mask : {"bigbird:64:3:1:2+causal", "longformer:50:10:20"}) {
-    BenchmarkCase c = gpu_case(DType::bf16, 128, mask, LayoutKind::zigzag, 2 * rt.size() * 384);
-    c.check = false;
-    c.dump_tensors = true;
-    const BenchmarkOutcome out = run_ring_benchmark(c, rt);
-    if (rt.is_root()) REQUIRE(host_reference_error(c, out) < 1e-2);
-  }
+  check_patterns({"longformer:100:30:40", "longformer:300:0:130+causal", "bigbird:48:3:1:2",
+                  "bigbird:120:3:1:3+causal", "blocksparse:40:0.3", "blocksparse:200:0.2+causal"},
+                 kAllLayouts, 2 * 4 * runtime().size() * 600);  // 4800 on one rank: ragged tiles
+  check_against_host("bigbird:64:3:1:2+causal");
+  check_against_host("longformer:50:10:20");
 }
 
 // LongNet's dilated attention on the GPU (gathered rows, pairs merged by their LSE): several
@@ -166,30 +160,9 @@ TEST_CASE("GPU block patterns equal the GPU reference and the float64 host refer
 // longer than a shard, +causal, GQA, virtual rings, and the float64 host reference.
 TEST_CASE("GPU dilated attention equals the GPU reference and the float64 host reference",
           "[gpu][pattern]") {
-  const MpiRuntime& rt = runtime();
-  const std::int64_t seq = 2 * 4 * rt.size() * 600;
-  for (std::int64_t dim : {64, 128})
-    for (const std::string mask :
-         {"dilated:1200,2400:2,4", "dilated:400,4800:1,8+causal", "dilated:600:1"})
-      for (auto layout : {LayoutKind::contiguous, LayoutKind::zigzag})
-        for (int virtual_ranks : {0, 4}) {
-          BenchmarkCase c = gpu_case(DType::bf16, dim, mask, layout, seq);
-          c.virtual_ranks = rt.size() == 1 ? virtual_ranks : 0;
-          INFO("dim " << dim << " " << mask << " " << to_string(layout) << " virtual "
-                      << c.virtual_ranks << " ranks " << rt.size());
-          for (auto kernel : {KernelKind::flash, KernelKind::reference}) {
-            c.kernel = kernel;
-            const BenchmarkOutcome out = run_ring_benchmark(c, rt);
-            REQUIRE(out.record.check->rel_err < c.effective_tolerance());
-            REQUIRE_FALSE(out.check_failed);
-          }
-        }
-  BenchmarkCase c = gpu_case(DType::bf16, 128, "dilated:192,768:2,4+causal", LayoutKind::zigzag,
-                             2 * rt.size() * 384);
-  c.check = false;
-  c.dump_tensors = true;
-  const BenchmarkOutcome out = run_ring_benchmark(c, rt);
-  if (rt.is_root()) REQUIRE(host_reference_error(c, out) < 1e-2);
+  check_patterns({"dilated:1200,2400:2,4", "dilated:400,4800:1,8+causal", "dilated:600:1"},
+                 {LayoutKind::contiguous, LayoutKind::zigzag}, 2 * 4 * runtime().size() * 600);
+  check_against_host("dilated:192,768:2,4+causal");
 }
 
 // Every flash variant (not only the one the ring picks) under mask terms, one block step
