@@ -19,7 +19,7 @@ std::int64_t AttentionPattern::count_allowed(const PositionRun& q, const Positio
 
 std::optional<MaskTerms> AttentionPattern::mask_terms() const {
   // a band is its own one term (none, causal, window); the other patterns say theirs
-  if (const auto b = band()) return MaskTerms{b, 0, false, false, 0};
+  if (const auto b = band()) return MaskTerms{b, 0, false, 0, false, 0};
   return std::nullopt;
 }
 

@@ -55,6 +55,7 @@ struct MaskTerms {
   std::optional<Band> band;  // q - left <= k <= q + right
   std::int64_t globals = 0;  // q < globals or k < globals
   bool block_map = false;    // the kept blocks of block_map()
+  std::int64_t block = 0;    // with block_map: tokens per block
   bool causal = false;
   std::int64_t segment = 0;  // > 0: q / segment == k / segment
 };

@@ -139,5 +139,7 @@ TEST_CASE("a block bitmap holds the block map bit for bit", "[patterns][gpu-list
       CHECK(direct.blocks == from_map.blocks);
       CHECK(direct.words == (direct.blocks + 31) / 32);
       CHECK(direct.bits == from_map.bits);
+      REQUIRE(pattern->mask_terms());
+      CHECK(pattern->mask_terms()->block == direct.block);  // what the memory plan sizes by
     }
 }

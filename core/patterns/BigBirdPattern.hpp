@@ -47,7 +47,7 @@ class BigBirdPattern final : public AttentionPattern {
   std::int64_t count_allowed(const PositionRun& q, const PositionRun& k, int) const override;
   BlockMap block_map() const override;
   std::optional<MaskTerms> mask_terms() const override {
-    return MaskTerms{std::nullopt, 0, true, causal_, 0};
+    return MaskTerms{std::nullopt, 0, true, grid_.block, causal_, 0};
   }
 
  private:

@@ -44,7 +44,7 @@ class BlockSparsePattern final : public AttentionPattern {
   BlockMap block_map() const override;
   BlockBitmap block_bitmap() const override;  // straight from the drawn bits
   std::optional<MaskTerms> mask_terms() const override {
-    return MaskTerms{std::nullopt, 0, true, causal_, 0};
+    return MaskTerms{std::nullopt, 0, true, grid_.block, causal_, 0};
   }
 
  private:

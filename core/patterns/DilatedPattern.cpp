@@ -58,7 +58,7 @@ bool DilatedPattern::segment_has_pair(std::int64_t q_first, std::int64_t q_last,
 
 std::optional<MaskTerms> DilatedPattern::mask_terms() const {
   if (branches_.size() != 1 || branches_[0].dilation != 1) return std::nullopt;
-  return MaskTerms{Band{}, 0, false, causal_, branches_[0].segment};
+  return MaskTerms{Band{}, 0, false, 0, causal_, branches_[0].segment};
 }
 
 Coverage DilatedPattern::coverage(std::int64_t q_first, std::int64_t q_last, std::int64_t k_first,

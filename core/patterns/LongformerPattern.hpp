@@ -26,7 +26,7 @@ class LongformerPattern final : public AttentionPattern {
                     std::int64_t k_last, int, int) const override;
   std::int64_t count_allowed(const PositionRun& q, const PositionRun& k, int) const override;
   std::optional<MaskTerms> mask_terms() const override {
-    return MaskTerms{Band{left_, right_}, globals_, false, causal_, 0};
+    return MaskTerms{Band{left_, right_}, globals_, false, 0, causal_, 0};
   }
 
  private:

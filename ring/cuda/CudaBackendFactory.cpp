@@ -17,6 +17,7 @@
 #include "ring/RingSchedule.hpp"
 #include "ring/cuda/CudaBackend.hpp"
 #include "ring/cuda/CudaBackwardKernel.hpp"
+#include "ring/cuda/DevicePatternMask.hpp"
 #include "ring/cuda/DilatedBranches.hpp"
 #include "ring/cuda/KernelChoice.hpp"
 #ifdef RINGBENCH_HAVE_CUDNN
@@ -106,6 +107,11 @@ KernelPlan plan_kernel(const BenchmarkCase& c, const SequenceLayout& layout,
   KernelPlan plan;
   const std::int64_t heads = c.spec.heads;
   plan.kind = plan.backward_kind = c.kernel;
+  // block patterns keep their bitmap on the device: the step kernel and the checker, and with a
+  // backward its kernel and the gradient reference, each hold one
+  const std::size_t bitmaps = has_backward(c.pass) ? 4 : 2;
+  if (!pattern.dense_kind())
+    plan.bytes += bitmaps * DevicePatternMask::plan_bytes(pattern, c.spec.seq_len);
   // dilated pairs gather their rows: the step kernel's buffers and the checker's
   if (!pattern.mask_terms())
     plan.bytes +=
