@@ -62,6 +62,9 @@ po::options_description case_options_description() {
       "warmup", text(), "untimed iterations first [1]")("iters", text(), "timed iterations [5]")(
       "check", po::value<std::string>()->implicit_value("true"),
       "compare with the float64 reference; exit 1 beyond tolerance [false]")(
+      "check-rows", text(),
+      "check only N query rows spread over the sequence, each against every key in float64 "
+      "(scales to any length; implies --check) [0 = every row]")(
       "tolerance", text(), "relative error allowed by --check; 0 = by dtype [0]")(
       "seed", text(), "seed of the input generator [42]")(
       "dump-tensors", po::value<std::string>()->implicit_value("true"),
@@ -502,6 +505,8 @@ void expand_cases(const RawOptions& raw, const ParseTarget& target, CaseOptions&
   base.warmup = parse_int("warmup", raw.text("warmup", "1"), 0);
   base.iters = parse_int("iters", raw.text("iters", "5"), 1);
   base.check = parse_bool("check", raw.text("check", "false"));
+  base.check_rows = parse_int("check-rows", raw.text("check-rows", "0"), 0);
+  if (base.check_rows > 0) base.check = true;
   base.tolerance = parse_real("tolerance", raw.text("tolerance", "0"),
                               "a number >= 0 (0 = the dtype's default)");
   base.seed = parse_seed(raw.text("seed", "42"));

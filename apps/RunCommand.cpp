@@ -81,11 +81,14 @@ int run_cases(const std::string& name, const Args& args, const MpiRuntime& rt,
       traced_ids.push_back(id);
     }
     if (outcome.record.check) {
+      const CheckResult& check = *outcome.record.check;
+      const std::string rows =
+          check.rows > 0 ? ", " + std::to_string(check.rows) + " sampled rows" : "";
       char line[512];
-      std::snprintf(line, sizeof line, "%s: %s (rel_err %.3e, tolerance %.1e)%s%s",
+      std::snprintf(line, sizeof line, "%s: %s (rel_err %.3e, tolerance %.1e%s)%s%s",
                     describe(outcome.record).c_str(), outcome.check_failed ? "FAILED" : "passed",
-                    outcome.record.check->rel_err, outcome.record.check->tolerance,
-                    id.empty() ? "" : ", run ", id.c_str());
+                    check.rel_err, check.tolerance, rows.c_str(), id.empty() ? "" : ", run ",
+                    id.c_str());
       verdict_lines.push_back(line);
     }
   }

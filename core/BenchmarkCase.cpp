@@ -100,6 +100,7 @@ std::vector<std::pair<std::string, std::string>> BenchmarkCase::entries() const 
       {"warmup", std::to_string(warmup)},
       {"iters", std::to_string(iters)},
       {"check", check ? "true" : "false"},
+      {"check-rows", std::to_string(check_rows)},
       {"tolerance", number(effective_tolerance())},
       {"seed", std::to_string(seed)},
       {"dump-tensors", dump_tensors ? "true" : "false"},
@@ -183,6 +184,10 @@ void validate(const BenchmarkCase& c, int world_size) {
   const SequenceLayout layout(c.layout, c.spec.seq_len, c.ring_size(world_size));  // bad seq-len
   validate_gathered_rows(c, layout);
   if (c.warmup < 0) throw ConfigError("warmup", std::to_string(c.warmup), "0 or more");
+  if (c.check_rows < 0 || c.check_rows > c.spec.seq_len)
+    throw ConfigError("check-rows", std::to_string(c.check_rows),
+                      "0 (check every row) or a number of query rows up to seq-len " +
+                          std::to_string(c.spec.seq_len));
   if (c.iters <= 0) throw ConfigError("iters", std::to_string(c.iters), "1 or more");
   if (!(c.tolerance >= 0.0))
     throw ConfigError("tolerance", number(c.tolerance),

@@ -48,7 +48,8 @@ struct BenchmarkCase {
   int warmup = 1;
   int iters = 5;
   bool check = false;
-  double tolerance = 0.0;  // 0: the default for the dtype
+  std::int64_t check_rows = 0;  // > 0: the check compares this many sampled query rows only
+  double tolerance = 0.0;       // 0: the default for the dtype
   std::uint64_t seed = 42;
   bool dump_tensors = false;
 

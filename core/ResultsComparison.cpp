@@ -10,8 +10,9 @@ namespace {
 
 // How a case is measured rather than what it measures: left out of the match.
 const std::set<std::string>& measurement_keys() {
-  static const std::set<std::string> keys = {"warmup",    "iters",        "seed",    "check",
-                                             "tolerance", "dump-tensors", "timeout", "gpu"};
+  static const std::set<std::string> keys = {"warmup",       "iters",     "seed",
+                                             "check",        "tolerance", "check-rows",
+                                             "dump-tensors", "timeout",   "gpu"};
   return keys;
 }
 

@@ -64,10 +64,12 @@ void add_check(std::vector<std::pair<std::string, ExportValue>>& f, const RunRec
     f.emplace_back("check_rel_err", run.check->rel_err);
     f.emplace_back("check_tolerance", run.check->tolerance);
     f.emplace_back("check_passed", run.check->passed);
+    f.emplace_back("check_rows", static_cast<long long>(run.check->rows));  // 0: every row
   } else {
     f.emplace_back("check_rel_err", std::monostate{});
     f.emplace_back("check_tolerance", std::monostate{});
     f.emplace_back("check_passed", std::monostate{});
+    f.emplace_back("check_rows", std::monostate{});
   }
   const std::optional<GradientErrors> g = run.check ? run.check->gradients : std::nullopt;
   f.emplace_back("check_dq_rel_err", g ? ExportValue{g->dq_rel_err} : ExportValue{});

@@ -215,6 +215,7 @@ CheckResult read_check(hid_t check) {
   c.lse_max_abs_err = read_attr<double>(check, "lse_max_abs_err");
   c.tolerance = read_attr<double>(check, "tolerance");
   c.passed = read_attr<std::int64_t>(check, "passed") != 0;
+  if (H5Aexists(check, "rows") > 0) c.rows = read_attr<std::int64_t>(check, "rows");
   if (H5Aexists(check, "dq_rel_err") > 0)
     c.gradients = GradientErrors{read_attr<double>(check, "dq_rel_err"),
                                  read_attr<double>(check, "dk_rel_err"),
@@ -260,6 +261,7 @@ void write_run(hid_t runs, const std::string& id, const RunRecord& run) {
     write_attr(check, "lse_max_abs_err", run.check->lse_max_abs_err);
     write_attr(check, "tolerance", run.check->tolerance);
     write_attr(check, "passed", std::int64_t{run.check->passed ? 1 : 0});
+    if (run.check->rows > 0) write_attr(check, "rows", run.check->rows);
     if (const auto& g = run.check->gradients) {
       write_attr(check, "dq_rel_err", g->dq_rel_err);
       write_attr(check, "dk_rel_err", g->dk_rel_err);

@@ -32,7 +32,8 @@ struct CheckResult {
   double lse_max_abs_err = 0;
   double tolerance = 0;
   bool passed = false;  // O and, with a backward pass, every gradient within tolerance
-  std::optional<GradientErrors> gradients;  // runs with a backward pass
+  std::optional<GradientErrors> gradients;  // runs with a backward pass (whole checks only)
+  std::int64_t rows = 0;  // > 0: only these many sampled query rows were compared (--check-rows)
 };
 
 // One pass's own timings (schema 2), for runs that time a backward pass or both passes.

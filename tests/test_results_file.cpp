@@ -37,7 +37,7 @@ RunRecord sample_run() {
   r.bytes_sent = {100, 0, 100, 0};
   r.step_flops = {1e9, 2e9, 3e9, 4e9};
   summarize_run(r, 1e10, 4096);
-  r.check = CheckResult{1e-7, 2e-6, 3e-6, 1e-5, true};
+  r.check = CheckResult{1e-7, 2e-6, 3e-6, 1e-5, true, std::nullopt, 64};
   r.tensors.push_back({"LSE", {1, 2, 3}, {1, 2, 3, 4, 5, 6}});
   return r;
 }
@@ -71,6 +71,7 @@ TEST_CASE("a run written to the results file reads back equal", "[hdf5]") {
   REQUIRE(back.check.has_value());
   REQUIRE(back.check->passed);
   REQUIRE(back.check->rel_err == run.check->rel_err);
+  REQUIRE(back.check->rows == 64);  // a sampled-rows check says so
   REQUIRE(back.tensors.size() == 1);
   REQUIRE(back.tensors[0].shape == run.tensors[0].shape);
   REQUIRE(back.tensors[0].values == run.tensors[0].values);

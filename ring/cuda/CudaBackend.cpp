@@ -55,7 +55,7 @@ CudaMemoryPlan plan_cuda_rank(const BenchmarkCase& c, std::int64_t n) {
   p.kv_blocks = 3 * (kv_elements(s, n) * e + dkv_bytes(c, n));
   p.output = q_elements(s, n) * sizeof(float) + rows * sizeof(float);
   p.positions = DevicePositions::bytes(std::max(n, check_chunk(s)));
-  if (c.check)
+  if (c.check && c.check_rows == 0)  // sampled rows are checked on the host
     p.check = p.output + kv_elements(s, check_chunk(s)) * e +
               for_backward(c, GradientReference::plan_bytes(s, n));
   // dO, dQ, D, the share and the finished dK/dV, the backward kernel's positions

@@ -1,0 +1,27 @@
+// --check-rows N: the check that scales to any sequence length. N query positions spread evenly
+// over the sequence are compared, in every batch and head, with a float64 reference of those rows
+// against every key of the sequence. The keys are generated from the seeded generator chunk by
+// chunk and the chunks merged by their log-sum-exp, so the check holds one chunk of keys at a
+// time, and its cost is N rows x S keys, not S x S.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/BenchmarkCase.hpp"
+#include "core/ErrorSums.hpp"
+#include "core/ReferenceAttention.hpp"
+#include "core/SequenceLayout.hpp"
+
+namespace ringbench {
+
+// The checked query positions: the centres of `rows` equal slices of the sequence, increasing.
+std::vector<std::int64_t> sampled_positions(std::int64_t seq_len, std::int64_t rows);
+
+// Error sums of ring rank `rank`'s result `got` (its local rows, as read_result gives them) on the
+// sampled positions it holds, against the float64 reference. A row the reference leaves empty
+// (nothing allowed) must be empty in `got` too (LSE = -inf); its O is not compared.
+ErrorSums compare_sampled_rows(const BenchmarkCase& c, const SequenceLayout& layout, int rank,
+                               const AttentionResult& got);
+
+}  // namespace ringbench
