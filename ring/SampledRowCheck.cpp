@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "core/InputGenerator.hpp"
+#include "core/PatternSpec.hpp"
 #include "core/SoftmaxMerge.hpp"
 
 namespace ringbench {
@@ -33,7 +34,13 @@ RowReference reference_rows(const BenchmarkCase& c, const std::vector<float>& q,
                    std::vector<double>(static_cast<std::size_t>(BH * rows),
                                        -std::numeric_limits<double>::infinity())};
   std::vector<double> o_blk(static_cast<std::size_t>(D));
+  // chunks no sampled row attends are never generated: a window check at 1B keys reads a few
+  const auto pattern = make_pattern(s.mask, s.seq_len);
+  std::vector<PositionRun> q_runs;
+  for (const std::int64_t p : q_pos) q_runs.push_back({0, p, 1, 1});
   for (std::int64_t k0 = 0; k0 < s.seq_len; k0 += chunk) {
+    const PositionRun keys{0, k0, std::min(chunk, s.seq_len - k0), 1};
+    if (!any_allowed(*pattern, q_runs, {&keys, 1}, s.heads)) continue;
     std::vector<std::int64_t> k_pos(static_cast<std::size_t>(std::min(chunk, s.seq_len - k0)));
     std::iota(k_pos.begin(), k_pos.end(), k0);
     const std::size_t kv_values =

@@ -2,7 +2,8 @@
 // over the sequence are compared, in every batch and head, with a float64 reference of those rows
 // against every key of the sequence. The keys are generated from the seeded generator chunk by
 // chunk and the chunks merged by their log-sum-exp, so the check holds one chunk of keys at a
-// time, and its cost is N rows x S keys, not S x S.
+// time, and its cost is N rows x S keys, not S x S; chunks no sampled row attends (in any head)
+// are skipped, so a sparse pattern costs N rows x the keys they attend.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,7 @@
 // --check-rows (ring/SampledRowCheck.hpp): the sampled positions, and the comparison of a rank's
 // rows with the float64 reference against every key, which must see an error in a sampled row,
 // an empty row where the reference has keys, and nothing in rows it does not sample.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -82,4 +83,36 @@ TEST_CASE("sampled rows are compared with the float64 reference over every key",
       CHECK(std::isinf(compare_sampled_rows(c, layout, rank, empty).lse_max_abs));
     }
   }
+}
+
+TEST_CASE("a sampled-row check of a window at 16M keys reads only the keys it attends",
+          "[check-rows]") {
+  // 16M tokens: every chunk generated would take minutes; the window's rows need a few
+  BenchmarkCase c;
+  c.spec.heads = 2, c.spec.kv_heads = 1, c.spec.head_dim = 16;
+  c.spec.seq_len = std::int64_t{1} << 24, c.spec.mask = "window:1000:0";
+  c.check_rows = 4;
+  const SequenceLayout layout(LayoutKind::contiguous, c.spec.seq_len, 1024);
+  const std::int64_t p = sampled_positions(c.spec.seq_len, c.check_rows)[1];
+  const auto [rank, local] = layout.locate(p);
+  // the rank's exact rows for the sampled position only; the others' O and LSE left empty
+  AttentionResult got{std::vector<float>(2 * 16 * 16384, 0.0f),
+                      std::vector<float>(2 * 16384, -std::numeric_limits<float>::infinity())};
+  std::vector<std::int64_t> q_pos{p}, k_pos;
+  for (std::int64_t k = p - 1000; k <= p; ++k) k_pos.push_back(k);
+  std::vector<float> q(2 * 16), k(16 * k_pos.size()), v(k.size());
+  generate_tensor(TensorRole::q, c.seed, c.spec, q_pos, q);
+  generate_tensor(TensorRole::k, c.seed, c.spec, k_pos, k);
+  generate_tensor(TensorRole::v, c.seed, c.spec, k_pos, v);
+  const AttentionResult exact = reference_attention(c.spec, q, q_pos, k, v, k_pos);
+  for (std::size_t h = 0; h < 2; ++h) {
+    const auto row = h * 16384 + static_cast<std::size_t>(local);
+    got.lse[row] = exact.lse[h];
+    std::copy_n(exact.o.begin() + static_cast<std::ptrdiff_t>(h * 16), 16,
+                got.o.begin() + static_cast<std::ptrdiff_t>(row * 16));
+  }
+  const ErrorSums sums = compare_sampled_rows(c, layout, rank, got);
+  REQUIRE(sums.ref2 > 0);
+  CHECK(rel_err(sums) < 1e-6);
+  CHECK(sums.lse_max_abs < 1e-5);
 }

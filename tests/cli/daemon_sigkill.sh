@@ -17,7 +17,9 @@ if have_h5dump; then
 fi
 
 start_daemon 4 --idle-exit 0.05
-log_has "recovered $job: left in running/ by a daemon that stopped; back in pending/" || fail "job not recovered"
+# the status file can say idle before the recovery line reaches the log: wait for the line
+wait_for 30 "the killed job's recovery" \
+  log_has "recovered $job: left in running/ by a daemon that stopped; back in pending/"
 wait_daemon 120; rc=$daemon_rc
 [ "$rc" = 0 ] || fail "restarted daemon exit code $rc"
 [ -f "$spool/done/$job" ] || fail "the job did not complete"
