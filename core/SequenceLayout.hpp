@@ -24,6 +24,7 @@ struct PositionRun {
   std::int64_t length = 0;
   std::int64_t stride = 1;
 
+  bool operator==(const PositionRun&) const = default;
   std::int64_t first() const { return global_start; }
   std::int64_t last() const { return global_start + (length - 1) * stride; }
 };

@@ -134,11 +134,23 @@ TEST_CASE("a block bitmap holds the block map bit for bit", "[patterns][gpu-list
       const auto pattern = make_pattern(spec, S);
       INFO(spec << " S " << S);
       const BlockBitmap direct = pattern->block_bitmap();
-      const BlockBitmap from_map = pattern->AttentionPattern::block_bitmap();  // via block_map()
-      CHECK(direct.block == from_map.block);
-      CHECK(direct.blocks == from_map.blocks);
-      CHECK(direct.words == (direct.blocks + 31) / 32);
-      CHECK(direct.bits == from_map.bits);
+      const BlockMap map = pattern->block_map();
+      CHECK(direct.block == map.block);
+      REQUIRE(direct.blocks == map.blocks);
+      REQUIRE(direct.words == (direct.blocks + 31) / 32);
+      REQUIRE(direct.bits.size() == static_cast<std::size_t>(direct.blocks * direct.words));
+      int wrong = 0;  // every bit, and every padding bit past the last block, against the map
+      for (std::int64_t i = 0; i < direct.blocks; ++i)
+        for (std::int64_t j = 0; j < 32 * direct.words; ++j) {
+          const bool bit =
+              (direct.bits[static_cast<std::size_t>(i * direct.words + j / 32)] >> (j % 32)) & 1u;
+          const bool kept =
+              j < map.blocks && map.kept[static_cast<std::size_t>(i * map.blocks + j)] != 0;
+          wrong += bit != kept ? 1 : 0;
+        }
+      CHECK(wrong == 0);
+      // an override gives what the generic packing of block_map() gives
+      CHECK(direct.bits == pattern->AttentionPattern::block_bitmap().bits);
       REQUIRE(pattern->mask_terms());
       CHECK(pattern->mask_terms()->block == direct.block);  // what the memory plan sizes by
     }

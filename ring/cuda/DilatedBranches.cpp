@@ -95,14 +95,8 @@ void DilatedBranches::attend(const void* q, std::span<const PositionRun> q_runs,
       spec_.head_dim * static_cast<std::int64_t>(element_bytes(spec_.dtype));
   const std::int64_t output_row = spec_.head_dim * static_cast<std::int64_t>(sizeof(float));
   for (Branch& b : branches_) {
-    std::vector<PositionRun> gathered_q = dilated_runs(q_runs, b.rate);
     // kept while unchanged: the kernel's device positions are keyed by the runs' address
-    if (b.q_runs.size() != gathered_q.size() ||
-        !std::equal(gathered_q.begin(), gathered_q.end(), b.q_runs.begin(),
-                    [](const PositionRun& x, const PositionRun& y) {
-                      return x.local_start == y.local_start && x.global_start == y.global_start &&
-                             x.length == y.length && x.stride == y.stride;
-                    }))
+    if (std::vector<PositionRun> gathered_q = dilated_runs(q_runs, b.rate); gathered_q != b.q_runs)
       b.q_runs = std::move(gathered_q);
     b.kv_runs = dilated_runs(kv_runs, b.rate);
     const DilatedRows queries{batch, heads, 1, n_, b.rate, value_row};
