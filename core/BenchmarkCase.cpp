@@ -132,17 +132,11 @@ void validate_device(const BenchmarkCase& c) {
   if (c.kernel == KernelKind::reference && c.spec.head_dim > 256)
     throw ConfigError("head-dim", std::to_string(c.spec.head_dim),
                       "at most 256 with kernel reference");
-  // The own GPU kernels take every pattern: those they test per pair from positions (MaskTerms)
-  // both ways, and dilated ones of several pairs or rates as gathered pairs, forward only.
+  // The own GPU kernels take every pattern both ways: those they test per pair from positions
+  // (MaskTerms), and dilated ones of several pairs or rates as gathered pairs; cuDNN dense ones.
   const auto pattern = make_pattern(c.spec.mask, c.spec.seq_len);
-  if (on_gpu && !pattern->dense_kind()) {
-    if (has_backward(c.pass) && !pattern->mask_terms())
-      throw ConfigError("pass", std::string(to_string(c.pass)),
-                        "fwd with device cuda and mask " + c.spec.mask +
-                            " (the GPU backward of dilated patterns is not built: --device cpu)");
-    if (c.kernel == KernelKind::cudnn)
-      throw ConfigError("kernel", "cudnn", "flash, reference or auto with mask " + c.spec.mask);
-  }
+  if (on_gpu && !pattern->dense_kind() && c.kernel == KernelKind::cudnn)
+    throw ConfigError("kernel", "cudnn", "flash, reference or auto with mask " + c.spec.mask);
   // cuDNN takes dense or causal-diagonal rectangles; a striped causal step is neither
   if (c.kernel == KernelKind::cudnn && c.layout == LayoutKind::striped && c.spec.mask == "causal")
     throw ConfigError("layout", "striped",

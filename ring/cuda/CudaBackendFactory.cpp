@@ -18,6 +18,7 @@
 #include "ring/cuda/CudaBackend.hpp"
 #include "ring/cuda/CudaBackwardKernel.hpp"
 #include "ring/cuda/DevicePatternMask.hpp"
+#include "ring/cuda/DilatedBackwardBranches.hpp"
 #include "ring/cuda/DilatedBranches.hpp"
 #include "ring/cuda/KernelChoice.hpp"
 #ifdef RINGBENCH_HAVE_CUDNN
@@ -112,11 +113,15 @@ KernelPlan plan_kernel(const BenchmarkCase& c, const SequenceLayout& layout,
   const std::size_t bitmaps = has_backward(c.pass) ? 4 : 2;
   if (!pattern.dense_kind())
     plan.bytes += bitmaps * DevicePatternMask::plan_bytes(pattern, c.spec.seq_len);
-  // dilated pairs gather their rows: the step kernel's buffers and the checker's
-  if (!pattern.mask_terms())
+  // dilated pairs gather their rows: the step kernel's buffers and the checker's, and the
+  // backward kernel's (the gradient reference counts its own)
+  if (!pattern.mask_terms()) {
     plan.bytes +=
         DilatedBranches::plan_bytes(c.spec, layout.local_len()) +
         DilatedBranches::plan_bytes(c.spec, std::max(layout.local_len(), check_chunk(c.spec)));
+    if (has_backward(c.pass))
+      plan.bytes += DilatedBackwardBranches::plan_bytes(c.spec, layout.local_len());
+  }
   std::string error;
 #ifdef RINGBENCH_HAVE_CUDNN
   if (c.kernel == KernelKind::cudnn || c.kernel == KernelKind::automatic)

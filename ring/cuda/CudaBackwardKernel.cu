@@ -6,6 +6,7 @@
 #include "distributed/cuda/CudaCheck.hpp"
 #include "flash/BlockAttentionBackward.cuh"
 #include "ring/cuda/DeviceFill.cuh"
+#include "ring/cuda/DilatedBackwardBranches.hpp"
 #include "ring/cuda/GradientKernels.cuh"
 
 namespace ringbench {
@@ -13,11 +14,19 @@ namespace ringbench {
 CudaBackwardKernel::CudaBackwardKernel(const ProblemSpec& spec, KernelKind kind,
                                        std::int64_t local_len, cudaStream_t stream)
     : spec_(spec), kind_(kind), n_(local_len), stream_(stream), positions_(local_len) {
-  // sparse patterns (windows included) as terms with tile lists; validate() took only those
+  // sparse patterns (windows included) as terms with tile lists, dilated ones as gathered pairs
   auto pattern = make_pattern(spec.mask, spec.seq_len);
-  if (!pattern->dense_kind() && pattern->mask_terms())
+  pattern_spec_ = pattern->spec();
+  if (pattern->dense_kind()) return;
+  if (pattern->mask_terms())
     pattern_mask_.emplace(std::move(pattern), stream);
+  else if (const auto* dilated = dynamic_cast<const DilatedPattern*>(pattern.get()))
+    dilated_ = std::make_unique<DilatedBackwardBranches>(spec, *dilated, local_len, stream);
+  else
+    throw std::logic_error("CudaBackwardKernel: no GPU form for pattern " + pattern->spec());
 }
+
+CudaBackwardKernel::~CudaBackwardKernel() = default;
 
 std::string CudaBackwardKernel::name() const {
   return std::string(to_string(kind_));
@@ -32,41 +41,50 @@ void CudaBackwardKernel::prepare(const BackwardInputs& in, float* dq) {
 
 void CudaBackwardKernel::attend_backward(const BackwardInputs& in, const void* kv,
                                          const BlockMask& mask, float* dq, float* dkv) {
-  positions_.fill(mask.q_runs, mask.kv_runs, n_, stream_);
   const std::size_t half_values =
       static_cast<std::size_t>(spec_.batch * spec_.effective_kv_heads() * n_ * spec_.head_dim);
+  const void* v = static_cast<const char*>(kv) + half_values * element_bytes(spec_.dtype);
+  attend_backward_raw({in.q, in.d_o, in.lse, in.delta, n_, mask.q_runs, kv, v, n_, mask.kv_runs, dq,
+                       dkv, dkv + half_values},
+                      *mask.pattern, kind_);
+}
+
+void CudaBackwardKernel::attend_backward_raw(const BackwardBlock& b,
+                                             const AttentionPattern& pattern, KernelKind kind) {
+  const auto dense = pattern.dense_kind();
+  if (!dense && pattern.spec() != pattern_spec_)
+    throw std::logic_error("CudaBackwardKernel: pattern " + pattern.spec() + " is not the case's");
+  if (!dense && !pattern.mask_terms()) return dilated_->attend_backward(b, kind);
+  positions_.fill(b.q_runs, b.q_len, b.kv_runs, b.kv_len, stream_);
   cuda::BlockBackwardArgs a{};
-  a.q = in.q;
-  a.d_o = in.d_o;
-  a.k = kv;
-  a.v = static_cast<const char*>(kv) + half_values * element_bytes(spec_.dtype);
-  a.lse = in.lse;
-  a.delta = in.delta;
+  a.q = b.q;
+  a.d_o = b.d_o;
+  a.k = b.k;
+  a.v = b.v;
+  a.lse = b.lse;
+  a.delta = b.delta;
   a.q_pos = positions_.q();
   a.kv_pos = positions_.kv();
-  a.dq = dq;
-  a.dk = dkv;
-  a.dv = dkv + half_values;
+  a.dq = b.dq;
+  a.dk = b.dk;
+  a.dv = b.dv;
   a.batch = static_cast<int>(spec_.batch);
   a.heads = static_cast<int>(spec_.heads);
   a.kv_heads = static_cast<int>(spec_.effective_kv_heads());
   a.head_dim = static_cast<int>(spec_.head_dim);
-  a.q_len = a.kv_len = static_cast<int>(n_);
+  a.q_len = static_cast<int>(b.q_len);
+  a.kv_len = static_cast<int>(b.kv_len);
   a.type = spec_.dtype == DType::fp16 ? cuda::ElementType::fp16 : cuda::ElementType::bf16;
-  const auto dense = mask.pattern->dense_kind();
   if (!dense) {
-    if (!pattern_mask_ || pattern_mask_->spec() != mask.pattern->spec())
-      throw std::logic_error("CudaBackwardKernel: pattern " + mask.pattern->spec() +
-                             " is not the case's");
     a.mask = cuda::MaskKind::terms;
     a.terms = pattern_mask_->terms();
-    if (kind_ == KernelKind::flash)
-      a.tiles = pattern_mask_->tiles(mask.q_runs, mask.kv_runs, kBackwardTiles);
+    if (kind == KernelKind::flash)
+      a.tiles = pattern_mask_->tiles(b.q_runs, b.kv_runs, kBackwardTiles);
   } else {
     a.mask = dense == MaskKind::causal ? cuda::MaskKind::causal : cuda::MaskKind::none;
   }
   a.softmax_scale = static_cast<float>(spec_.scale());
-  if (kind_ == KernelKind::flash)
+  if (kind == KernelKind::flash)
     cuda::flash_attend_backward(a, stream_);
   else
     cuda::reference_attend_backward(a, stream_);

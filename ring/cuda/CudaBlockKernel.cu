@@ -74,7 +74,7 @@ void CudaBlockKernel::attend_raw(const void* q, std::span<const PositionRun> q_r
       throw std::logic_error("CudaBlockKernel: pattern " + pattern.spec() + " is not the case's");
     return dilated_->attend(q, q_runs, k, v, kv_len, kv_runs, o, lse, kind);
   }
-  positions_.fill(q_runs, kv_runs, kv_len, stream_);
+  positions_.fill(q_runs, n_, kv_runs, kv_len, stream_);
   cuda::BlockAttentionArgs a{};
   a.q = q;
   a.k = k;

@@ -3,8 +3,10 @@
 // kernel, so nothing crosses from the host). Used by the forward and backward block kernels.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "core/SequenceLayout.hpp"
 #include "distributed/cuda/CudaHandles.hpp"
@@ -19,13 +21,17 @@ class DevicePositions {
   // What it holds for a rank of `local_len` tokens.
   static std::size_t bytes(std::int64_t local_len) { return 2 * sizeof(std::int32_t) * local_len; }
 
-  // Positions of the queries (`q_runs`) and of `kv_len` keys (`kv_runs`); the key buffer grows
-  // for longer chunks (the reference check's).
-  void fill(std::span<const PositionRun> q_runs, std::span<const PositionRun> kv_runs,
-            std::int64_t kv_len, cudaStream_t stream) {
-    if (filled_q_ != q_runs.data()) {
+  // Positions of `q_len` queries (`q_runs`) and of `kv_len` keys (`kv_runs`); the buffers grow
+  // for longer chunks (the reference checks'). The queries' are filled only when their runs change.
+  void fill(std::span<const PositionRun> q_runs, std::int64_t q_len,
+            std::span<const PositionRun> kv_runs, std::int64_t kv_len, cudaStream_t stream) {
+    if (q_.bytes() < sizeof(std::int32_t) * q_len) {
+      q_ = DeviceBuffer(sizeof(std::int32_t) * q_len);
+      filled_q_.clear();
+    }
+    if (filled_q_.empty() || !std::ranges::equal(filled_q_, q_runs)) {
       fill_positions(q_.get<std::int32_t>(), q_runs, stream);
-      filled_q_ = q_runs.data();
+      filled_q_.assign(q_runs.begin(), q_runs.end());
     }
     if (kv_.bytes() < sizeof(std::int32_t) * kv_len)
       kv_ = DeviceBuffer(sizeof(std::int32_t) * kv_len);
@@ -36,7 +42,8 @@ class DevicePositions {
 
  private:
   DeviceBuffer q_, kv_;
-  const PositionRun* filled_q_ = nullptr;
+  std::vector<PositionRun> filled_q_;  // the runs q_ holds (compared by value: a caller may
+                                       // reuse one object for different runs)
 };
 
 }  // namespace ringbench

@@ -22,17 +22,13 @@ std::vector<PositionRun> dilated_runs(std::span<const PositionRun> runs, std::in
   return gathered;
 }
 
-namespace {
-
 std::int64_t smallest_rate(const DilatedPattern& pattern) {
   std::int64_t rate = pattern.branch_list().front().dilation;
   for (const DilatedBranch& b : pattern.branch_list()) rate = std::min(rate, b.dilation);
   return rate;
 }
 
-// What the gathered problem of one pair is: every query head with its own keys, a sequence
-// r times shorter, dense inside segments of W / r.
-ProblemSpec branch_spec(const ProblemSpec& spec, const DilatedBranch& b, bool causal) {
+ProblemSpec dilated_pair_spec(const ProblemSpec& spec, const DilatedBranch& b, bool causal) {
   ProblemSpec s = spec;
   s.kv_heads = spec.heads;
   s.seq_len = spec.seq_len / b.dilation;
@@ -40,12 +36,10 @@ ProblemSpec branch_spec(const ProblemSpec& spec, const DilatedBranch& b, bool ca
   return s;
 }
 
-std::size_t rows_bytes(const ProblemSpec& s, std::int64_t rows, std::size_t value_bytes,
-                       std::int64_t dim) {
+std::size_t gathered_bytes(const ProblemSpec& s, std::int64_t rows, std::size_t value_bytes,
+                           std::int64_t dim) {
   return static_cast<std::size_t>(s.batch * s.heads * rows * dim) * value_bytes;
 }
-
-}  // namespace
 
 DilatedBranches::DilatedBranches(const ProblemSpec& spec, const DilatedPattern& pattern,
                                  std::int64_t local_len, cudaStream_t stream)
@@ -53,7 +47,7 @@ DilatedBranches::DilatedBranches(const ProblemSpec& spec, const DilatedPattern& 
   for (const DilatedBranch& b : pattern.branch_list()) {
     Branch branch;
     branch.rate = static_cast<int>(b.dilation);
-    const ProblemSpec sub = branch_spec(spec, b, pattern.causal());
+    const ProblemSpec sub = dilated_pair_spec(spec, b, pattern.causal());
     branch.pattern = make_pattern(sub.mask, sub.seq_len);
     branch.kernel =
         std::make_unique<CudaBlockKernel>(sub, KernelKind::flash, local_len / b.dilation, stream);
@@ -61,9 +55,9 @@ DilatedBranches::DilatedBranches(const ProblemSpec& spec, const DilatedPattern& 
   }
   const std::int64_t rows = local_len / smallest_rate(pattern);
   const std::size_t e = element_bytes(spec.dtype);
-  q_ = DeviceBuffer(rows_bytes(spec, rows, e, spec.head_dim));
-  o_ = DeviceBuffer(rows_bytes(spec, rows, sizeof(float), spec.head_dim));
-  lse_ = DeviceBuffer(rows_bytes(spec, rows, sizeof(float), 1));
+  q_ = DeviceBuffer(gathered_bytes(spec, rows, e, spec.head_dim));
+  o_ = DeviceBuffer(gathered_bytes(spec, rows, sizeof(float), spec.head_dim));
+  lse_ = DeviceBuffer(gathered_bytes(spec, rows, sizeof(float), 1));
   reserve_keys(local_len);
 }
 
@@ -71,7 +65,8 @@ DilatedBranches::~DilatedBranches() = default;
 
 void DilatedBranches::reserve_keys(std::int64_t kv_len) {
   if (kv_len <= key_rows_) return;
-  const std::size_t bytes = rows_bytes(spec_, kv_len, element_bytes(spec_.dtype), spec_.head_dim);
+  const std::size_t bytes =
+      gathered_bytes(spec_, kv_len, element_bytes(spec_.dtype), spec_.head_dim);
   k_ = DeviceBuffer(bytes);  // gathered rows of the smallest rate fit in kv_len rows
   v_ = DeviceBuffer(bytes);
   key_rows_ = kv_len;
@@ -80,8 +75,8 @@ void DilatedBranches::reserve_keys(std::int64_t kv_len) {
 std::size_t DilatedBranches::plan_bytes(const ProblemSpec& spec, std::int64_t local_len) {
   // at most every row gathered (rate 1): Q, K and V of every query head, the fp32 output, LSE
   const std::size_t e = element_bytes(spec.dtype);
-  return 3 * rows_bytes(spec, local_len, e, spec.head_dim) +
-         rows_bytes(spec, local_len, sizeof(float), spec.head_dim + 1);
+  return 3 * gathered_bytes(spec, local_len, e, spec.head_dim) +
+         gathered_bytes(spec, local_len, sizeof(float), spec.head_dim + 1);
 }
 
 void DilatedBranches::attend(const void* q, std::span<const PositionRun> q_runs, const void* k,

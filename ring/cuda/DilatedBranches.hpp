@@ -55,6 +55,15 @@ class DilatedBranches {
   DeviceBuffer q_, k_, v_, o_, lse_;
 };
 
+// What the gathered problem of one pair is: every query head with its own keys, a sequence
+// r times shorter, dense inside segments of W / r (the pattern dilated:W/r:1).
+ProblemSpec dilated_pair_spec(const ProblemSpec& spec, const DilatedBranch& pair, bool causal);
+// The smallest rate of the pattern's pairs: the one that gathers the most rows.
+std::int64_t smallest_rate(const DilatedPattern& pattern);
+// Bytes of `rows` gathered rows of `dim` values of `value_bytes` for every query head.
+std::size_t gathered_bytes(const ProblemSpec& spec, std::int64_t rows, std::size_t value_bytes,
+                           std::int64_t dim);
+
 // The runs of the rows a pair of rate `rate` gathers from `runs`; throws std::logic_error where
 // a run is not whole in rate.
 std::vector<PositionRun> dilated_runs(std::span<const PositionRun> runs, std::int64_t rate);

@@ -27,4 +27,9 @@ void gather_dilated_rows(const DilatedRows& r, const void* full, void* gathered,
 void scatter_dilated_rows(const DilatedRows& r, const void* gathered, void* full,
                           cudaStream_t stream);
 
+// The backward's reverse for fp32 gradients: every full row gains the gathered rows that came
+// from it, summed over the gathered heads of its group (GQA: the query heads sharing a kv head).
+void add_dilated_rows(const DilatedRows& r, const float* gathered, float* full,
+                      cudaStream_t stream);
+
 }  // namespace ringbench

@@ -6,15 +6,18 @@
 #include "distributed/cuda/CudaCheck.hpp"
 #include "flash/BlockAttentionBackward.cuh"
 #include "ring/cuda/DeviceFill.cuh"
+#include "ring/cuda/DilatedBackwardBranches.hpp"
 #include "ring/cuda/GradientKernels.cuh"
 
 namespace ringbench {
 
 namespace {
 
-// Tokens per chunk of queries or keys: bounded so the check fits beside the run.
+// Tokens per chunk of queries or keys: bounded so the check fits beside the run, and whole in
+// every dilation rate (dilated pairs gather whole rows).
 std::int64_t chunk_of(const ProblemSpec& s) {
-  return std::min<std::int64_t>(s.seq_len, 1 << 14);
+  const std::int64_t period = make_pattern(s.mask, s.seq_len)->head_period();
+  return std::min<std::int64_t>(s.seq_len, std::max<std::int64_t>(1, (1 << 14) / period) * period);
 }
 std::size_t values(const ProblemSpec& s, std::int64_t heads, std::int64_t tokens) {
   return static_cast<std::size_t>(s.batch * heads * tokens * s.head_dim);
@@ -31,38 +34,20 @@ std::vector<float> to_host(const float* device, std::size_t count, cudaStream_t 
   return host;
 }
 
-// A chunk of consecutive positions, and its tensors generated on the device.
+// A chunk of consecutive positions and its tensors, generated on the device.
 struct Chunk {
   PositionRun run;
-  DeviceBuffer a, b, pos;  // Q and dO, or K and V; positions
+  DeviceBuffer a, b;  // Q and dO, or K and V
   Chunk(const ProblemSpec& s, std::int64_t heads, std::int64_t tokens)
       : a(values(s, heads, tokens) * element_bytes(s.dtype)),
-        b(values(s, heads, tokens) * element_bytes(s.dtype)),
-        pos(sizeof(std::int32_t) * tokens) {}
+        b(values(s, heads, tokens) * element_bytes(s.dtype)) {}
   void generate(TensorRole ra, TensorRole rb, std::uint64_t seed, const ProblemSpec& s,
                 std::int64_t first, std::int64_t len, cudaStream_t stream) {
     run = {0, first, len, 1};
     generate_device_tensor(ra, seed, s, {&run, 1}, a.get(), stream);
     generate_device_tensor(rb, seed, s, {&run, 1}, b.get(), stream);
-    fill_positions(pos.get<std::int32_t>(), {&run, 1}, stream);
   }
 };
-
-cuda::BlockBackwardArgs args_for(const ProblemSpec& s, const std::optional<DevicePatternMask>& m) {
-  cuda::BlockBackwardArgs a{};
-  a.batch = static_cast<int>(s.batch);
-  a.heads = static_cast<int>(s.heads);
-  a.kv_heads = static_cast<int>(s.effective_kv_heads());
-  a.head_dim = static_cast<int>(s.head_dim);
-  a.type = s.dtype == DType::fp16 ? cuda::ElementType::fp16 : cuda::ElementType::bf16;
-  const auto dense = make_pattern(s.mask, s.seq_len)->dense_kind();
-  a.mask = !dense                      ? cuda::MaskKind::terms
-           : dense == MaskKind::causal ? cuda::MaskKind::causal
-                                       : cuda::MaskKind::none;
-  if (m) a.terms = m->terms();
-  a.softmax_scale = static_cast<float>(s.scale());
-  return a;
-}
 
 }  // namespace
 
@@ -73,11 +58,9 @@ GradientReference::GradientReference(const ProblemSpec& spec, std::int64_t local
       chunk_(chunk_of(spec)),
       stream_(stream),
       lse_(rows(spec, local_len) * sizeof(float)),
-      delta_(rows(spec, local_len) * sizeof(float)) {
-  auto pattern = make_pattern(spec.mask, spec.seq_len);
-  if (!pattern->dense_kind() && pattern->mask_terms())
-    pattern_mask_.emplace(std::move(pattern), stream);
-}
+      delta_(rows(spec, local_len) * sizeof(float)),
+      pattern_(make_pattern(spec.mask, spec.seq_len)),
+      kernel_(spec, KernelKind::reference, local_len, stream) {}
 
 std::size_t GradientReference::plan_bytes(const ProblemSpec& s, std::int64_t n) {
   const std::int64_t c = chunk_of(s), kv = s.effective_kv_heads();
@@ -86,7 +69,11 @@ std::size_t GradientReference::plan_bytes(const ProblemSpec& s, std::int64_t n) 
          + values(s, s.heads, n) * f + 2 * values(s, kv, n) * f  // dQ, dK, dV references
          + 2 * values(s, std::max(s.heads, kv), c) * e           // a chunk's tensors
          + 2 * values(s, kv, std::max(n, c)) * f                 // discarded dK/dV
-         + values(s, s.heads, c) * f + 2 * rows(s, c) * f;       // discarded dQ, LSE/D chunk
+         + values(s, s.heads, c) * f + 2 * rows(s, c) * f        // discarded dQ, LSE/D chunk
+         + DevicePositions::bytes(std::max(n, c))                // the kernel's positions
+         + (make_pattern(s.mask, s.seq_len)->mask_terms()        // and its gathered rows
+                ? 0
+                : DilatedBackwardBranches::plan_bytes(s, std::max(n, c)));
 }
 
 RowStats GradientReference::row_stats(const float* ref_o, const float* ref_lse, const void* d_o) {
@@ -102,30 +89,29 @@ RowStats GradientReference::row_stats(const float* ref_o, const float* ref_lse, 
 }
 
 void GradientReference::reference_dq(std::uint64_t seed, const RankTensors& rank, float* dq_ref) {
-  DeviceBuffer q_pos(sizeof(std::int32_t) * n_);
-  fill_positions(q_pos.get<std::int32_t>(), rank.runs, stream_);
-  Chunk keys(spec_, spec_.effective_kv_heads(), chunk_);
-  DeviceBuffer dkv_discard(2 * values(spec_, spec_.effective_kv_heads(), chunk_) * sizeof(float));
+  const std::int64_t kv = spec_.effective_kv_heads();
+  Chunk keys(spec_, kv, chunk_);
+  DeviceBuffer dkv_discard(2 * values(spec_, kv, chunk_) * sizeof(float));
   RINGBENCH_CHECK_CUDA(
       cudaMemsetAsync(dq_ref, 0, values(spec_, spec_.heads, n_) * sizeof(float), stream_));
-  cuda::BlockBackwardArgs a = args_for(spec_, pattern_mask_);
-  a.q = rank.q;
-  a.d_o = rank.d_o;
-  a.lse = lse_.get<float>();
-  a.delta = delta_.get<float>();
-  a.q_pos = q_pos.get<std::int32_t>();
-  a.q_len = static_cast<int>(n_);
-  a.dq = dq_ref;
   for (std::int64_t first = 0; first < spec_.seq_len; first += chunk_) {
     const std::int64_t len = std::min(chunk_, spec_.seq_len - first);
     keys.generate(TensorRole::k, TensorRole::v, seed, spec_, first, len, stream_);
-    a.k = keys.a.get();
-    a.v = keys.b.get();
-    a.kv_pos = keys.pos.get<std::int32_t>();
-    a.kv_len = static_cast<int>(len);
-    a.dk = dkv_discard.get<float>();
-    a.dv = a.dk + values(spec_, spec_.effective_kv_heads(), len);
-    cuda::reference_attend_backward(a, stream_);
+    float* dk = dkv_discard.get<float>();
+    kernel_.attend_backward_raw({rank.q,
+                                 rank.d_o,
+                                 lse_.get<float>(),
+                                 delta_.get<float>(),
+                                 n_,
+                                 rank.runs,
+                                 keys.a.get(),
+                                 keys.b.get(),
+                                 len,
+                                 {&keys.run, 1},
+                                 dq_ref,
+                                 dk,
+                                 dk + values(spec_, kv, len)},
+                                *pattern_, KernelKind::reference);
   }
 }
 
@@ -134,21 +120,13 @@ void GradientReference::reference_dkv(std::uint64_t seed, const RankTensors& ran
   const std::int64_t kv = spec_.effective_kv_heads(), BH = spec_.batch * spec_.heads,
                      S = spec_.seq_len;
   const std::size_t half = values(spec_, kv, n_);
-  DeviceBuffer kv_pos(sizeof(std::int32_t) * n_), dkv_part(2 * half * sizeof(float)),
+  DeviceBuffer dkv_part(2 * half * sizeof(float)),
       dq_discard(values(spec_, spec_.heads, chunk_) * sizeof(float)),
       stats(2 * rows(spec_, chunk_) * sizeof(float));
-  fill_positions(kv_pos.get<std::int32_t>(), rank.runs, stream_);
   RINGBENCH_CHECK_CUDA(cudaMemsetAsync(dkv_ref, 0, 2 * half * sizeof(float), stream_));
   Chunk queries(spec_, spec_.heads, chunk_);
   std::vector<float> host_stats(2 * rows(spec_, chunk_));
-  cuda::BlockBackwardArgs a = args_for(spec_, pattern_mask_);
-  a.k = rank.kv;
-  a.v = static_cast<const char*>(rank.kv) + half * element_bytes(spec_.dtype);
-  a.kv_pos = kv_pos.get<std::int32_t>();
-  a.kv_len = static_cast<int>(n_);
-  a.dq = dq_discard.get<float>();
-  a.dk = dkv_part.get<float>();
-  a.dv = a.dk + half;
+  const void* v = static_cast<const char*>(rank.kv) + half * element_bytes(spec_.dtype);
   for (std::int64_t first = 0; first < S; first += chunk_) {
     const std::int64_t len = std::min(chunk_, S - first);
     queries.generate(TensorRole::q, TensorRole::d_o, seed, spec_, first, len, stream_);
@@ -164,13 +142,20 @@ void GradientReference::reference_dkv(std::uint64_t seed, const RankTensors& ran
     RINGBENCH_CHECK_CUDA(cudaMemcpyAsync(stats.get(), host_stats.data(),
                                          2 * static_cast<std::size_t>(BH * len) * sizeof(float),
                                          cudaMemcpyHostToDevice, stream_));
-    a.q = queries.a.get();
-    a.d_o = queries.b.get();
-    a.q_pos = queries.pos.get<std::int32_t>();
-    a.q_len = static_cast<int>(len);
-    a.lse = stats.get<float>();
-    a.delta = stats.get<float>() + BH * len;
-    cuda::reference_attend_backward(a, stream_);
+    kernel_.attend_backward_raw({queries.a.get(),
+                                 queries.b.get(),
+                                 stats.get<float>(),
+                                 stats.get<float>() + BH * len,
+                                 len,
+                                 {&queries.run, 1},
+                                 rank.kv,
+                                 v,
+                                 n_,
+                                 rank.runs,
+                                 dq_discard.get<float>(),
+                                 dkv_part.get<float>(),
+                                 dkv_part.get<float>() + half},
+                                *pattern_, KernelKind::reference);
     add_values(dkv_ref, dkv_part.get<float>(), 2 * half, stream_);
   }
 }

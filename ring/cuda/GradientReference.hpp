@@ -4,7 +4,7 @@
 // every query's LSE and D taken from the reference forward, never from the run being checked.
 #pragma once
 
-#include <optional>
+#include <memory>
 #include <span>
 
 #include "core/ProblemSpec.hpp"
@@ -12,7 +12,7 @@
 #include "core/SequenceLayout.hpp"
 #include "distributed/cuda/CudaHandles.hpp"
 #include "ring/RankBackend.hpp"
-#include "ring/cuda/DevicePatternMask.hpp"
+#include "ring/cuda/CudaBackwardKernel.hpp"
 
 namespace ringbench {
 
@@ -47,8 +47,9 @@ class GradientReference {
   ProblemSpec spec_;
   std::int64_t n_, chunk_;
   cudaStream_t stream_;
-  DeviceBuffer lse_, delta_;                       // this rank's rows, from row_stats()
-  std::optional<DevicePatternMask> pattern_mask_;  // sparse patterns: their terms
+  DeviceBuffer lse_, delta_;  // this rank's rows, from row_stats()
+  std::shared_ptr<const AttentionPattern> pattern_;
+  CudaBackwardKernel kernel_;  // the fp32 reference kernels, the pattern's GPU forms
 };
 
 }  // namespace ringbench
