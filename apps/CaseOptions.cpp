@@ -57,6 +57,13 @@ po::options_description case_options_description() {
       "auto | cpu | flash | cudnn | reference (auto: the fastest GPU kernel, measured; cpu on cpu) "
       "[auto]")("virtual-ranks", text(),
                 "run the schedule of a P-way ring in one process (one GPU) [0 = off]")(
+      "ring-size", text(),
+      "members of the ring; above the ranks, an emulated ring: each rank plays some of its "
+      "members, their K/V blocks generated, the real link moving the same bytes [0 = the ranks]")(
+      "members", text(), "emulated members played: auto | all | indices like 0,511,1023 [auto]")(
+      "sample-steps", text(),
+      "emulated ring: run only this many evenly spaced steps, count the rest at their mean "
+      "[0 = every step]")(
       "gpu", text(), "GPU ordinal for this rank; -1 = by node-local rank [-1]")(
       "timeout", text(), "seconds a rank waits for GPU/NCCL work before aborting [600]")(
       "warmup", text(), "untimed iterations first [1]")("iters", text(), "timed iterations [5]")(
@@ -494,6 +501,9 @@ void expand_cases(const RawOptions& raw, const ParseTarget& target, CaseOptions&
   BenchmarkCase base;
   base.device = parse_device(raw.text("device", "auto"), target.cuda.value_or(cuda_available()));
   base.virtual_ranks = parse_int("virtual-ranks", raw.text("virtual-ranks", "0"), 0);
+  base.ring_size_option = parse_int("ring-size", raw.text("ring-size", "0"), 0);
+  base.members = raw.text("members", "auto");
+  base.sample_steps = parse_int("sample-steps", raw.text("sample-steps", "0"), 0);
   base.gpu = parse_int("gpu", raw.text("gpu", "-1"), -1);
   base.timeout_s = parse_real("timeout", raw.text("timeout", "600"), "seconds > 0");
   base.spec.kv_heads = parse_int("kv-heads", raw.text("kv-heads", "0"), 0);

@@ -1,6 +1,7 @@
 #include "apps/ResultTable.hpp"
 
 #include <algorithm>
+#include <set>
 #include <string>
 
 namespace ringbench {
@@ -54,6 +55,41 @@ std::string gradient_error(const RunRecord& run) {
   return text;
 }
 
+// The world column: the ranks, or an emulated ring's size marked "e" (never read as resident).
+std::string world_of(const RunRecord& run) {
+  if (summary_value(run, "emulated") == 0) return std::to_string(run.world_size);
+  return std::to_string(static_cast<long long>(summary_value(run, "ring_size"))) + "e";
+}
+
+// Under an emulated run's row: what was played and measured, and what was generated.
+void print_emulation_note(std::FILE* out, const RunRecord& run) {
+  if (summary_value(run, "emulated") == 0) return;
+  std::set<int> played;
+  for (const RankInfo& r : run.ranks) played.insert(r.rank);
+  std::string members;
+  for (int m : played) {
+    if (members.size() > 60) {
+      members += " ...";
+      break;
+    }
+    if (!members.empty()) members += ' ';
+    members += std::to_string(m);
+  }
+  std::fprintf(out,
+               "#   emulated ring of %lld members: %zu played (%s) on %lld rank(s); the K/V "
+               "blocks of the others generated, the real link moving the same bytes\n",
+               static_cast<long long>(summary_value(run, "ring_size")), played.size(),
+               members.c_str(), static_cast<long long>(summary_value(run, "real_ranks")));
+  if (summary_value(run, "sampled_steps") > 0)
+    std::fprintf(out,
+                 "#   sampled: %lld of %lld steps run and timed, the others counted at their "
+                 "mean (times projected)\n",
+                 static_cast<long long>(summary_value(run, "sampled_steps")),
+                 static_cast<long long>(summary_value(run, "ring_steps")));
+  std::fprintf(out, "#   one device, every member played once: %.1f ms, %.4g TFLOP/s\n",
+               summary_value(run, "one_gpu_total_ms"), summary_value(run, "one_gpu_tflops"));
+}
+
 void print_table_header(std::FILE* out) {
   std::fprintf(
       out,
@@ -76,9 +112,9 @@ void print_table_row(std::FILE* out, const RunRecord& run) {
   if (run.check) std::snprintf(err, sizeof err, "%.2e", run.check->rel_err);
   std::fprintf(
       out,
-      " %10s %5d %7s %4s %6s %7.4f %10s %9s %6s %9.3f %9.3f %9.3f %9s %9s %9.4f %11.4g %9.3f "
+      " %10s %5s %7s %4s %6s %7.4f %10s %9s %6s %9.3f %9.3f %9.3f %9s %9s %9.4f %11.4g %9.3f "
       "%7.2f %8.3f %5s %9s %9s\n",
-      config_value(run, "seq-len").c_str(), run.world_size, heads.c_str(),
+      config_value(run, "seq-len").c_str(), world_of(run).c_str(), heads.c_str(),
       config_value(run, "head-dim").c_str(), config_value(run, "mask").c_str(),
       summary_value(run, "density"), config_value(run, "layout").c_str(), kernel_of(run).c_str(),
       config_value(run, "pass").c_str(), summary_value(run, "rank_min_ms"),
@@ -88,6 +124,7 @@ void print_table_row(std::FILE* out, const RunRecord& run) {
       summary_value(run, "comm_ms"), 100.0 * summary_value(run, "exposed_comm_fraction"),
       summary_value(run, "achieved_GBps"), end_clock(run).c_str(), gradient_error(run).c_str(),
       err);
+  print_emulation_note(out, run);
   std::fflush(out);
 }
 

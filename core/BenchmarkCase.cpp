@@ -1,5 +1,6 @@
 #include "core/BenchmarkCase.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 #include "core/Error.hpp"
@@ -80,6 +81,39 @@ std::string number(double v) {
 }
 }  // namespace
 
+MemberChoice parse_members(const std::string& text, int ring_size) {
+  if (text == "auto") return {};
+  if (text == "all") return {MemberChoice::Kind::all, {}};
+  const std::string allowed = "auto, all, or member indices 0 to " +
+                              std::to_string(ring_size - 1) + " separated by commas";
+  MemberChoice m{MemberChoice::Kind::listed, {}};
+  std::istringstream items(text);
+  for (std::string item; std::getline(items, item, ',');) {
+    std::size_t used = 0;
+    int member = -1;
+    try {
+      member = std::stoi(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (item.empty() || used != item.size() || member < 0 || member >= ring_size)
+      throw ConfigError("members", text, allowed);
+    m.listed.push_back(member);
+  }
+  if (m.listed.empty() || text.back() == ',') throw ConfigError("members", text, allowed);
+  std::sort(m.listed.begin(), m.listed.end());
+  m.listed.erase(std::unique(m.listed.begin(), m.listed.end()), m.listed.end());
+  return m;
+}
+
+std::string to_string(const MemberChoice& m) {
+  if (m.kind == MemberChoice::Kind::automatic) return "auto";
+  if (m.kind == MemberChoice::Kind::all) return "all";
+  std::string text;
+  for (int member : m.listed) text += (text.empty() ? "" : ",") + std::to_string(member);
+  return text;
+}
+
 std::vector<std::pair<std::string, std::string>> BenchmarkCase::entries() const {
   return {
       {"batch", std::to_string(spec.batch)},
@@ -95,6 +129,9 @@ std::vector<std::pair<std::string, std::string>> BenchmarkCase::entries() const 
       {"kernel", std::string(to_string(kernel))},
       {"pass", std::string(to_string(pass))},
       {"virtual-ranks", std::to_string(virtual_ranks)},
+      {"ring-size", std::to_string(ring_size_option)},
+      {"members", members},
+      {"sample-steps", std::to_string(sample_steps)},
       {"gpu", std::to_string(gpu)},
       {"timeout", number(timeout_s)},
       {"warmup", std::to_string(warmup)},
@@ -165,6 +202,47 @@ void validate_gathered_rows(const BenchmarkCase& c, const SequenceLayout& layout
 }
 }  // namespace
 
+namespace {
+// An emulated ring (--ring-size above the ranks) plays members of a larger ring in turn: its
+// forward is measured, and its outputs checked on sampled rows or whole per member.
+void validate_emulation(const BenchmarkCase& c, int world_size) {
+  const std::string size = std::to_string(c.ring_size_option);
+  if (c.ring_size_option < 0 || (c.ring_size_option > 0 && c.ring_size_option < world_size))
+    throw ConfigError("ring-size", size,
+                      "0 (the ranks) or a ring of at least the ranks (" +
+                          std::to_string(world_size) + ")");
+  if (c.ring_size_option > 0 && c.virtual_ranks > 1 && c.ring_size_option != c.virtual_ranks)
+    throw ConfigError("ring-size", size,
+                      "0 or the virtual ranks (" + std::to_string(c.virtual_ranks) +
+                          ") with --virtual-ranks: a resident ring in one process");
+  const bool emulated = c.emulated(world_size);
+  const std::string why = " (an emulated ring: --ring-size above the ranks, " +
+                          std::to_string(world_size) + ")";
+  if (!emulated && c.members != "auto")
+    throw ConfigError("members", c.members, "auto unless the ring is emulated" + why);
+  if (c.sample_steps < 0 || c.sample_steps > c.ring_size(world_size) ||
+      (!emulated && c.sample_steps != 0))
+    throw ConfigError("sample-steps", std::to_string(c.sample_steps),
+                      emulated ? "0 (every step) or 1 to the ring size " +
+                                     std::to_string(c.ring_size(world_size))
+                               : "0 unless the ring is emulated" + why);
+  if (!emulated) return;
+  if (has_backward(c.pass))
+    throw ConfigError("pass", std::string(to_string(c.pass)),
+                      "fwd in an emulated ring (its backward is not built)" + why);
+  if (c.dump_tensors)
+    throw ConfigError("dump-tensors", "true", "false in an emulated ring" + why);
+  if (c.kernel == KernelKind::cudnn)
+    throw ConfigError("kernel", "cudnn",
+                      "flash, reference or auto in an emulated ring (one backend plays several "
+                      "members; cuDNN's graphs are built for one)" + why);
+  if (c.check && c.sample_steps > 0)
+    throw ConfigError("check", "true",
+                      "false with --sample-steps: the sampled steps leave the outputs partial");
+  parse_members(c.members, c.ring_size(world_size));  // a bad list
+}
+}  // namespace
+
 void validate(const BenchmarkCase& c, int world_size) {
   validate(c.spec);
   validate_device(c);
@@ -175,6 +253,7 @@ void validate(const BenchmarkCase& c, int world_size) {
         "virtual-ranks", std::to_string(c.virtual_ranks),
         "only in a one-rank run (this run has " + std::to_string(world_size) + " ranks)");
   if (!(c.timeout_s > 0)) throw ConfigError("timeout", number(c.timeout_s), "seconds > 0");
+  validate_emulation(c, world_size);
   const SequenceLayout layout(c.layout, c.spec.seq_len, c.ring_size(world_size));  // bad seq-len
   validate_gathered_rows(c, layout);
   if (c.warmup < 0) throw ConfigError("warmup", std::to_string(c.warmup), "0 or more");

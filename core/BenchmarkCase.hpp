@@ -43,6 +43,9 @@ struct BenchmarkCase {
   KernelKind kernel = KernelKind::cpu;
   PassKind pass = PassKind::fwd;
   int virtual_ranks = 0;     // > 1: run the schedule of a P-way ring inside one process
+  int ring_size_option = 0;  // > ranks: an emulated ring of this many members (0: the ranks)
+  std::string members = "auto";  // the emulated members played: auto, all, or a list "0,5,9"
+  int sample_steps = 0;          // > 0: only this many evenly spaced steps of an emulated ring
   int gpu = -1;              // >= 0: use this GPU ordinal instead of the node-local rank
   double timeout_s = 600.0;  // longest wait for one rank's GPU work before aborting
   int warmup = 1;
@@ -54,11 +57,25 @@ struct BenchmarkCase {
   bool dump_tensors = false;
 
   double effective_tolerance() const;
-  // Ranks of the ring: the MPI world, or the virtual ranks of one process.
-  int ring_size(int world_size) const { return virtual_ranks > 1 ? virtual_ranks : world_size; }
+  // Members of the ring: the MPI world, the virtual ranks of one process, or --ring-size.
+  int ring_size(int world_size) const {
+    return virtual_ranks > 1 ? virtual_ranks : ring_size_option > 0 ? ring_size_option : world_size;
+  }
+  // A ring larger than the ranks that run it: each rank plays some of its members in turn.
+  bool emulated(int world_size) const { return ring_size(world_size) > world_size &&
+                                               virtual_ranks <= 1; }
   std::vector<std::pair<std::string, std::string>> entries() const;  // canonical key/value pairs
   std::string canonical() const;                                     // "key = value\n" lines
 };
+
+// --members of an emulated ring: auto (the members with the least and the most work, or one
+// where all do the same), all, or listed indices ("0,5,9": each below the ring size).
+struct MemberChoice {
+  enum class Kind { automatic, all, listed } kind = Kind::automatic;
+  std::vector<int> listed;  // ascending, without repeats
+};
+MemberChoice parse_members(const std::string& text, int ring_size);  // ConfigError "members"
+std::string to_string(const MemberChoice& m);                        // canonical text
 
 // --dump-tensors stores whole global tensors; keep results files reasonable.
 inline constexpr std::int64_t kMaxDumpedValues = std::int64_t{1} << 26;

@@ -33,4 +33,11 @@ void generate_tensor(TensorRole role, std::uint64_t seed, const ProblemSpec& spe
     }
 }
 
+void generate_kv_block(std::uint64_t seed, const ProblemSpec& spec,
+                       std::span<const std::int64_t> positions, std::span<float> kv) {
+  const std::size_t half = kv.size() / 2;
+  generate_tensor(TensorRole::k, seed, spec, positions, kv.first(half));
+  generate_tensor(TensorRole::v, seed, spec, positions, kv.subspan(half, half));
+}
+
 }  // namespace ringbench

@@ -25,4 +25,9 @@ void generate_tensor(TensorRole role, std::uint64_t seed, const ProblemSpec& spe
 
 std::int64_t heads_of(TensorRole role, const ProblemSpec& spec);
 
+// A packed K/V block (K then V, each [batch][kv_heads][positions][head_dim]): what the owner of
+// those positions holds and sends around the ring.
+void generate_kv_block(std::uint64_t seed, const ProblemSpec& spec,
+                       std::span<const std::int64_t> positions, std::span<float> kv);
+
 }  // namespace ringbench

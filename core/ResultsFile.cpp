@@ -184,9 +184,10 @@ std::string join_keys(const std::vector<std::pair<std::string, std::string>>& co
 void write_passes(hid_t timing, const RunRecord& run) {
   const auto iters = static_cast<hsize_t>(run.iterations),
              ranks = static_cast<hsize_t>(run.world_size);
+  // run.steps holds every pass's steps one after another
+  const auto steps = static_cast<hsize_t>(run.steps / std::max<std::size_t>(1, run.passes.size()));
   for (const auto& [name, pass] : run.passes) {
     H5Id g = create_group(timing, name);
-    const auto steps = static_cast<hsize_t>(run.world_size);
     write_dataset(g, "compute_ms", {iters, ranks, steps}, pass.compute_ms);
     write_dataset(g, "comm_ms", {iters, ranks, steps}, pass.comm_ms);
     write_dataset(g, "wait_ms", {iters, ranks, steps}, pass.wait_ms);

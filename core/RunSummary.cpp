@@ -15,6 +15,12 @@ double step_sum(const std::vector<double>& a, int steps, std::size_t iter_rank) 
   return std::accumulate(begin, begin + steps, 0.0);
 }
 // fwd_* / bwd_*: one pass's iteration times (the slowest rank's pass time per iteration) and rate.
+// Members of the ring the FLOPs are shared by: the columns, or an emulated ring's size.
+double ring_members(const RunRecord& run) {
+  const auto it = run.summary.find("ring_size");
+  return it != run.summary.end() ? it->second : run.world_size;
+}
+
 void summarize_pass(RunRecord& run, const std::string& prefix, const PassTiming& pass) {
   const int I = run.iterations, R = run.world_size;
   std::vector<double> ring_ms;
@@ -33,7 +39,8 @@ void summarize_pass(RunRecord& run, const std::string& prefix, const PassTiming&
   s[prefix + "max_ms"] = t.max;
   s[prefix + "p95_ms"] = t.p95;
   s[prefix + "flops"] = pass.flops;
-  s[prefix + "tflops_per_rank"] = t.median > 0 ? pass.flops / R / (t.median * 1e-3) / 1e12 : 0.0;
+  s[prefix + "tflops_per_rank"] =
+      t.median > 0 ? pass.flops / ring_members(run) / (t.median * 1e-3) / 1e12 : 0.0;
 }
 
 }  // namespace
@@ -89,7 +96,8 @@ void summarize_run(RunRecord& run, double flops, std::int64_t tokens) {
   s["rank_median_ms"] = ranks.median;
   s["rank_max_ms"] = ranks.max;
   s["flops"] = flops;
-  s["tflops_per_rank"] = ring.median > 0 ? flops / R / (ring.median * 1e-3) / 1e12 : 0.0;
+  s["tflops_per_rank"] =
+      ring.median > 0 ? flops / ring_members(run) / (ring.median * 1e-3) / 1e12 : 0.0;
   s["tokens_per_s"] = ring.median > 0 ? static_cast<double>(tokens) / (ring.median * 1e-3) : 0.0;
   s["compute_ms"] = percentile(compute, 0.5);
   s["comm_ms"] = comm_ms;

@@ -11,6 +11,7 @@
 #include "distributed/MemoryFit.hpp"
 #include "distributed/MpiTransport.hpp"
 #include "ring/cpu/CpuBackend.hpp"
+#include "ring/cpu/EmulatedHostTransport.hpp"
 #include "ring/cpu/RelayTransport.hpp"
 #ifdef RINGBENCH_HAVE_CUDA
 #include "ring/cuda/CudaBackendFactory.hpp"
@@ -20,13 +21,13 @@ namespace ringbench {
 
 namespace {
 
-std::vector<std::unique_ptr<RankBackend>> make_cpu_backends(const BenchmarkCase& c,
-                                                            const SequenceLayout& layout,
-                                                            const MpiRuntime& rt,
-                                                            const std::vector<int>& ranks) {
+std::vector<std::unique_ptr<RankBackend>> make_cpu_backends(
+    const BenchmarkCase& c, const SequenceLayout& layout, const MpiRuntime& rt,
+    const std::vector<int>& ranks, std::shared_ptr<const EmulatedBlocks> emulated = nullptr) {
   const bool backward = has_backward(c.pass);
+  const std::size_t held = emulated ? 1 : ranks.size();  // an emulated ring: one for all members
   const double needed =
-      static_cast<double>(cpu_rank_bytes(c.spec, layout.local_len(), backward)) * ranks.size();
+      static_cast<double>(cpu_rank_bytes(c.spec, layout.local_len(), backward)) * held;
   const double available =
       static_cast<double>(::sysconf(_SC_AVPHYS_PAGES)) * ::sysconf(_SC_PAGESIZE);
   refuse_unless_all_fit(rt, needed, available / rt.local_size(), "host memory", c.spec);
@@ -35,9 +36,11 @@ std::vector<std::unique_ptr<RankBackend>> make_cpu_backends(const BenchmarkCase&
 
   std::vector<std::unique_ptr<RankBackend>> backends;
   if (c.virtual_ranks <= 1) {
-    backends.push_back(std::make_unique<CpuBackend>(
-        c.spec, layout.local_len(), std::make_unique<MpiTransport>(rt.world(), c.timeout_s),
-        threads, backward));
+    std::unique_ptr<Transport> link = std::make_unique<MpiTransport>(rt.world(), c.timeout_s);
+    if (emulated)
+      link = std::make_unique<EmulatedHostTransport>(std::move(link), emulated, c.spec);
+    backends.push_back(std::make_unique<CpuBackend>(c.spec, layout.local_len(), std::move(link),
+                                                    threads, backward));
     return backends;
   }
   auto ring = std::make_shared<VirtualRing>();
@@ -50,6 +53,32 @@ std::vector<std::unique_ptr<RankBackend>> make_cpu_backends(const BenchmarkCase&
     ring->local_blocks.push_back(backends.back()->buffers().kv_local);
   }
   return backends;
+}
+
+// The members this process plays of an emulated ring, one backend for all, its transport
+// generating each member's blocks while the real link moves their bytes.
+std::vector<LocalRank> make_emulated_members(const BenchmarkCase& c, const SequenceLayout& layout,
+                                             const MpiRuntime& rt,
+                                             std::shared_ptr<const AttentionPattern> pattern) {
+  const EmulationPlan plan = plan_emulation(c, layout, *pattern, rt.size(), rt.rank());
+  auto blocks = std::make_shared<EmulatedBlocks>(layout, c.seed);
+  std::shared_ptr<RankBackend> backend;
+  if (c.device == DeviceKind::cpu) {
+    backend = std::move(make_cpu_backends(c, layout, rt, plan.mine, blocks).front());
+  } else {
+#ifdef RINGBENCH_HAVE_CUDA
+    backend = std::move(make_cuda_backends(c, layout, rt, plan.mine, blocks).front());
+#else
+    throw ConfigError("device", "cuda", "cpu (this build has no CUDA backend)");
+#endif
+  }
+  std::vector<LocalRank> members;
+  for (int m : plan.mine)
+    members.push_back({m,
+                       RingSchedule(layout, m, pattern, c.spec.heads, plan.last_needed_step,
+                                    plan.ring_steps),
+                       backend, blocks});
+  return members;
 }
 
 }  // namespace
@@ -67,9 +96,11 @@ std::vector<int> local_ring_ranks(const BenchmarkCase& c, const MpiRuntime& rt) 
   return ranks;
 }
 
+
 std::vector<LocalRank> make_local_ranks(const BenchmarkCase& c, const SequenceLayout& layout,
                                         const MpiRuntime& rt,
                                         std::shared_ptr<const AttentionPattern> pattern) {
+  if (c.emulated(rt.size())) return make_emulated_members(c, layout, rt, std::move(pattern));
   const std::vector<int> ranks = local_ring_ranks(c, rt);
   std::vector<std::unique_ptr<RankBackend>> backends;
   if (c.device == DeviceKind::cpu) {
@@ -83,8 +114,8 @@ std::vector<LocalRank> make_local_ranks(const BenchmarkCase& c, const SequenceLa
   }
   std::vector<LocalRank> locals;
   for (std::size_t i = 0; i < ranks.size(); ++i)
-    locals.push_back(
-        {ranks[i], RingSchedule(layout, ranks[i], pattern, c.spec.heads), std::move(backends[i])});
+    locals.push_back({ranks[i], RingSchedule(layout, ranks[i], pattern, c.spec.heads),
+                      std::move(backends[i]), nullptr});
   return locals;
 }
 

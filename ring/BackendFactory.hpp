@@ -1,6 +1,8 @@
-// Builds the ranks of the ring this process runs: its own rank, or all P virtual ranks of a
-// --virtual-ranks run. Each gets the backend of the case's device (CPU, or CUDA when built) and
-// its schedule. A case that does not fit in memory is refused on every rank with the numbers.
+// Builds the ranks of the ring this process runs: its own rank, all P virtual ranks of a
+// --virtual-ranks run, or the members it plays of an emulated ring (--ring-size above the ranks;
+// these share one backend and run one after another). Each gets the backend of the case's device
+// (CPU, or CUDA when built) and its schedule. A case that does not fit in memory is refused on
+// every rank with the numbers.
 #pragma once
 
 #include <memory>
@@ -8,15 +10,17 @@
 
 #include "core/BenchmarkCase.hpp"
 #include "distributed/MpiRuntime.hpp"
+#include "ring/EmulatedRing.hpp"
 #include "ring/RankBackend.hpp"
 #include "ring/RingSchedule.hpp"
 
 namespace ringbench {
 
 struct LocalRank {
-  int rank;
+  int rank;  // in the ring (an emulated ring: the member played)
   RingSchedule schedule;
-  std::unique_ptr<RankBackend> backend;
+  std::shared_ptr<RankBackend> backend;
+  std::shared_ptr<EmulatedBlocks> emulated;  // an emulated member: what its transport generates
 };
 
 std::vector<LocalRank> make_local_ranks(const BenchmarkCase& c, const SequenceLayout& layout,

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <limits>
 #include <numeric>
+#include <optional>
+#include <set>
 #include <sstream>
 
 #include "core/InputGenerator.hpp"
@@ -13,11 +15,13 @@
 #include "core/Error.hpp"
 #include "core/FlopCount.hpp"
 #include "core/RunSummary.hpp"
+#include "core/Statistics.hpp"
 #include "distributed/Collectives.hpp"
 #include "distributed/MpiCheck.hpp"
 #include "distributed/PeerWait.hpp"
 #include "ring/BackendFactory.hpp"
 #include "ring/BackwardCheck.hpp"
+#include "ring/EmulatedRing.hpp"
 #include "ring/Provenance.hpp"
 #include "ring/RingAttention.hpp"
 #include "ring/RingBackward.hpp"
@@ -71,14 +75,14 @@ struct LocalTimings {
   PassSamples forward, backward;  // empty for a pass the case does not time
 };
 
-std::vector<RingMember> ring_members(std::vector<LocalRank>& locals) {
+std::vector<RingMember> ring_members(std::span<LocalRank> locals) {
   std::vector<RingMember> members;
   for (auto& l : locals) members.push_back({&l.schedule, l.backend.get()});
   return members;
 }
 
 LocalTimings run_iterations(const BenchmarkCase& c, const MpiRuntime& rt,
-                            std::vector<LocalRank>& locals) {
+                            std::span<LocalRank> locals) {
   const std::vector<RingMember> members = ring_members(locals);
   if (c.pass ==
       PassKind::bwd)  // the backward starts from the forward's O and LSE: made once, untimed
@@ -114,10 +118,10 @@ PassTiming gather_pass(const MpiRuntime& rt, const PassSamples& s, int locals, i
 
 // The run's iteration: every timed step in order (fwdbwd: the forward's, then the backward's), and
 // per (iteration, rank) the passes' totals added up.
-void concatenate_passes(RunRecord& run) {
+void concatenate_passes(RunRecord& run, int steps) {
   const auto cells =
       static_cast<std::size_t>(run.iterations) * static_cast<std::size_t>(run.world_size);
-  const auto P = static_cast<std::size_t>(run.world_size);
+  const auto P = static_cast<std::size_t>(steps);  // per pass
   run.compute_ms.clear(), run.comm_ms.clear(), run.wait_ms.clear();
   run.total_ms.assign(cells, 0.0);
   run.wall_ms.assign(cells, 0.0);
@@ -136,22 +140,27 @@ void concatenate_passes(RunRecord& run) {
       run.total_ms[cell] += p.total_ms[cell];
       run.wall_ms[cell] += p.wall_ms[cell];
     }
-  run.steps = static_cast<int>(run.passes.size()) * run.world_size;
+  run.steps = static_cast<int>(run.passes.size()) * steps;
+}
+
+// This rank's error sums on the forward output: sampled rows against every key (any length), or
+// every row against the backend's reference.
+ErrorSums output_errors(const BenchmarkCase& c, const SequenceLayout& layout, LocalRank& l,
+                        std::span<const int> played) {
+  return c.check_rows > 0
+             ? compare_sampled_rows(c, layout, l.schedule.rank(), l.backend->read_result(), played)
+             : l.backend->compare_with_reference(c.seed);
+}
+
+void add_errors(ErrorSums& into, const ErrorSums& s) {
+  into.diff2 += s.diff2;
+  into.ref2 += s.ref2;
+  into.max_abs = std::max(into.max_abs, s.max_abs);
+  into.lse_max_abs = std::max(into.lse_max_abs, s.lse_max_abs);
 }
 
 CheckResult check(const BenchmarkCase& c, const SequenceLayout& layout, const MpiRuntime& rt,
-                  std::vector<LocalRank>& locals) {
-  ErrorSums mine;
-  for (auto& l : locals) {
-    // sampled rows against every key (any length), or every row against the backend's reference
-    const ErrorSums s = c.check_rows > 0 ? compare_sampled_rows(c, layout, l.schedule.rank(),
-                                                                l.backend->read_result())
-                                         : l.backend->compare_with_reference(c.seed);
-    mine.diff2 += s.diff2;
-    mine.ref2 += s.ref2;
-    mine.max_abs = std::max(mine.max_abs, s.max_abs);
-    mine.lse_max_abs = std::max(mine.lse_max_abs, s.lse_max_abs);
-  }
+                  std::vector<LocalRank>& locals, const ErrorSums& mine) {
   CheckResult r;
   const double diff2 = sum_all(rt.world(), mine.diff2), ref2 = sum_all(rt.world(), mine.ref2);
   r.rel_err = ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2);
@@ -167,6 +176,26 @@ CheckResult check(const BenchmarkCase& c, const SequenceLayout& layout, const Mp
       r.passed = r.passed && std::isfinite(e) && e <= r.tolerance;
   }
   return r;
+}
+
+// An emulated ring's members, one after another on the one backend: each member's inputs
+// generated, its iterations run, its output checked before the next member overwrites it.
+LocalTimings play_members(const BenchmarkCase& c, const MpiRuntime& rt,
+                          const SequenceLayout& layout, std::vector<LocalRank>& members,
+                          std::span<const int> played, ErrorSums& errors) {
+  LocalTimings all;
+  for (std::size_t m = 0; m < members.size(); ++m) {
+    LocalRank& l = members[m];
+    l.emulated->play(l.schedule);
+    l.backend->generate_inputs(c.seed, layout.runs(l.rank));
+    const LocalTimings t = run_iterations(c, rt, std::span(members).subspan(m, 1));
+    for (auto [to, from] : {std::pair{&all.forward, &t.forward}, {&all.backward, &t.backward}})
+      for (auto field : {&PassSamples::compute, &PassSamples::wait, &PassSamples::comm,
+                         &PassSamples::total, &PassSamples::wall})
+        (to->*field).insert((to->*field).end(), (from->*field).begin(), (from->*field).end());
+    if (c.check) add_errors(errors, output_errors(c, layout, l, played));
+  }
+  return all;
 }
 
 // Rows gathered rank by rank ([ring rank][heads][local rows][width]) -> global token order
@@ -233,23 +262,27 @@ std::vector<TensorDump> dump_tensors(const BenchmarkCase& c, const MpiRuntime& r
   return out;
 }
 
+// Every column's host, device and ring rank (an emulated ring: the member it played).
 std::vector<RankInfo> gather_ranks(const MpiRuntime& rt, const std::vector<LocalRank>& locals) {
   std::string devices, buses;
+  std::vector<double> ring_ranks;
   for (const auto& l : locals) {
     devices += l.backend->device_name() + '\n';
     buses += l.backend->pci_bus_id() + '\n';
+    ring_ranks.push_back(l.rank);
   }
   const auto hosts = gather(rt.world(), rt.hostname());
   const auto all_devices = gather(rt.world(), devices);
   const auto all_buses = gather(rt.world(), buses);
+  const auto all_ring_ranks = gather(rt.world(), std::span<const double>(ring_ranks));
   const std::vector<double> local_rank{double(rt.local_rank())};
   const auto local_ranks = gather(rt.world(), std::span<const double>(local_rank));
   std::vector<RankInfo> ranks;
   for (int p = 0; rt.is_root() && p < rt.size(); ++p) {
     std::istringstream dev(all_devices[p]), bus(all_buses[p]);
     for (std::size_t l = 0; l < locals.size(); ++l) {
-      RankInfo info{static_cast<int>(ranks.size()), hosts[p], static_cast<int>(local_ranks[p]), "",
-                    ""};
+      RankInfo info{static_cast<int>(all_ring_ranks[ranks.size()]), hosts[p],
+                    static_cast<int>(local_ranks[p]), "", ""};
       std::getline(dev, info.device);
       std::getline(bus, info.pci_bus_id);
       ranks.push_back(info);
@@ -318,23 +351,76 @@ StepWork step_work(const BenchmarkCase& c, const std::vector<LocalRank>& locals)
   return w;
 }
 
+// An emulated ring in the record: its size, the members played, the steps run, and for sampled
+// steps the iteration projected from the measured ones (the others counted at their mean).
+void describe_emulation(RunRecord& run, const EmulationPlan& plan, int real_ranks) {
+  auto& s = run.summary;
+  s["emulated"] = 1;
+  s["real_ranks"] = real_ranks;
+  s["ring_size"] = plan.ring_size;
+  s["members_played"] = static_cast<double>(plan.members.size());
+  s["ring_steps"] = plan.needed_steps();
+  s["sampled_steps"] = plan.sampled() ? static_cast<double>(plan.ring_steps.size()) : 0.0;
+  if (!plan.sampled()) return;
+  const double factor = plan.needed_steps() / static_cast<double>(plan.ring_steps.size());
+  s["sample_factor"] = factor;
+  auto scale = [factor](std::vector<double>& v) {
+    for (double& x : v) x *= factor;
+  };
+  scale(run.total_ms), scale(run.wall_ms);
+  for (auto& [name, pass] : run.passes) scale(pass.total_ms), scale(pass.wall_ms);
+}
+
+// What one GPU spent on every member played (each once): with --members all, the whole problem
+// computed on this GPU, and its rate.
+void add_one_gpu_totals(RunRecord& run, const ProblemSpec& spec, const SequenceLayout& layout,
+                        const AttentionPattern& pattern, const EmulationPlan& plan) {
+  const int R = run.world_size, I = run.iterations;
+  std::set<int> counted;
+  double total_ms = 0, flops = 0;
+  for (int r = 0; r < R; ++r) {
+    const int member = run.ranks[static_cast<std::size_t>(r)].rank;
+    if (!counted.insert(member).second) continue;
+    std::vector<double> t;
+    for (int i = 0; i < I; ++i) t.push_back(run.total_ms[static_cast<std::size_t>(i) * R + r]);
+    total_ms += percentile(t, 0.5);
+    flops += member_work(spec, layout, pattern, member, plan.last_needed_step);
+  }
+  run.summary["one_gpu_total_ms"] = total_ms;
+  run.summary["one_gpu_flops"] = flops;
+  run.summary["one_gpu_tflops"] = total_ms > 0 ? flops / (total_ms * 1e-3) / 1e12 : 0.0;
+}
+
 }  // namespace
 
 BenchmarkOutcome run_ring_benchmark(const BenchmarkCase& c, const MpiRuntime& rt) {
   const ScopedPeerTimeout wait_limit(c.timeout_s);  // the case's --timeout bounds every wait
   const SequenceLayout layout(c.layout, c.spec.seq_len, c.ring_size(rt.size()));
+  const bool emulated = c.emulated(rt.size());
   std::vector<LocalRank> locals =
       make_local_ranks(c, layout, rt, make_pattern(c.spec.mask, c.spec.seq_len));
-  for (auto& l : locals) l.backend->generate_inputs(c.seed, layout.runs(l.rank));
   const std::vector<double> telemetry_start = sample_telemetry(locals);
-  const LocalTimings t = run_iterations(c, rt, locals);
+  ErrorSums errors;
+  LocalTimings t;
+  std::vector<int> played;  // the ring ranks whose outputs are there to check
+  std::optional<EmulationPlan> plan;
+  if (emulated) {
+    plan = plan_emulation(c, layout, locals.front().schedule.pattern(), rt.size(), rt.rank());
+    played = plan->members;
+    t = play_members(c, rt, layout, locals, played, errors);
+  } else {
+    for (auto& l : locals) l.backend->generate_inputs(c.seed, layout.runs(l.rank));
+    t = run_iterations(c, rt, locals);
+    if (c.check)
+      for (auto& l : locals) add_errors(errors, output_errors(c, layout, l, played));
+  }
   const std::vector<double> telemetry_end = sample_telemetry(locals);
 
   BenchmarkOutcome out;
   RunRecord& run = out.record;
-  const int steps = layout.ranks(), L = static_cast<int>(locals.size());
+  const int steps = locals.front().schedule.steps(), L = static_cast<int>(locals.size());
   run.config = c.entries();
-  run.world_size = layout.ranks();
+  run.world_size = rt.size() * L;  // the columns: ranks, virtual ranks or members played
   run.iterations = c.iters;
   const double forward_flops = attention_flops(c.spec);
   if (has_forward(c.pass))
@@ -342,7 +428,7 @@ BenchmarkOutcome run_ring_benchmark(const BenchmarkCase& c, const MpiRuntime& rt
   if (has_backward(c.pass))
     run.passes["backward"] =
         gather_pass(rt, t.backward, L, c.iters, steps, kBackwardFlopsPerForward * forward_flops);
-  concatenate_passes(run);
+  concatenate_passes(run, steps);
 
   const StepWork work = step_work(c, locals);
   for (double b : gather_by_rank(rt, work.bytes, L, 1, run.steps))
@@ -354,7 +440,7 @@ BenchmarkOutcome run_ring_benchmark(const BenchmarkCase& c, const MpiRuntime& rt
                   gather_by_rank(rt, telemetry_end, L, 1, keys));
 
   if (c.check) {
-    run.check = check(c, layout, rt, locals);
+    run.check = check(c, layout, rt, locals, errors);
     out.check_failed = !run.check->passed;
   }
   if (c.dump_tensors) {
@@ -369,7 +455,9 @@ BenchmarkOutcome run_ring_benchmark(const BenchmarkCase& c, const MpiRuntime& rt
   if (rt.is_root()) {
     double flops = 0;
     for (const auto& [name, pass] : run.passes) flops += pass.flops;
+    if (plan) describe_emulation(run, *plan, rt.size());
     summarize_run(run, flops, c.spec.batch * c.spec.seq_len);
+    if (plan) add_one_gpu_totals(run, c.spec, layout, locals.front().schedule.pattern(), *plan);
     run.summary["peak_mem_bytes"] = peak;
     run.summary["density"] = pattern_density(c.spec);
     run.summary["bytes_per_token"] = peak / static_cast<double>(c.spec.batch * layout.local_len());

@@ -3,6 +3,10 @@
 // travels only as far as some rank still needs it: after the last step any rank of the ring
 // computes something at, the forward ring stops passing blocks on (a causal sliding window over
 // contiguous shards needs only its neighbours' blocks, not P - 1 hops).
+//
+// A member of an emulated ring (--ring-size) runs a chosen list of ring steps instead: the steps
+// up to the last needed one, or an evenly spaced sample of them (--sample-steps); its blocks are
+// generated, so any step can follow any other.
 #pragma once
 
 #include <memory>
@@ -14,32 +18,47 @@
 
 namespace ringbench {
 
+// The last ring step at which any rank computes something (0 when only the local blocks are
+// needed), judged from positions alone: the same on every rank, no communication. Dense and causal
+// rings need every step; only sparse patterns stop early.
+int ring_last_needed_step(const SequenceLayout& layout, const AttentionPattern& pattern,
+                          std::int64_t heads);
+
 class RingSchedule {
  public:
   // `heads`: query heads (a head-dependent pattern may allow pairs in some heads only).
   RingSchedule(const SequenceLayout& layout, int rank,
                std::shared_ptr<const AttentionPattern> pattern, std::int64_t heads);
+  // Only `ring_steps` (ascending ring steps, none past `last_needed_step`) of member `rank`.
+  RingSchedule(const SequenceLayout& layout, int rank,
+               std::shared_ptr<const AttentionPattern> pattern, std::int64_t heads,
+               int last_needed_step, std::vector<int> ring_steps);
 
-  int steps() const { return layout_.ranks(); }
+  int steps() const { return ring_steps_.empty() ? layout_.ranks() : int(ring_steps_.size()); }
   int rank() const { return rank_; }
-  int source(int step) const { return source_of(rank_, step); }
+  // The ring step that step `step` of this schedule runs.
+  int ring_step(int step) const { return ring_steps_.empty() ? step : ring_steps_[step]; }
+  int source(int step) const { return source_of(rank_, ring_step(step)); }
   BlockMask mask(int step) const;
-  // The last step at which any rank of the ring computes something (0 when only the local
-  // blocks are needed): the forward ring passes blocks on at steps 0 .. last_needed_step() - 1.
   int last_needed_step() const { return last_needed_step_; }
-  // Whether the forward ring passes the block in hand on at `step`.
-  bool passes_on(int step) const { return step < last_needed_step_; }
+  // Whether the block in hand is passed on at `step` (the next step needs one).
+  bool passes_on(int step) const {
+    return ring_steps_.empty() ? step < last_needed_step_ : step + 1 < steps();
+  }
   const AttentionPattern& pattern() const { return *pattern_; }
   const SequenceLayout& layout() const { return layout_; }
 
  private:
-  int source_of(int rank, int step) const { return (rank - step % steps() + steps()) % steps(); }
-  bool step_allowed(int rank, int step, std::int64_t heads) const;
+  int source_of(int rank, int ring_step) const {
+    const int P = layout_.ranks();
+    return (rank - ring_step % P + P) % P;
+  }
 
   const SequenceLayout& layout_;
   int rank_;
   std::shared_ptr<const AttentionPattern> pattern_;
-  std::vector<bool> allowed_;  // per step of this rank: some pair of the step is allowed
+  std::vector<int> ring_steps_;  // empty: every step of the ring
+  std::vector<bool> allowed_;    // per step of this schedule: some pair of the step is allowed
   int last_needed_step_ = 0;
 };
 

@@ -66,10 +66,26 @@ std::vector<std::int64_t> sampled_positions(std::int64_t seq_len, std::int64_t r
   return positions;
 }
 
+std::vector<std::int64_t> sampled_positions(const SequenceLayout& layout, std::int64_t rows,
+                                            std::span<const int> played) {
+  if (played.empty() || static_cast<int>(played.size()) == layout.ranks())
+    return sampled_positions(layout.seq_len(), rows);
+  const std::int64_t n = layout.local_len(), tokens = n * static_cast<std::int64_t>(played.size());
+  std::vector<std::int64_t> positions;
+  for (const std::int64_t j : sampled_positions(tokens, std::min(rows, tokens))) {
+    const std::int64_t local = j % n;
+    for (const PositionRun& r : layout.runs(played[static_cast<std::size_t>(j / n)]))
+      if (local >= r.local_start && local < r.local_start + r.length)
+        positions.push_back(r.global_start + (local - r.local_start) * r.stride);
+  }
+  std::sort(positions.begin(), positions.end());
+  return positions;
+}
+
 ErrorSums compare_sampled_rows(const BenchmarkCase& c, const SequenceLayout& layout, int rank,
-                               const AttentionResult& got) {
+                               const AttentionResult& got, std::span<const int> played) {
   std::vector<std::int64_t> q_pos, local;  // the sampled positions this rank holds
-  for (const std::int64_t p : sampled_positions(c.spec.seq_len, c.check_rows)) {
+  for (const std::int64_t p : sampled_positions(layout, c.check_rows, played)) {
     const auto [owner, index] = layout.locate(p);
     if (owner == rank) q_pos.push_back(p), local.push_back(index);
   }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/BenchmarkCase.hpp"
@@ -19,10 +20,16 @@ namespace ringbench {
 // The checked query positions: the centres of `rows` equal slices of the sequence, increasing.
 std::vector<std::int64_t> sampled_positions(std::int64_t seq_len, std::int64_t rows);
 
+// The same over the tokens of `played` members only (an emulated ring, where only they have
+// outputs): the centres of `rows` equal slices of their tokens taken member after member.
+// Every member when `played` is empty.
+std::vector<std::int64_t> sampled_positions(const SequenceLayout& layout, std::int64_t rows,
+                                            std::span<const int> played);
+
 // Error sums of ring rank `rank`'s result `got` (its local rows, as read_result gives them) on the
 // sampled positions it holds, against the float64 reference. A row the reference leaves empty
 // (nothing allowed) must be empty in `got` too (LSE = -inf); its O is not compared.
 ErrorSums compare_sampled_rows(const BenchmarkCase& c, const SequenceLayout& layout, int rank,
-                               const AttentionResult& got);
+                               const AttentionResult& got, std::span<const int> played = {});
 
 }  // namespace ringbench

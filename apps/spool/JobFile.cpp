@@ -16,7 +16,7 @@ constexpr std::string_view kJobKeys[] = {
     "dtype",    "mask",          "layout",   "softmax-scale", "device", "kernel",
     "pass",     "virtual-ranks", "gpu",      "timeout",       "warmup", "iters",
     "check",    "tolerance",     "seed",     "preset",        "ranks",  "scaling",
-    "priority", "check-rows"};
+    "priority", "check-rows",    "ring-size", "members",  "sample-steps"};
 
 std::string_view trim(std::string_view s) {
   const auto first = s.find_first_not_of(" \t\r");

@@ -18,12 +18,14 @@ void StreamTransport::start_exchange(const void* send, void* recv, std::size_t b
   begin_[started_].record(stream_.get());
   enqueue(send, recv, bytes, started_, stream_.get());
   end_[started_].record(stream_.get());
+  complete(recv, started_, stream_.get());
+  ready_.record(stream_.get());
   ++started_;
 }
 
 void StreamTransport::wait_exchange() {
   // The next compute waits on the device for the received block; the host never blocks here.
-  RINGBENCH_CHECK_CUDA(cudaStreamWaitEvent(compute_, end_[started_ - 1].get(), 0));
+  RINGBENCH_CHECK_CUDA(cudaStreamWaitEvent(compute_, ready_.get(), 0));
 }
 
 std::vector<double> StreamTransport::take_comm_ms() {

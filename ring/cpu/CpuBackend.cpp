@@ -83,10 +83,8 @@ void CpuBackend::generate_inputs(std::uint64_t seed, std::span<const PositionRun
   positions_ = expand_positions(runs);
   if (static_cast<std::int64_t>(positions_.size()) != n_)
     throw std::invalid_argument("CpuBackend: runs do not cover the rank's tokens");
-  const std::size_t half = kv_values(spec_, n_) / 2;
   generate_tensor(TensorRole::q, seed, spec_, positions_, q_);
-  generate_tensor(TensorRole::k, seed, spec_, positions_, std::span(kv_local_).first(half));
-  generate_tensor(TensorRole::v, seed, spec_, positions_, std::span(kv_local_).subspan(half, half));
+  generate_kv_block(seed, spec_, positions_, std::span(kv_local_).first(kv_values(spec_, n_)));
   if (backward_) generate_tensor(TensorRole::d_o, seed, spec_, positions_, d_o_);
 }
 

@@ -46,7 +46,7 @@ std::int64_t check_chunk(const ProblemSpec& s) {
   return std::min<std::int64_t>(s.seq_len, std::max<std::int64_t>(1, (1 << 16) / period) * period);
 }
 
-CudaMemoryPlan plan_cuda_rank(const BenchmarkCase& c, std::int64_t n) {
+CudaMemoryPlan plan_cuda_rank(const BenchmarkCase& c, std::int64_t n, bool emulated) {
   const ProblemSpec& s = c.spec;
   const std::size_t e = element_bytes(s.dtype), rows = rows_of(s, n);
   CudaMemoryPlan p;
@@ -60,6 +60,7 @@ CudaMemoryPlan plan_cuda_rank(const BenchmarkCase& c, std::int64_t n) {
               for_backward(c, GradientReference::plan_bytes(s, n));
   // dO, dQ, D, the share and the finished dK/dV, the backward kernel's positions
   p.backward = for_backward(c, p.q + p.output + 2 * dkv_bytes(c, n) + DevicePositions::bytes(n));
+  if (emulated) p.emulation = kv_elements(s, n) * e;
   return p;
 }
 
@@ -85,6 +86,7 @@ CudaBackend::CudaBackend(const BenchmarkCase& c, std::int64_t local_len, int ste
       kernel_(parts.kernel(compute_.get())),
       backward_kernel_(has_backward(c.pass) ? parts.backward_kernel(compute_.get()) : nullptr),
       kernel_bytes_(parts.kernel_bytes),
+      emulated_(parts.emulated),
       checker_(c.spec, KernelKind::reference, local_len, compute_.get()),
       transport_(parts.transport(compute_.get())),
       backward_transport_(parts.backward_transport ? parts.backward_transport(compute_.get())
@@ -108,11 +110,8 @@ CudaBackend::CudaBackend(const BenchmarkCase& c, std::int64_t local_len, int ste
 
 void CudaBackend::generate_inputs(std::uint64_t seed, std::span<const PositionRun> runs) {
   runs_.assign(runs.begin(), runs.end());
-  const std::size_t half = buffers_.kv_bytes / 2;
   generate_device_tensor(TensorRole::q, seed, case_.spec, runs, q_.get(), compute_.get());
-  generate_device_tensor(TensorRole::k, seed, case_.spec, runs, kv_local_.get(), compute_.get());
-  generate_device_tensor(TensorRole::v, seed, case_.spec, runs, kv_local_.get<char>() + half,
-                         compute_.get());
+  generate_device_kv_block(seed, case_.spec, runs, kv_local_.get(), compute_.get());
   if (d_o_.bytes() > 0) {
     generate_device_tensor(TensorRole::d_o, seed, case_.spec, runs, d_o_.get(), compute_.get());
     // the local block's accumulators: the empty ones it starts its journey with (on the compute

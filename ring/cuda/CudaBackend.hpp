@@ -23,10 +23,14 @@ namespace ringbench {
 // Device bytes one rank needs for a case, worked out before anything is allocated.
 struct CudaMemoryPlan {
   std::size_t q = 0, kv_blocks = 0, output = 0, positions = 0, check = 0;
-  std::size_t backward = 0;  // dO, dQ, D, this rank's dK/dV share and the finished dK/dV
-  std::size_t total() const { return q + kv_blocks + output + positions + check + backward; }
+  std::size_t backward = 0;   // dO, dQ, D, this rank's dK/dV share and the finished dK/dV
+  std::size_t emulation = 0;  // an emulated member's scratch block: where the real link writes
+  std::size_t total() const {
+    return q + kv_blocks + output + positions + check + backward + emulation;
+  }
 };
-CudaMemoryPlan plan_cuda_rank(const BenchmarkCase& c, std::int64_t local_len);
+CudaMemoryPlan plan_cuda_rank(const BenchmarkCase& c, std::int64_t local_len,
+                              bool emulated = false);
 // Keys per chunk of the reference check.
 std::int64_t check_chunk(const ProblemSpec& s);
 
@@ -42,6 +46,7 @@ struct CudaRankParts {
   TransportFactory transport;
   TransportFactory backward_transport;     // null: the backward moves its blocks on `transport`
   std::shared_ptr<NcclCommunicator> comm;  // may be null; polled for errors while waiting
+  bool emulated = false;                   // the transport plays members of a larger ring
 };
 
 class CudaBackend final : public RankBackend {
@@ -52,7 +57,7 @@ class CudaBackend final : public RankBackend {
   std::string device_name() const override { return gpu_.name; }
   std::string pci_bus_id() const override { return gpu_.pci_bus_id; }
   std::size_t allocated_bytes() const override {
-    return plan_cuda_rank(case_, n_).total() + kernel_bytes_;
+    return plan_cuda_rank(case_, n_, emulated_).total() + kernel_bytes_;
   }
   void generate_inputs(std::uint64_t seed, std::span<const PositionRun> runs) override;
   const RankBuffers& buffers() const override { return buffers_; }
@@ -87,6 +92,7 @@ class CudaBackend final : public RankBackend {
   std::unique_ptr<BlockKernel> kernel_;
   std::unique_ptr<BlockBackwardKernel> backward_kernel_;
   std::size_t kernel_bytes_;
+  bool emulated_;
   CudaBlockKernel checker_;  // the reference kernel, for --check
   std::unique_ptr<Transport> transport_, backward_transport_;
   CudaStepTimer timer_;

@@ -19,6 +19,7 @@
 #include "ring/cuda/CudaBackwardKernel.hpp"
 #include "ring/cuda/DevicePatternMask.hpp"
 #include "ring/cuda/DilatedBackwardBranches.hpp"
+#include "ring/cuda/EmulatedDeviceTransport.hpp"
 #include "ring/cuda/DilatedBranches.hpp"
 #include "ring/cuda/KernelChoice.hpp"
 #ifdef RINGBENCH_HAVE_CUDNN
@@ -132,7 +133,8 @@ KernelPlan plan_kernel(const BenchmarkCase& c, const SequenceLayout& layout,
     for (int r : ranks)
       for (const auto& m : step_masks(layout, r, pattern, heads))
         cudnn_fits &= m.empty() || block_rectangles(m).has_value();
-    cudnn_fits = all_true(rt.world(), cudnn_fits);
+    // an emulated ring's one backend plays several members: cuDNN graphs are built per member
+    cudnn_fits = all_true(rt.world(), cudnn_fits) && !c.emulated(rt.size());
     plan.kind =
         choose_fastest_kernel(c, layout.local_len(), cudnn_fits ? plan.sdpa.get() : nullptr, rt);
     plan.backward_kind = cudnn_fits ? KernelKind::cudnn : KernelKind::flash;
@@ -176,18 +178,19 @@ KernelPlan plan_kernel(const BenchmarkCase& c, const SequenceLayout& layout,
 
 }  // namespace
 
-std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(const BenchmarkCase& c,
-                                                             const SequenceLayout& layout,
-                                                             const MpiRuntime& rt,
-                                                             const std::vector<int>& ranks) {
+std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(
+    const BenchmarkCase& c, const SequenceLayout& layout, const MpiRuntime& rt,
+    const std::vector<int>& ranks, std::shared_ptr<const EmulatedBlocks> emulated) {
   const GpuInfo gpu = select_gpu(rt, c.gpu);
   const auto pattern = make_pattern(c.spec.mask, c.spec.seq_len);
   const KernelPlan kernel = plan_kernel(c, layout, ranks, *pattern, rt);
   std::size_t free = 0, total = 0;
   RINGBENCH_CHECK_CUDA(cudaMemGetInfo(&free, &total));
+  // an emulated ring holds one backend whatever the members it plays
   const double needed =
-      static_cast<double>(plan_cuda_rank(c, layout.local_len()).total() + kernel.bytes) *
-      ranks.size();
+      static_cast<double>(plan_cuda_rank(c, layout.local_len(), emulated != nullptr).total() +
+                          kernel.bytes) *
+      (emulated ? 1 : ranks.size());
   refuse_unless_all_fit(rt, needed + kReservedBytes, static_cast<double>(free), "GPU memory",
                         c.spec);
 
@@ -220,6 +223,21 @@ std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(const BenchmarkCase
   };
   // transports see P+1 exchanges an iteration: the backward's last hop brings dK/dV home
   std::vector<std::unique_ptr<RankBackend>> backends;
+  if (emulated) {
+    CudaRankParts parts = parts_of(ranks.front());
+    parts.comm = communicator(rt);
+    parts.emulated = true;
+    const std::size_t block = 2 * static_cast<std::size_t>(c.spec.batch * c.spec.effective_kv_heads() *
+                                                       layout.local_len() * c.spec.head_dim) *
+                              element_bytes(c.spec.dtype);
+    NcclCommunicator* link = rt.size() > 1 ? parts.comm.get() : nullptr;  // one rank: a copy
+    parts.transport = [link, emulated, &c, block, steps](cudaStream_t compute) {
+      return std::make_unique<EmulatedDeviceTransport>(link, emulated, c.spec, block, compute,
+                                                       steps + 1);
+    };
+    backends.push_back(std::make_unique<CudaBackend>(c, layout.local_len(), steps, gpu, parts));
+    return backends;
+  }
   if (c.virtual_ranks <= 1) {
     CudaRankParts parts = parts_of(ranks.front());
     parts.comm = communicator(rt);

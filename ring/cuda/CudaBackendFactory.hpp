@@ -9,14 +9,15 @@
 #include "core/BenchmarkCase.hpp"
 #include "core/SequenceLayout.hpp"
 #include "distributed/MpiRuntime.hpp"
+#include "ring/EmulatedRing.hpp"
 #include "ring/RankBackend.hpp"
 
 namespace ringbench {
 
-std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(const BenchmarkCase& c,
-                                                             const SequenceLayout& layout,
-                                                             const MpiRuntime& rt,
-                                                             const std::vector<int>& ranks);
+// `emulated`: the blocks of an emulated ring's members (one backend, playing `ranks` in turn).
+std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(
+    const BenchmarkCase& c, const SequenceLayout& layout, const MpiRuntime& rt,
+    const std::vector<int>& ranks, std::shared_ptr<const EmulatedBlocks> emulated = nullptr);
 
 // The NCCL communicators (one per ring: the job, or a sub-ring of a scaling sweep) are made once
 // and kept for later cases; released here, before MPI is finalised.

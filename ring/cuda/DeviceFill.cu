@@ -108,4 +108,15 @@ void generate_device_tensor(TensorRole role, std::uint64_t seed, const ProblemSp
   RINGBENCH_CHECK_CUDA(cudaGetLastError());
 }
 
+void generate_device_kv_block(std::uint64_t seed, const ProblemSpec& spec,
+                              std::span<const PositionRun> runs, void* kv, cudaStream_t stream) {
+  std::int64_t tokens = 0;
+  for (const PositionRun& r : runs) tokens += r.length;
+  const std::size_t half =
+      static_cast<std::size_t>(spec.batch * spec.effective_kv_heads() * tokens * spec.head_dim) *
+      element_bytes(spec.dtype);
+  generate_device_tensor(TensorRole::k, seed, spec, runs, kv, stream);
+  generate_device_tensor(TensorRole::v, seed, spec, runs, static_cast<char*>(kv) + half, stream);
+}
+
 }  // namespace ringbench

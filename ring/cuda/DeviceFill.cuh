@@ -24,4 +24,9 @@ void fill_constant(float* data, std::size_t count, float value, cudaStream_t str
 void generate_device_tensor(TensorRole role, std::uint64_t seed, const ProblemSpec& spec,
                             std::span<const PositionRun> runs, void* out, cudaStream_t stream);
 
+// A packed K/V block (K then V, each [batch][kv_heads][n][head_dim]) for the tokens of `runs`:
+// what the owner of those tokens holds and sends around the ring.
+void generate_device_kv_block(std::uint64_t seed, const ProblemSpec& spec,
+                              std::span<const PositionRun> runs, void* kv, cudaStream_t stream);
+
 }  // namespace ringbench
