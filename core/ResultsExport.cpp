@@ -185,6 +185,10 @@ ExportRecord export_record(const std::string& id, const RunRecord& run) {
        {"compute_ms", "comm_ms", "wait_ms", "achieved_GBps", "bytes_sent_per_rank",
         "compute_imbalance", "rank_min_ms", "rank_median_ms", "rank_max_ms", "wall_median_ms"})
     f.emplace_back(key, summary_value(run, key));
+  // an emulated ring: its size, what was played and sampled (0 for a resident ring)
+  for (const char* key : {"emulated", "ring_size", "members_played", "sampled_steps",
+                          "one_gpu_total_ms", "one_gpu_tflops"})
+    f.emplace_back(key, summary_value(run, key));
   add_check(f, run);
   for (const auto& [k, v] : run.config) r.config.emplace_back(k, typed_config_value(v));
   for (const auto& [k, v] : run.provenance) r.provenance.emplace_back(k, v);

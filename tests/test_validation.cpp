@@ -130,3 +130,57 @@ TEST_CASE("the GPU takes every pattern both ways; dilated from whole runs; spars
     c.kernel = KernelKind::flash;
   }
 }
+
+TEST_CASE("emulated rings: every bad ring-size, members, sample-steps or combination is refused",
+          "[validation][emulated]") {
+  BenchmarkCase c;
+  c.spec.seq_len = 4096;
+  const auto refused = [&](int world) -> std::pair<std::string, std::string> {
+    try {
+      validate(c, world);
+    } catch (const ConfigError& e) {
+      return {e.key(), e.value()};
+    }
+    return {};
+  };
+  c.ring_size_option = 8;
+  REQUIRE(refused(2).first.empty());
+  REQUIRE(c.emulated(2));
+  REQUIRE_FALSE(c.emulated(8));  // as many members as ranks: resident
+  REQUIRE(refused(16) == std::pair<std::string, std::string>{"ring-size", "8"});
+  c.virtual_ranks = 4;
+  REQUIRE(refused(1).first == "ring-size");  // virtual ranks make a resident ring of 4
+  c.virtual_ranks = 0;
+  c.ring_size_option = 3;
+  REQUIRE(refused(1).first == "seq-len");  // 4096 does not shard over 3 members
+  c.ring_size_option = 8;
+  for (const char* bad : {"8", "-1", "1,,2", "1,", "x", "2.5", ""}) {
+    c.members = bad;
+    INFO(bad);
+    REQUIRE(refused(1) == std::pair<std::string, std::string>{"members", bad});
+  }
+  c.members = "7,0,3,3";
+  REQUIRE(refused(1).first.empty());
+  REQUIRE(to_string(parse_members(c.members, 8)) == "0,3,7");
+  c.members = "all";
+  c.sample_steps = 9;
+  REQUIRE(refused(1).first == "sample-steps");
+  c.sample_steps = 4;
+  REQUIRE(refused(1).first.empty());
+  c.check = true;  // sampled steps leave the outputs partial
+  REQUIRE(refused(1).first == "check");
+  c.check = false;
+  c.pass = PassKind::fwdbwd;
+  REQUIRE(refused(1).first == "pass");
+  c.pass = PassKind::fwd;
+  c.dump_tensors = true;
+  REQUIRE(refused(1).first == "dump-tensors");
+  c.dump_tensors = false;
+  // the same keys are refused without an emulated ring
+  c.ring_size_option = 0;
+  REQUIRE(refused(1).first == "members");
+  c.members = "auto";
+  REQUIRE(refused(1).first == "sample-steps");
+  c.sample_steps = 0;
+  REQUIRE(refused(1).first.empty());
+}

@@ -72,6 +72,7 @@ void DilatedBackwardBranches::attend_backward(const BackwardBlock& b, KernelKind
   for (Branch& br : branches_) {
     br.q_runs = dilated_runs(b.q_runs, br.rate);
     br.kv_runs = dilated_runs(b.kv_runs, br.rate);
+    if (!any_allowed(*br.pattern, br.q_runs, br.kv_runs, spec_.heads)) continue;
     const DilatedRows queries{batch, heads, 1, b.q_len, br.rate, value_row};
     const DilatedRows query_gradients{batch, heads, 1, b.q_len, br.rate, gradient_row};
     const DilatedRows stats{batch, heads, 1, b.q_len, br.rate, sizeof(float)};

@@ -94,6 +94,8 @@ void DilatedBranches::attend(const void* q, std::span<const PositionRun> q_runs,
     if (std::vector<PositionRun> gathered_q = dilated_runs(q_runs, b.rate); gathered_q != b.q_runs)
       b.q_runs = std::move(gathered_q);
     b.kv_runs = dilated_runs(kv_runs, b.rate);
+    // a pair whose segments this block does not reach costs nothing (far steps of a long ring)
+    if (!any_allowed(*b.pattern, b.q_runs, b.kv_runs, spec_.heads)) continue;
     const DilatedRows queries{batch, heads, 1, n_, b.rate, value_row};
     const DilatedRows keys{batch, heads, group, kv_len, b.rate, value_row};
     const DilatedRows outputs{batch, heads, 1, n_, b.rate, output_row};
