@@ -72,6 +72,13 @@ class RankBackend {
   virtual StepTimer& timer() = 0;
   virtual void synchronize() = 0;             // all queued work of this rank has completed
   virtual AttentionResult read_result() = 0;  // the running O and LSE, as host floats
+  // Rows `local` (ascending local indices) of the running O and LSE in every batch and head:
+  // [batch * heads][local.size()] (the sampled-row check of a long member reads only these).
+  virtual AttentionResult read_rows(std::span<const std::int64_t> local) {
+    return pick_rows(read_result(), rows_per_head(), head_dim(), local);
+  }
+  virtual std::int64_t rows_per_head() const = 0;  // the rank's local tokens
+  virtual std::int64_t head_dim() const = 0;
 
   // The backward pass: its kernel, and the transport of its (K, V, dK, dV) blocks. A ring
   // simulated in one process needs a transport that moves what the predecessor sends (the

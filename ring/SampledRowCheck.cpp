@@ -83,7 +83,7 @@ std::vector<std::int64_t> sampled_positions(const SequenceLayout& layout, std::i
 }
 
 ErrorSums compare_sampled_rows(const BenchmarkCase& c, const SequenceLayout& layout, int rank,
-                               const AttentionResult& got, std::span<const int> played) {
+                               const RowReader& read, std::span<const int> played) {
   std::vector<std::int64_t> q_pos, local;  // the sampled positions this rank holds
   for (const std::int64_t p : sampled_positions(layout, c.check_rows, played)) {
     const auto [owner, index] = layout.locate(p);
@@ -96,27 +96,34 @@ ErrorSums compare_sampled_rows(const BenchmarkCase& c, const SequenceLayout& lay
   std::vector<float> q(static_cast<std::size_t>(s.batch * s.heads * rows * D));
   generate_tensor(TensorRole::q, c.seed, s, q_pos, q);
   const RowReference ref = reference_rows(c, q, q_pos);
-  const std::int64_t n = layout.local_len();
-  for (std::int64_t bh = 0; bh < s.batch * s.heads; ++bh)
-    for (std::int64_t i = 0; i < rows; ++i) {
-      const auto r = static_cast<std::size_t>(bh * rows + i);
-      const auto g = static_cast<std::size_t>(bh * n + local[static_cast<std::size_t>(i)]);
-      const double ref_lse = ref.lse[r], got_lse = got.lse[g];
-      if (std::isfinite(ref_lse) != std::isfinite(got_lse)) {
-        sums.lse_max_abs = std::numeric_limits<double>::infinity();
-        continue;
-      }
-      if (!std::isfinite(ref_lse)) continue;  // empty in both: O holds nothing to compare
-      sums.lse_max_abs = std::max(sums.lse_max_abs, std::abs(got_lse - ref_lse));
-      for (std::int64_t d = 0; d < D; ++d) {
-        const double want = ref.o[r * D + d], diff = double(got.o[g * D + d]) - want;
-        sums.diff2 += diff * diff;
-        sums.ref2 += want * want;
-        sums.max_abs = std::max(sums.max_abs, std::abs(diff));
-      }
+  const AttentionResult got = read(local);
+  for (std::int64_t r = 0; r < s.batch * s.heads * rows; ++r) {
+    const auto row = static_cast<std::size_t>(r);
+    const double ref_lse = ref.lse[row], got_lse = got.lse[row];
+    if (std::isfinite(ref_lse) != std::isfinite(got_lse)) {
+      sums.lse_max_abs = std::numeric_limits<double>::infinity();
+      continue;
     }
+    if (!std::isfinite(ref_lse)) continue;  // empty in both: O holds nothing to compare
+    sums.lse_max_abs = std::max(sums.lse_max_abs, std::abs(got_lse - ref_lse));
+    for (std::int64_t d = 0; d < D; ++d) {
+      const double want = ref.o[row * D + d], diff = double(got.o[row * D + d]) - want;
+      sums.diff2 += diff * diff;
+      sums.ref2 += want * want;
+      sums.max_abs = std::max(sums.max_abs, std::abs(diff));
+    }
+  }
   if (!std::isfinite(sums.diff2)) sums.max_abs = std::numeric_limits<double>::infinity();
   return sums;
+}
+
+ErrorSums compare_sampled_rows(const BenchmarkCase& c, const SequenceLayout& layout, int rank,
+                               const AttentionResult& got, std::span<const int> played) {
+  const std::int64_t n = layout.local_len(), D = c.spec.head_dim;
+  const RowReader read = [&](std::span<const std::int64_t> local) {
+    return pick_rows(got, n, D, local);
+  };
+  return compare_sampled_rows(c, layout, rank, read, played);
 }
 
 }  // namespace ringbench

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -26,9 +27,16 @@ std::vector<std::int64_t> sampled_positions(std::int64_t seq_len, std::int64_t r
 std::vector<std::int64_t> sampled_positions(const SequenceLayout& layout, std::int64_t rows,
                                             std::span<const int> played);
 
-// Error sums of ring rank `rank`'s result `got` (its local rows, as read_result gives them) on the
-// sampled positions it holds, against the float64 reference. A row the reference leaves empty
-// (nothing allowed) must be empty in `got` too (LSE = -inf); its O is not compared.
+// Reads some rows of a rank's result: `local` (ascending local indices) in every batch and head,
+// as [batch * heads][local.size()] rows (O with head_dim values each).
+using RowReader = std::function<AttentionResult(std::span<const std::int64_t> local)>;
+
+// Error sums of ring rank `rank`'s result on the sampled positions it holds (read with `read`,
+// only when it holds some), against the float64 reference. A row the reference leaves empty
+// (nothing allowed) must be empty in the result too (LSE = -inf); its O is not compared.
+ErrorSums compare_sampled_rows(const BenchmarkCase& c, const SequenceLayout& layout, int rank,
+                               const RowReader& read, std::span<const int> played = {});
+// The same on a whole result `got` (its local rows, as read_result gives them).
 ErrorSums compare_sampled_rows(const BenchmarkCase& c, const SequenceLayout& layout, int rank,
                                const AttentionResult& got, std::span<const int> played = {});
 

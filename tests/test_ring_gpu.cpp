@@ -10,6 +10,8 @@
 #include "core/ReferenceAttention.hpp"
 #include "distributed/cuda/CudaHandles.hpp"
 #include "flash/BlockAttention.cuh"
+#include "ring/BackendFactory.hpp"
+#include "ring/RingAttention.hpp"
 #include "ring/RingBenchmark.hpp"
 #include "ring/cuda/DeviceFill.cuh"
 #include "ring/cuda/DevicePatternMask.hpp"
@@ -257,6 +259,53 @@ TEST_CASE("virtual ranks on one GPU equal the reference", "[gpu][virtual]") {
   REQUIRE_FALSE(out.check_failed);
   REQUIRE(out.record.ranks.size() == 4);
   REQUIRE(out.record.summary.at("comm_ms") > 0);  // blocks really moved, by device copies
+}
+
+// Emulated members (--ring-size) on the GPU: the blocks generated on the transport's stream, the
+// link a device copy; the members played compute exactly what a resident ring's members do.
+TEST_CASE("emulated members equal a resident ring's on the GPU, bit for bit", "[gpu][emulated]") {
+  const MpiRuntime& rt = runtime();
+  if (rt.size() != 1) return;  // the resident ring of 8 runs as virtual ranks
+  for (const std::string mask : {"none", "causal", "window:300:0", "dilated:1024,4096:2,8"}) {
+    INFO(mask);
+    BenchmarkCase resident = gpu_case(DType::bf16, 128, mask, LayoutKind::zigzag, 8 * 1024);
+    resident.virtual_ranks = 8;
+    const SequenceLayout layout(resident.layout, resident.spec.seq_len, 8);
+    const auto pattern = make_pattern(mask, resident.spec.seq_len);
+    std::vector<LocalRank> ring = make_local_ranks(resident, layout, rt, pattern);
+    for (auto& l : ring) l.backend->generate_inputs(resident.seed, layout.runs(l.rank));
+    for (auto& l : ring) ring_attention_forward(l.schedule, *l.backend);
+
+    BenchmarkCase emulated = resident;
+    emulated.virtual_ranks = 0;
+    emulated.ring_size_option = 8;
+    emulated.members = "0,5";
+    std::vector<LocalRank> members = make_local_ranks(emulated, layout, rt, pattern);
+    REQUIRE(members.size() == 2);
+    for (auto& m : members) {
+      m.emulated->play(m.schedule);
+      m.backend->generate_inputs(emulated.seed, layout.runs(m.rank));
+      ring_attention_forward(m.schedule, *m.backend);
+      const AttentionResult got = m.backend->read_result();
+      const AttentionResult want = ring[static_cast<std::size_t>(m.rank)].backend->read_result();
+      REQUIRE(got.o == want.o);
+      REQUIRE(got.lse == want.lse);
+      // the sampled rows read alone are the same rows
+      const std::vector<std::int64_t> rows{3, 700};
+      const AttentionResult picked = m.backend->read_rows(rows);
+      REQUIRE(picked.o == pick_rows(got, layout.local_len(), 128, rows).o);
+    }
+  }
+  // the whole run: every member checked on sampled rows, the table's numbers emulated
+  BenchmarkCase c = gpu_case(DType::bf16, 128, "window:2047:0", LayoutKind::contiguous, 64 * 1024);
+  c.ring_size_option = 16;
+  c.members = "all";
+  c.check_rows = 32;
+  const BenchmarkOutcome out = run_ring_benchmark(c, rt);
+  REQUIRE_FALSE(out.check_failed);
+  REQUIRE(out.record.check->rel_err > 0);
+  REQUIRE(out.record.summary.at("ring_size") == 16);
+  REQUIRE(out.record.summary.at("comm_ms") > 0);  // the link moved the bytes
 }
 
 TEST_CASE("a case that does not fit in GPU memory is refused with the numbers", "[gpu][memory]") {

@@ -36,6 +36,8 @@ class CpuBackend final : public RankBackend {
   StepTimer& timer() override { return timer_; }
   void synchronize() override {}
   AttentionResult read_result() override { return {o_, lse_}; }
+  std::int64_t rows_per_head() const override { return n_; }
+  std::int64_t head_dim() const override { return spec_.head_dim; }
   ErrorSums compare_with_reference(std::uint64_t seed) override;
   BlockBackwardKernel& backward_kernel() override;
   Transport& backward_transport() override;

@@ -139,6 +139,26 @@ AttentionResult CudaBackend::read_result() {
   return r;
 }
 
+AttentionResult CudaBackend::read_rows(std::span<const std::int64_t> local) {
+  // one strided copy per row (all batches and heads at once): a 1M-token member's sampled rows
+  // without copying its whole output to the host
+  synchronize();
+  const auto heads = static_cast<std::size_t>(case_.spec.batch * case_.spec.heads);
+  const auto D = static_cast<std::size_t>(case_.spec.head_dim), n = static_cast<std::size_t>(n_);
+  const std::size_t rows = local.size();
+  AttentionResult r{std::vector<float>(heads * rows * D), std::vector<float>(heads * rows)};
+  for (std::size_t i = 0; i < rows; ++i) {
+    const auto row = static_cast<std::size_t>(local[i]);
+    RINGBENCH_CHECK_CUDA(cudaMemcpy2D(r.o.data() + i * D, rows * D * sizeof(float),
+                                      o_.get<float>() + row * D, n * D * sizeof(float),
+                                      D * sizeof(float), heads, cudaMemcpyDeviceToHost));
+    RINGBENCH_CHECK_CUDA(cudaMemcpy2D(r.lse.data() + i, rows * sizeof(float),
+                                      lse_.get<float>() + row, n * sizeof(float), sizeof(float),
+                                      heads, cudaMemcpyDeviceToHost));
+  }
+  return r;
+}
+
 void CudaBackend::reference_forward(std::uint64_t seed, float* ref_o, float* ref_lse) {
   // The fp32 GPU reference over the whole key sequence, in chunks of keys merged like ring steps.
   const ProblemSpec& s = case_.spec;

@@ -66,6 +66,9 @@ class CudaBackend final : public RankBackend {
   StepTimer& timer() override { return timer_; }
   void synchronize() override;
   AttentionResult read_result() override;
+  AttentionResult read_rows(std::span<const std::int64_t> local) override;
+  std::int64_t rows_per_head() const override { return n_; }
+  std::int64_t head_dim() const override { return case_.spec.head_dim; }
   ErrorSums compare_with_reference(std::uint64_t seed) override;
   bool has_device_reference() const override { return true; }
   RowStats device_reference_row_stats(std::uint64_t seed) override;
