@@ -63,8 +63,7 @@ po::options_description case_options_description() {
       "members", text(), "emulated members played: auto | all | indices like 0,511,1023 [auto]")(
       "sample-steps", text(),
       "emulated ring: run only this many evenly spaced steps, count the rest at their mean "
-      "[0 = every step]")(
-      "gpu", text(), "GPU ordinal for this rank; -1 = by node-local rank [-1]")(
+      "[0 = every step]")("gpu", text(), "GPU ordinal for this rank; -1 = by node-local rank [-1]")(
       "timeout", text(), "seconds a rank waits for GPU/NCCL work before aborting [600]")(
       "warmup", text(), "untimed iterations first [1]")("iters", text(), "timed iterations [5]")(
       "check", po::value<std::string>()->implicit_value("true"),

@@ -84,8 +84,8 @@ std::string number(double v) {
 MemberChoice parse_members(const std::string& text, int ring_size) {
   if (text == "auto") return {};
   if (text == "all") return {MemberChoice::Kind::all, {}};
-  const std::string allowed = "auto, all, or member indices 0 to " +
-                              std::to_string(ring_size - 1) + " separated by commas";
+  const std::string allowed =
+      "auto, all, or member indices 0 to " + std::to_string(ring_size - 1) + " separated by commas";
   MemberChoice m{MemberChoice::Kind::listed, {}};
   std::istringstream items(text);
   for (std::string item; std::getline(items, item, ',');) {
@@ -208,34 +208,34 @@ namespace {
 void validate_emulation(const BenchmarkCase& c, int world_size) {
   const std::string size = std::to_string(c.ring_size_option);
   if (c.ring_size_option < 0 || (c.ring_size_option > 0 && c.ring_size_option < world_size))
-    throw ConfigError("ring-size", size,
-                      "0 (the ranks) or a ring of at least the ranks (" +
-                          std::to_string(world_size) + ")");
+    throw ConfigError(
+        "ring-size", size,
+        "0 (the ranks) or a ring of at least the ranks (" + std::to_string(world_size) + ")");
   if (c.ring_size_option > 0 && c.virtual_ranks > 1 && c.ring_size_option != c.virtual_ranks)
     throw ConfigError("ring-size", size,
                       "0 or the virtual ranks (" + std::to_string(c.virtual_ranks) +
                           ") with --virtual-ranks: a resident ring in one process");
   const bool emulated = c.emulated(world_size);
-  const std::string why = " (an emulated ring: --ring-size above the ranks, " +
-                          std::to_string(world_size) + ")";
+  const std::string why =
+      " (an emulated ring: --ring-size above the ranks, " + std::to_string(world_size) + ")";
   if (!emulated && c.members != "auto")
     throw ConfigError("members", c.members, "auto unless the ring is emulated" + why);
   if (c.sample_steps < 0 || c.sample_steps > c.ring_size(world_size) ||
       (!emulated && c.sample_steps != 0))
-    throw ConfigError("sample-steps", std::to_string(c.sample_steps),
-                      emulated ? "0 (every step) or 1 to the ring size " +
-                                     std::to_string(c.ring_size(world_size))
-                               : "0 unless the ring is emulated" + why);
+    throw ConfigError(
+        "sample-steps", std::to_string(c.sample_steps),
+        emulated ? "0 (every step) or 1 to the ring size " + std::to_string(c.ring_size(world_size))
+                 : "0 unless the ring is emulated" + why);
   if (!emulated) return;
   if (has_backward(c.pass))
     throw ConfigError("pass", std::string(to_string(c.pass)),
                       "fwd in an emulated ring (its backward is not built)" + why);
-  if (c.dump_tensors)
-    throw ConfigError("dump-tensors", "true", "false in an emulated ring" + why);
+  if (c.dump_tensors) throw ConfigError("dump-tensors", "true", "false in an emulated ring" + why);
   if (c.kernel == KernelKind::cudnn)
     throw ConfigError("kernel", "cudnn",
                       "flash, reference or auto in an emulated ring (one backend plays several "
-                      "members; cuDNN's graphs are built for one)" + why);
+                      "members; cuDNN's graphs are built for one)" +
+                          why);
   if (c.check && c.sample_steps > 0)
     throw ConfigError("check", "true",
                       "false with --sample-steps: the sampled steps leave the outputs partial");

@@ -42,12 +42,12 @@ struct BenchmarkCase {
   DeviceKind device = DeviceKind::cpu;
   KernelKind kernel = KernelKind::cpu;
   PassKind pass = PassKind::fwd;
-  int virtual_ranks = 0;     // > 1: run the schedule of a P-way ring inside one process
-  int ring_size_option = 0;  // > ranks: an emulated ring of this many members (0: the ranks)
+  int virtual_ranks = 0;         // > 1: run the schedule of a P-way ring inside one process
+  int ring_size_option = 0;      // > ranks: an emulated ring of this many members (0: the ranks)
   std::string members = "auto";  // the emulated members played: auto, all, or a list "0,5,9"
   int sample_steps = 0;          // > 0: only this many evenly spaced steps of an emulated ring
-  int gpu = -1;              // >= 0: use this GPU ordinal instead of the node-local rank
-  double timeout_s = 600.0;  // longest wait for one rank's GPU work before aborting
+  int gpu = -1;                  // >= 0: use this GPU ordinal instead of the node-local rank
+  double timeout_s = 600.0;      // longest wait for one rank's GPU work before aborting
   int warmup = 1;
   int iters = 5;
   bool check = false;
@@ -62,8 +62,9 @@ struct BenchmarkCase {
     return virtual_ranks > 1 ? virtual_ranks : ring_size_option > 0 ? ring_size_option : world_size;
   }
   // A ring larger than the ranks that run it: each rank plays some of its members in turn.
-  bool emulated(int world_size) const { return ring_size(world_size) > world_size &&
-                                               virtual_ranks <= 1; }
+  bool emulated(int world_size) const {
+    return ring_size(world_size) > world_size && virtual_ranks <= 1;
+  }
   std::vector<std::pair<std::string, std::string>> entries() const;  // canonical key/value pairs
   std::string canonical() const;                                     // "key = value\n" lines
 };

@@ -37,8 +37,7 @@ std::vector<std::unique_ptr<RankBackend>> make_cpu_backends(
   std::vector<std::unique_ptr<RankBackend>> backends;
   if (c.virtual_ranks <= 1) {
     std::unique_ptr<Transport> link = std::make_unique<MpiTransport>(rt.world(), c.timeout_s);
-    if (emulated)
-      link = std::make_unique<EmulatedHostTransport>(std::move(link), emulated, c.spec);
+    if (emulated) link = std::make_unique<EmulatedHostTransport>(std::move(link), emulated, c.spec);
     backends.push_back(std::make_unique<CpuBackend>(c.spec, layout.local_len(), std::move(link),
                                                     threads, backward));
     return backends;
@@ -74,10 +73,9 @@ std::vector<LocalRank> make_emulated_members(const BenchmarkCase& c, const Seque
   }
   std::vector<LocalRank> members;
   for (int m : plan.mine)
-    members.push_back({m,
-                       RingSchedule(layout, m, pattern, c.spec.heads, plan.last_needed_step,
-                                    plan.ring_steps),
-                       backend, blocks});
+    members.push_back(
+        {m, RingSchedule(layout, m, pattern, c.spec.heads, plan.last_needed_step, plan.ring_steps),
+         backend, blocks});
   return members;
 }
 
@@ -95,7 +93,6 @@ std::vector<int> local_ring_ranks(const BenchmarkCase& c, const MpiRuntime& rt) 
   std::iota(ranks.begin(), ranks.end(), 0);
   return ranks;
 }
-
 
 std::vector<LocalRank> make_local_ranks(const BenchmarkCase& c, const SequenceLayout& layout,
                                         const MpiRuntime& rt,

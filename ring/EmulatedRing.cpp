@@ -32,7 +32,8 @@ std::vector<int> automatic_members(const BenchmarkCase& c, const SequenceLayout&
     flops.push_back(member_work(c.spec, layout, pattern, m, last_needed_step));
   const auto [lo, hi] = std::minmax_element(flops.begin(), flops.end());
   if (*hi - *lo <= 1e-12 * *hi) return {0};
-  const int least = static_cast<int>(lo - flops.begin()), most = static_cast<int>(hi - flops.begin());
+  const int least = static_cast<int>(lo - flops.begin()),
+            most = static_cast<int>(hi - flops.begin());
   return {std::min(least, most), std::max(least, most)};
 }
 

@@ -8,8 +8,8 @@ namespace {
 int source_of(int rank, int step, int ranks) {
   return (rank - step % ranks + ranks) % ranks;
 }
-bool step_allowed(const SequenceLayout& layout, const AttentionPattern& pattern, int rank,
-                  int step, std::int64_t heads) {
+bool step_allowed(const SequenceLayout& layout, const AttentionPattern& pattern, int rank, int step,
+                  std::int64_t heads) {
   return any_allowed(pattern, layout.runs(rank), layout.runs(source_of(rank, step, layout.ranks())),
                      heads);
 }

@@ -34,8 +34,12 @@ BenchmarkCase emulated_case(const std::string& mask, LayoutKind layout) {
   return c;
 }
 
-const char* const kMasks[] = {"none", "causal", "window:30:0", "window:20:40",
-                              "dilated:48,96:1,2", "bigbird:16:3:1:2+causal"};
+const char* const kMasks[] = {"none",
+                              "causal",
+                              "window:30:0",
+                              "window:20:40",
+                              "dilated:48,96:1,2",
+                              "bigbird:16:3:1:2+causal"};
 
 }  // namespace
 
@@ -114,8 +118,7 @@ TEST_CASE("sampled steps run only their steps, and the time is projected from th
   for (int s : {0, 2, 5})
     want += block_flops(c.spec, *pattern, layout.runs(member),
                         layout.runs((member - s + kRing) % kRing));
-  REQUIRE(std::accumulate(run.step_flops.begin(), run.step_flops.begin() + 3, 0.0) ==
-          Approx(want));
+  REQUIRE(std::accumulate(run.step_flops.begin(), run.step_flops.begin() + 3, 0.0) == Approx(want));
   // two exchanges of a K/V block between the three steps, over the real link
   const std::int64_t block = 2 * 2 * layout.local_len() * 32 * 4;
   REQUIRE(run.bytes_sent[0] == block);

@@ -12,11 +12,11 @@ namespace ringbench {
 namespace {
 
 constexpr std::string_view kJobKeys[] = {
-    "seq-len",  "heads",         "kv-heads", "head-dim",      "batch",  "tokens-per-step",
-    "dtype",    "mask",          "layout",   "softmax-scale", "device", "kernel",
-    "pass",     "virtual-ranks", "gpu",      "timeout",       "warmup", "iters",
-    "check",    "tolerance",     "seed",     "preset",        "ranks",  "scaling",
-    "priority", "check-rows",    "ring-size", "members",  "sample-steps"};
+    "seq-len",  "heads",         "kv-heads",  "head-dim",      "batch",       "tokens-per-step",
+    "dtype",    "mask",          "layout",    "softmax-scale", "device",      "kernel",
+    "pass",     "virtual-ranks", "gpu",       "timeout",       "warmup",      "iters",
+    "check",    "tolerance",     "seed",      "preset",        "ranks",       "scaling",
+    "priority", "check-rows",    "ring-size", "members",       "sample-steps"};
 
 std::string_view trim(std::string_view s) {
   const auto first = s.find_first_not_of(" \t\r");

@@ -11,7 +11,8 @@ namespace ringbench {
 // so both directions run at once, on `stream`.
 inline void nccl_ring_exchange(NcclCommunicator& comm, const void* send, void* recv,
                                std::size_t bytes, cudaStream_t stream) {
-  const int next = (comm.rank() + 1) % comm.size(), prev = (comm.rank() + comm.size() - 1) % comm.size();
+  const int next = (comm.rank() + 1) % comm.size(),
+            prev = (comm.rank() + comm.size() - 1) % comm.size();
   RINGBENCH_CHECK_NCCL(ncclGroupStart());
   RINGBENCH_CHECK_NCCL(ncclSend(send, bytes, ncclUint8, next, comm.get(), stream));
   RINGBENCH_CHECK_NCCL(ncclRecv(recv, bytes, ncclUint8, prev, comm.get(), stream));

@@ -19,8 +19,8 @@
 #include "ring/cuda/CudaBackwardKernel.hpp"
 #include "ring/cuda/DevicePatternMask.hpp"
 #include "ring/cuda/DilatedBackwardBranches.hpp"
-#include "ring/cuda/EmulatedDeviceTransport.hpp"
 #include "ring/cuda/DilatedBranches.hpp"
+#include "ring/cuda/EmulatedDeviceTransport.hpp"
 #include "ring/cuda/KernelChoice.hpp"
 #ifdef RINGBENCH_HAVE_CUDNN
 #include "ring/cuda/cudnn/CudnnBackwardKernel.hpp"
@@ -227,7 +227,8 @@ std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(
     CudaRankParts parts = parts_of(ranks.front());
     parts.comm = communicator(rt);
     parts.emulated = true;
-    const std::size_t block = 2 * static_cast<std::size_t>(c.spec.batch * c.spec.effective_kv_heads() *
+    const std::size_t block = 2 *
+                              static_cast<std::size_t>(c.spec.batch * c.spec.effective_kv_heads() *
                                                        layout.local_len() * c.spec.head_dim) *
                               element_bytes(c.spec.dtype);
     NcclCommunicator* link = rt.size() > 1 ? parts.comm.get() : nullptr;  // one rank: a copy
