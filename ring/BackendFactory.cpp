@@ -13,6 +13,7 @@
 #include "ring/cpu/CpuBackend.hpp"
 #include "ring/cpu/EmulatedHostTransport.hpp"
 #include "ring/cpu/RelayTransport.hpp"
+#include "ring/MemoryPlan.hpp"
 #ifdef RINGBENCH_HAVE_CUDA
 #include "ring/cuda/CudaBackendFactory.hpp"
 #endif
@@ -27,7 +28,7 @@ std::vector<std::unique_ptr<RankBackend>> make_cpu_backends(
   const bool backward = has_backward(c.pass);
   const std::size_t held = emulated ? 1 : ranks.size();  // an emulated ring: one for all members
   const double needed =
-      static_cast<double>(cpu_rank_bytes(c.spec, layout.local_len(), backward)) * held;
+      static_cast<double>(plan_host_rank(c.spec, layout.local_len(), backward)) * held;
   const double available =
       static_cast<double>(::sysconf(_SC_AVPHYS_PAGES)) * ::sysconf(_SC_PAGESIZE);
   refuse_unless_all_fit(rt, needed, available / rt.local_size(), "host memory", c.spec);

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "core/InputGenerator.hpp"
+#include "ring/MemoryPlan.hpp"
 
 namespace ringbench {
 
@@ -25,16 +26,6 @@ std::vector<float> values_if(bool wanted, std::size_t count) {
   return std::vector<float>(wanted ? count : 0);
 }
 }  // namespace
-
-std::size_t cpu_rank_bytes(const ProblemSpec& spec, std::int64_t n, bool backward) {
-  // Q, O, three K/V blocks (local + double buffer), LSE; all fp32. The backward adds dO, dQ, D,
-  // the dK/dV accumulators travelling with each of the three blocks, this rank's share, and the
-  // finished gradients of its own keys.
-  const std::size_t forward = 2 * q_values(spec, n) + 3 * kv_values(spec, n) + rows(spec, n);
-  const std::size_t extra =
-      backward ? 2 * q_values(spec, n) + 5 * kv_values(spec, n) + rows(spec, n) : 0;
-  return sizeof(float) * (forward + extra);
-}
 
 CpuBackend::CpuBackend(const ProblemSpec& spec, std::int64_t local_len,
                        std::unique_ptr<Transport> transport, int threads, bool backward,
@@ -76,7 +67,7 @@ CpuBackend::CpuBackend(const ProblemSpec& spec, std::int64_t local_len,
 }
 
 std::size_t CpuBackend::allocated_bytes() const {
-  return cpu_rank_bytes(spec_, n_, backward_);
+  return plan_host_rank(spec_, n_, backward_);
 }
 
 void CpuBackend::generate_inputs(std::uint64_t seed, std::span<const PositionRun> runs) {

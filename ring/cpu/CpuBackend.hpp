@@ -14,9 +14,6 @@
 
 namespace ringbench {
 
-// Bytes a CPU rank allocates for a case (checked against free memory before allocating).
-std::size_t cpu_rank_bytes(const ProblemSpec& spec, std::int64_t local_len, bool backward);
-
 class CpuBackend final : public RankBackend {
  public:
   // `threads`: OpenMP threads for the kernels (cores on this node divided among its ranks).

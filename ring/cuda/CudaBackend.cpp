@@ -39,31 +39,6 @@ std::vector<float> to_host(const float* device, std::size_t count) {
 }
 }  // namespace
 
-std::int64_t check_chunk(const ProblemSpec& s) {
-  // bounded so the check fits beside the run; whole in every dilation rate, as dilated pairs gather
-  // whole rows (a period of 1 otherwise)
-  const std::int64_t period = make_pattern(s.mask, s.seq_len)->head_period();
-  return std::min<std::int64_t>(s.seq_len, std::max<std::int64_t>(1, (1 << 16) / period) * period);
-}
-
-CudaMemoryPlan plan_cuda_rank(const BenchmarkCase& c, std::int64_t n, bool emulated) {
-  const ProblemSpec& s = c.spec;
-  const std::size_t e = element_bytes(s.dtype), rows = rows_of(s, n);
-  CudaMemoryPlan p;
-  p.q = q_elements(s, n) * e;
-  // the local block and two receive buffers
-  p.kv_blocks = 3 * (kv_elements(s, n) * e + dkv_bytes(c, n));
-  p.output = q_elements(s, n) * sizeof(float) + rows * sizeof(float);
-  p.positions = DevicePositions::bytes(std::max(n, check_chunk(s)));
-  if (c.check && c.check_rows == 0)  // sampled rows are checked on the host
-    p.check = p.output + kv_elements(s, check_chunk(s)) * e +
-              for_backward(c, GradientReference::plan_bytes(s, n));
-  // dO, dQ, D, the share and the finished dK/dV, the backward kernel's positions
-  p.backward = for_backward(c, p.q + p.output + 2 * dkv_bytes(c, n) + DevicePositions::bytes(n));
-  if (emulated) p.emulation = kv_elements(s, n) * e;
-  return p;
-}
-
 // The backward's timer and transports see one exchange more than the ring has steps: the hop
 // that brings each block's finished dK/dV home.
 CudaBackend::CudaBackend(const BenchmarkCase& c, std::int64_t local_len, int steps,

@@ -12,6 +12,7 @@
 #include "distributed/cuda/CudaHandles.hpp"
 #include "distributed/cuda/GpuDevice.hpp"
 #include "distributed/cuda/NcclCommunicator.hpp"
+#include "ring/MemoryPlan.hpp"
 #include "ring/RankBackend.hpp"
 #include "ring/cuda/CudaBlockKernel.hpp"
 #include "ring/cuda/CudaStepTimer.hpp"
@@ -19,20 +20,6 @@
 #include "ring/cuda/GradientReference.hpp"
 
 namespace ringbench {
-
-// Device bytes one rank needs for a case, worked out before anything is allocated.
-struct CudaMemoryPlan {
-  std::size_t q = 0, kv_blocks = 0, output = 0, positions = 0, check = 0;
-  std::size_t backward = 0;   // dO, dQ, D, this rank's dK/dV share and the finished dK/dV
-  std::size_t emulation = 0;  // an emulated member's scratch block: where the real link writes
-  std::size_t total() const {
-    return q + kv_blocks + output + positions + check + backward + emulation;
-  }
-};
-CudaMemoryPlan plan_cuda_rank(const BenchmarkCase& c, std::int64_t local_len,
-                              bool emulated = false);
-// Keys per chunk of the reference check.
-std::int64_t check_chunk(const ProblemSpec& s);
 
 // How a CudaBackend gets its kernels and transports, each made on the backend's compute stream.
 struct CudaRankParts {
@@ -57,7 +44,7 @@ class CudaBackend final : public RankBackend {
   std::string device_name() const override { return gpu_.name; }
   std::string pci_bus_id() const override { return gpu_.pci_bus_id; }
   std::size_t allocated_bytes() const override {
-    return plan_cuda_rank(case_, n_, emulated_).total() + kernel_bytes_;
+    return plan_device_rank(case_, n_, emulated_).buffers() + kernel_bytes_;
   }
   void generate_inputs(std::uint64_t seed, std::span<const PositionRun> runs) override;
   const RankBuffers& buffers() const override { return buffers_; }

@@ -109,20 +109,7 @@ KernelPlan plan_kernel(const BenchmarkCase& c, const SequenceLayout& layout,
   KernelPlan plan;
   const std::int64_t heads = c.spec.heads;
   plan.kind = plan.backward_kind = c.kernel;
-  // block patterns keep their bitmap on the device: the step kernel and the checker, and with a
-  // backward its kernel and the gradient reference, each hold one
-  const std::size_t bitmaps = has_backward(c.pass) ? 4 : 2;
-  if (!pattern.dense_kind())
-    plan.bytes += bitmaps * DevicePatternMask::plan_bytes(pattern, c.spec.seq_len);
-  // dilated pairs gather their rows: the step kernel's buffers and the checker's, and the
-  // backward kernel's (the gradient reference counts its own)
-  if (!pattern.mask_terms()) {
-    plan.bytes +=
-        DilatedBranches::plan_bytes(c.spec, layout.local_len()) +
-        DilatedBranches::plan_bytes(c.spec, std::max(layout.local_len(), check_chunk(c.spec)));
-    if (has_backward(c.pass))
-      plan.bytes += DilatedBackwardBranches::plan_bytes(c.spec, layout.local_len());
-  }
+  plan.bytes = own_kernel_bytes(c, layout.local_len());
   std::string error;
 #ifdef RINGBENCH_HAVE_CUDNN
   if (c.kernel == KernelKind::cudnn || c.kernel == KernelKind::automatic)
@@ -188,7 +175,7 @@ std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(
   RINGBENCH_CHECK_CUDA(cudaMemGetInfo(&free, &total));
   // an emulated ring holds one backend whatever the members it plays
   const double needed =
-      static_cast<double>(plan_cuda_rank(c, layout.local_len(), emulated != nullptr).total() +
+      static_cast<double>(plan_device_rank(c, layout.local_len(), emulated != nullptr).buffers() +
                           kernel.bytes) *
       (emulated ? 1 : ranks.size());
   refuse_unless_all_fit(rt, needed + kReservedBytes, static_cast<double>(free), "GPU memory",

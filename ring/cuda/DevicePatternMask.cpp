@@ -53,13 +53,6 @@ DevicePatternMask::DevicePatternMask(std::shared_ptr<const AttentionPattern> pat
   }
 }
 
-std::size_t DevicePatternMask::plan_bytes(const AttentionPattern& pattern, std::int64_t seq_len) {
-  const auto terms = pattern.mask_terms();
-  if (!terms || !terms->block_map || terms->block <= 0) return 0;
-  const std::int64_t blocks = seq_len / terms->block;
-  return static_cast<std::size_t>(blocks * ((blocks + 31) / 32)) * sizeof(std::uint32_t);
-}
-
 cuda::TileList DevicePatternMask::tiles(std::span<const PositionRun> q_runs,
                                         std::span<const PositionRun> kv_runs, TileShape shape) {
   std::vector<std::int64_t> key{shape.by_keys, shape.block, shape.tile};

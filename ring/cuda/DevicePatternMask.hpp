@@ -26,10 +26,6 @@ class DevicePatternMask {
   // `pattern` must have mask_terms().
   DevicePatternMask(std::shared_ptr<const AttentionPattern> pattern, cudaStream_t stream);
 
-  // Device bytes of the block bitmap of `pattern` on a sequence of `seq_len` (0 without one);
-  // the tile lists add 4 bytes per listed tile.
-  static std::size_t plan_bytes(const AttentionPattern& pattern, std::int64_t seq_len);
-
   std::string spec() const { return pattern_->spec(); }
   const cuda::PairTerms& terms() const { return terms_; }
   // The tile lists of `q_runs` against `kv_runs` in `shape` (the forward's or the backward's),

@@ -18,8 +18,7 @@ class DevicePositions {
  public:
   explicit DevicePositions(std::int64_t local_len)
       : q_(sizeof(std::int32_t) * local_len), kv_(sizeof(std::int32_t) * local_len) {}
-  // What it holds for a rank of `local_len` tokens.
-  static std::size_t bytes(std::int64_t local_len) { return 2 * sizeof(std::int32_t) * local_len; }
+  // It holds device_positions_bytes(local_len) (ring/MemoryPlan.hpp) until a longer chunk comes.
 
   // Positions of `q_len` queries (`q_runs`) and of `kv_len` keys (`kv_runs`); the buffers grow
   // for longer chunks (the reference checks'). The queries' are filled only when their runs change.

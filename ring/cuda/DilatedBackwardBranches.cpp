@@ -1,4 +1,5 @@
 #include "ring/cuda/DilatedBackwardBranches.hpp"
+#include "ring/MemoryPlan.hpp"
 
 #include "core/PatternSpec.hpp"
 #include "distributed/cuda/CudaCheck.hpp"
@@ -45,15 +46,6 @@ void DilatedBackwardBranches::reserve(std::int64_t q_len, std::int64_t kv_len) {
     dv_ = DeviceBuffer(gathered_bytes(spec_, rows, f, d));
     kv_rows_ = kv_len;
   }
-}
-
-std::size_t DilatedBackwardBranches::plan_bytes(const ProblemSpec& spec, std::int64_t local_len) {
-  // at most every row gathered (rate 1), both sides: Q, dO, K, V in the input type; dQ, dK, dV
-  // in fp32; LSE and D
-  const std::size_t e = element_bytes(spec.dtype), f = sizeof(float);
-  return 4 * gathered_bytes(spec, local_len, e, spec.head_dim) +
-         3 * gathered_bytes(spec, local_len, f, spec.head_dim) +
-         2 * gathered_bytes(spec, local_len, f, 1);
 }
 
 void DilatedBackwardBranches::attend_backward(const BackwardBlock& b, KernelKind kind) {

@@ -27,9 +27,6 @@ class DilatedBackwardBranches {
   // As CudaBackwardKernel::attend_backward_raw for the pattern the object was made for.
   void attend_backward(const BackwardBlock& b, KernelKind kind);
 
-  // Device memory of the gathered rows for `local_len` queries and keys.
-  static std::size_t plan_bytes(const ProblemSpec& spec, std::int64_t local_len);
-
  private:
   struct Branch {
     int rate = 1;

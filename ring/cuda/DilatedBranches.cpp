@@ -1,4 +1,5 @@
 #include "ring/cuda/DilatedBranches.hpp"
+#include "ring/MemoryPlan.hpp"
 
 #include <algorithm>
 #include <stdexcept>
@@ -36,11 +37,6 @@ ProblemSpec dilated_pair_spec(const ProblemSpec& spec, const DilatedBranch& b, b
   return s;
 }
 
-std::size_t gathered_bytes(const ProblemSpec& s, std::int64_t rows, std::size_t value_bytes,
-                           std::int64_t dim) {
-  return static_cast<std::size_t>(s.batch * s.heads * rows * dim) * value_bytes;
-}
-
 DilatedBranches::DilatedBranches(const ProblemSpec& spec, const DilatedPattern& pattern,
                                  std::int64_t local_len, cudaStream_t stream)
     : spec_(spec), n_(local_len), stream_(stream) {
@@ -70,13 +66,6 @@ void DilatedBranches::reserve_keys(std::int64_t kv_len) {
   k_ = DeviceBuffer(bytes);  // gathered rows of the smallest rate fit in kv_len rows
   v_ = DeviceBuffer(bytes);
   key_rows_ = kv_len;
-}
-
-std::size_t DilatedBranches::plan_bytes(const ProblemSpec& spec, std::int64_t local_len) {
-  // at most every row gathered (rate 1): Q, K and V of every query head, the fp32 output, LSE
-  const std::size_t e = element_bytes(spec.dtype);
-  return 3 * gathered_bytes(spec, local_len, e, spec.head_dim) +
-         gathered_bytes(spec, local_len, sizeof(float), spec.head_dim + 1);
 }
 
 void DilatedBranches::attend(const void* q, std::span<const PositionRun> q_runs, const void* k,

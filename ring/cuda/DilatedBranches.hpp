@@ -35,9 +35,6 @@ class DilatedBranches {
               std::int64_t kv_len, std::span<const PositionRun> kv_runs, float* o, float* lse,
               KernelKind kind);
 
-  // Device memory of the gathered blocks for `local_len` queries and keys.
-  static std::size_t plan_bytes(const ProblemSpec& spec, std::int64_t local_len);
-
  private:
   struct Branch {
     int rate = 1;
@@ -60,9 +57,6 @@ class DilatedBranches {
 ProblemSpec dilated_pair_spec(const ProblemSpec& spec, const DilatedBranch& pair, bool causal);
 // The smallest rate of the pattern's pairs: the one that gathers the most rows.
 std::int64_t smallest_rate(const DilatedPattern& pattern);
-// Bytes of `rows` gathered rows of `dim` values of `value_bytes` for every query head.
-std::size_t gathered_bytes(const ProblemSpec& spec, std::int64_t rows, std::size_t value_bytes,
-                           std::int64_t dim);
 
 // The runs of the rows a pair of rate `rate` gathers from `runs`; throws std::logic_error where
 // a run is not whole in rate.

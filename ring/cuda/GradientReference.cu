@@ -1,4 +1,5 @@
 #include "ring/cuda/GradientReference.hpp"
+#include "ring/MemoryPlan.hpp"
 
 #include <algorithm>
 
@@ -15,10 +16,6 @@ namespace {
 
 // Tokens per chunk of queries or keys: bounded so the check fits beside the run, and whole in
 // every dilation rate (dilated pairs gather whole rows).
-std::int64_t chunk_of(const ProblemSpec& s) {
-  const std::int64_t period = make_pattern(s.mask, s.seq_len)->head_period();
-  return std::min<std::int64_t>(s.seq_len, std::max<std::int64_t>(1, (1 << 14) / period) * period);
-}
 std::size_t values(const ProblemSpec& s, std::int64_t heads, std::int64_t tokens) {
   return static_cast<std::size_t>(s.batch * heads * tokens * s.head_dim);
 }
@@ -55,26 +52,12 @@ GradientReference::GradientReference(const ProblemSpec& spec, std::int64_t local
                                      cudaStream_t stream)
     : spec_(spec),
       n_(local_len),
-      chunk_(chunk_of(spec)),
+      chunk_(gradient_reference_chunk(spec)),
       stream_(stream),
       lse_(rows(spec, local_len) * sizeof(float)),
       delta_(rows(spec, local_len) * sizeof(float)),
       pattern_(make_pattern(spec.mask, spec.seq_len)),
       kernel_(spec, KernelKind::reference, local_len, stream) {}
-
-std::size_t GradientReference::plan_bytes(const ProblemSpec& s, std::int64_t n) {
-  const std::int64_t c = chunk_of(s), kv = s.effective_kv_heads();
-  const std::size_t e = element_bytes(s.dtype), f = sizeof(float);
-  return 2 * rows(s, n) * f                                      // LSE, D
-         + values(s, s.heads, n) * f + 2 * values(s, kv, n) * f  // dQ, dK, dV references
-         + 2 * values(s, std::max(s.heads, kv), c) * e           // a chunk's tensors
-         + 2 * values(s, kv, std::max(n, c)) * f                 // discarded dK/dV
-         + values(s, s.heads, c) * f + 2 * rows(s, c) * f        // discarded dQ, LSE/D chunk
-         + DevicePositions::bytes(std::max(n, c))                // the kernel's positions
-         + (make_pattern(s.mask, s.seq_len)->mask_terms()        // and its gathered rows
-                ? 0
-                : DilatedBackwardBranches::plan_bytes(s, std::max(n, c)));
-}
 
 RowStats GradientReference::row_stats(const float* ref_o, const float* ref_lse, const void* d_o) {
   const std::size_t r = rows(spec_, n_);

@@ -30,9 +30,6 @@ class GradientReference {
  public:
   GradientReference(const ProblemSpec& spec, std::int64_t local_len, cudaStream_t stream);
 
-  // Device bytes it allocates at most (for the memory plan).
-  static std::size_t plan_bytes(const ProblemSpec& spec, std::int64_t local_len);
-
   // This rank's rows: D = rowsum(dO ∘ O_ref) from the reference output; returns LSE and D.
   RowStats row_stats(const float* ref_o, const float* ref_lse, const void* d_o);
   // Frobenius sums of the rank's gradients against the reference; `all` holds every query's LSE

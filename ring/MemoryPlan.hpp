@@ -1,0 +1,54 @@
+// The bytes one rank of a case allocates, worked out before anything is: the backends allocate
+// exactly these buffers, the factories refuse cases that do not fit with these numbers, and
+// `ringbench plan` predicts memory per GPU with the same functions (no CUDA needed to ask).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/AttentionPattern.hpp"
+#include "core/BenchmarkCase.hpp"
+
+namespace ringbench {
+
+// Device bytes of one GPU rank. `kernels` is what the own kernels hold for a pattern (block
+// bitmaps, the gathered rows of dilated pairs); cuDNN's graphs add their workspace at run time.
+struct DeviceMemoryPlan {
+  std::size_t q = 0, kv_blocks = 0, output = 0, positions = 0, check = 0;
+  std::size_t backward = 0;   // dO, dQ, D, this rank's dK/dV share and the finished dK/dV
+  std::size_t emulation = 0;  // an emulated member's scratch block: where the real link writes
+  std::size_t kernels = 0;
+  // What the backend itself allocates (the kernels count theirs).
+  std::size_t buffers() const {
+    return q + kv_blocks + output + positions + check + backward + emulation;
+  }
+  std::size_t total() const { return buffers() + kernels; }
+};
+DeviceMemoryPlan plan_device_rank(const BenchmarkCase& c, std::int64_t local_len,
+                                  bool emulated = false);
+
+// Host bytes of one CPU rank (fp32 throughout).
+std::size_t plan_host_rank(const ProblemSpec& spec, std::int64_t local_len, bool backward);
+
+// The bytes one rank of `c` holds on its device (host memory for CPU ranks, else GPU memory,
+// without cuDNN's workspace).
+std::size_t plan_rank_bytes(const BenchmarkCase& c, std::int64_t local_len, bool emulated = false);
+
+// Keys per chunk of the GPU reference check: bounded so the check fits beside the run, whole in
+// every dilation rate (dilated pairs gather whole rows).
+std::int64_t check_chunk(const ProblemSpec& s);
+
+// The pieces, each used by the class that allocates it.
+std::size_t device_positions_bytes(std::int64_t tokens);  // DevicePositions: q and kv int32
+std::size_t gradient_reference_bytes(const ProblemSpec& s, std::int64_t local_len);
+std::int64_t gradient_reference_chunk(const ProblemSpec& s);
+std::size_t pattern_bitmap_bytes(const AttentionPattern& pattern, std::int64_t seq_len);
+std::size_t dilated_forward_bytes(const ProblemSpec& s, std::int64_t local_len);
+std::size_t dilated_backward_bytes(const ProblemSpec& s, std::int64_t local_len);
+// Bytes of `rows` gathered rows of every query head, `dim` values of `value_bytes` each.
+std::size_t gathered_bytes(const ProblemSpec& s, std::int64_t rows, std::size_t value_bytes,
+                           std::int64_t dim);
+// What the own kernels of a GPU rank hold for the case's pattern (DeviceMemoryPlan::kernels).
+std::size_t own_kernel_bytes(const BenchmarkCase& c, std::int64_t local_len);
+
+}  // namespace ringbench
