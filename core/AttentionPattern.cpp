@@ -17,6 +17,48 @@ std::int64_t AttentionPattern::count_allowed(const PositionRun& q, const Positio
   return n;
 }
 
+namespace {
+
+// Below this many keys a partial box is settled key by key: cheaper than more coverage calls.
+constexpr std::int64_t kBisectionLeaf = 16;
+
+// Appends keys first..last (stride 1), extending the last run when it ends just before them.
+void append_keys(std::vector<PositionRun>& runs, std::int64_t first, std::int64_t last) {
+  if (!runs.empty() && runs.back().stride == 1 && runs.back().last() + 1 == first) {
+    runs.back().length += last - first + 1;
+    return;
+  }
+  const std::int64_t before = runs.empty() ? 0 : runs.back().local_start + runs.back().length;
+  runs.push_back({before, first, last - first + 1, 1});
+}
+
+// The allowed keys of q in [k_first, k_last], in order. Coverage none and full are never wrong,
+// so only partial boxes are split, down to single keys judged by allows(): exact even where a
+// pattern's partial is conservative.
+void bisect_keys(const AttentionPattern& p, std::int64_t q, int head, int branch,
+                 std::int64_t k_first, std::int64_t k_last, std::vector<PositionRun>& runs) {
+  const Coverage cover = p.coverage(q, q, k_first, k_last, head, branch);
+  if (cover == Coverage::none) return;
+  if (cover == Coverage::full) return append_keys(runs, k_first, k_last);
+  if (k_last - k_first < kBisectionLeaf) {
+    for (std::int64_t k = k_first; k <= k_last; ++k)
+      if (p.allows(q, k, head, branch)) append_keys(runs, k, k);
+    return;
+  }
+  const std::int64_t mid = k_first + (k_last - k_first) / 2;
+  bisect_keys(p, q, head, branch, k_first, mid, runs);
+  bisect_keys(p, q, head, branch, mid + 1, k_last, runs);
+}
+
+}  // namespace
+
+std::vector<PositionRun> AttentionPattern::allowed_keys(std::int64_t q, int head, int branch,
+                                                        std::int64_t seq_len) const {
+  std::vector<PositionRun> runs;
+  if (seq_len > 0) bisect_keys(*this, q, head, branch, 0, seq_len - 1, runs);
+  return runs;
+}
+
 std::optional<MaskTerms> AttentionPattern::mask_terms() const {
   // a band is its own one term (none, causal, window); the other patterns say theirs
   if (const auto b = band()) return MaskTerms{b, 0, false, 0, false, 0};

@@ -91,6 +91,13 @@ class AttentionPattern {
   // Exact number of allowed (q, k) pairs between the tokens of two runs for one head, summed over
   // the branches (with multiplicity). Fast: closed forms or O(run length), never O(n·m).
   virtual std::int64_t count_allowed(const PositionRun& q, const PositionRun& k, int head) const;
+  // Exactly the keys in [0, seq_len) that query position q attends in one head and branch, as
+  // ascending disjoint runs, local_start counting the keys of the runs before (their index in the
+  // list). What a row-wise reference needs: its cost is the keys a row attends, not seq_len. The
+  // default bisects the key range with coverage() (none: skipped, full: one run) and tests a few
+  // keys with allows() where boxes stay partial; patterns with a closed form override it.
+  virtual std::vector<PositionRun> allowed_keys(std::int64_t q, int head, int branch,
+                                                std::int64_t seq_len) const;
 
   // The block map a random pattern drew; empty (blocks 0) for the others.
   virtual BlockMap block_map() const { return {}; }

@@ -1,9 +1,9 @@
 // --check-rows N: the check that scales to any sequence length. N query positions spread evenly
 // over the sequence are compared, in every batch and head, with a float64 reference of those rows
-// against every key of the sequence. The keys are generated from the seeded generator chunk by
-// chunk and the chunks merged by their log-sum-exp, so the check holds one chunk of keys at a
-// time, and its cost is N rows x S keys, not S x S; chunks no sampled row attends (in any head)
-// are skipped, so a sparse pattern costs N rows x the keys they attend.
+// against every key of the sequence (core/RowReference.hpp): each row's allowed keys are asked of
+// the pattern and only those are generated, a window of them at a time, so the check costs the
+// keys the N rows attend (N x S for dense masks, a few thousand per row for a window, about 400K
+// per row of LongNet's dilated pattern at 1B tokens), never S x S.
 #pragma once
 
 #include <cstdint>

@@ -205,6 +205,86 @@ TEST_CASE("pattern coverage is exact on every box: none, full and partial as the
   for (const std::int64_t n : seen) REQUIRE(n > 10000);
 }
 
+namespace {
+// How allowed_keys writes a row's keys: non-empty runs, ascending and disjoint, local_start
+// counting the keys of the runs before.
+bool well_formed(const std::vector<PositionRun>& runs) {
+  std::int64_t keys = 0, last = -1;
+  for (const PositionRun& r : runs) {
+    if (r.length < 1 || r.stride < 1 || r.local_start != keys || r.first() <= last) return false;
+    keys += r.length, last = r.last();
+  }
+  return true;
+}
+}  // namespace
+
+TEST_CASE("allowed keys of a query are exactly the keys allows() admits, in every pattern",
+          "[pattern][allowed-keys]") {
+  std::int64_t rows_with_keys = 0, strided_rows = 0;
+  for (const Case& c : cases()) {
+    const auto p = make_pattern(c.spec, c.seq_len);
+    for (int h = 0; h < kHeads; ++h)
+      for (int b = 0; b < p->branches(); ++b)
+        for (std::int64_t q = 0; q < c.seq_len; ++q) {
+          std::vector<std::int64_t> expected;
+          for (std::int64_t k = 0; k < c.seq_len; ++k)
+            if (p->allows(q, k, h, b)) expected.push_back(k);
+          const std::vector<PositionRun> runs = p->allowed_keys(q, h, b, c.seq_len);
+          CAPTURE(c.spec, h, b, q);
+          REQUIRE(well_formed(runs));
+          REQUIRE(expand_positions(runs) == expected);
+          // the generic bisection as well, where a closed form overrides it (dilated, window)
+          const std::vector<PositionRun> bisected =
+              p->AttentionPattern::allowed_keys(q, h, b, c.seq_len);
+          REQUIRE(well_formed(bisected));
+          REQUIRE(expand_positions(bisected) == expected);
+          rows_with_keys += !expected.empty();
+          strided_rows += runs.size() == 1 && runs[0].stride > 1;
+        }
+  }
+  REQUIRE(rows_with_keys > 10000);
+  REQUIRE(strided_rows > 1000);
+}
+
+TEST_CASE("allowed keys at a billion tokens: closed forms in O(1), as many keys as counted",
+          "[pattern][allowed-keys]") {
+  // LongNet at 1B: a rate-8192 row of the whole-sequence segment attends 131072 keys
+  constexpr std::int64_t s = std::int64_t{1} << 30;
+  const std::string longnet =
+      "dilated:2048,16384,131072,1048576,8388608,67108864,536870912,1073741824:"
+      "1,4,16,64,256,1024,4096,8192";
+  const PositionRun all{0, 0, s, 1};
+  for (const std::string& spec : {longnet, longnet + "+causal"}) {
+    const auto p = make_pattern(spec, s);
+    for (const std::int64_t q : {std::int64_t{0}, s / 2, s / 2 + 4, s - 8192, s - 1})
+      for (int h : {0, 4, 7}) {
+        std::int64_t keys = 0;
+        for (int b = 0; b < p->branches(); ++b)
+          for (const PositionRun& r : p->allowed_keys(q, h, b, s)) keys += r.length;
+        CAPTURE(spec, q, h);
+        REQUIRE(keys == p->count_allowed({0, q, 1, 1}, all, h));
+      }
+    const auto top = p->allowed_keys(s / 2, 0, 7, s);
+    REQUIRE(top.size() == 1);
+    CHECK(top[0].length == (spec == longnet ? s / 8192 : s / 2 / 8192 + 1));
+    CHECK(top[0].stride == 8192);
+  }
+  // the bisection at a million tokens: runs as counted, for the patterns without a closed form
+  constexpr std::int64_t m = 1 << 20;
+  const PositionRun keys{0, 0, m, 1};
+  for (const std::string& spec :
+       {"causal", "none", "longformer:128:128:256+causal", "bigbird:64:3:1:3:5",
+        "blocksparse:64:0.01:3+causal", "window:4095:0"}) {
+    const auto p = make_pattern(spec, m);
+    for (const std::int64_t q : {std::int64_t{0}, std::int64_t{100}, m / 3, m - 1}) {
+      std::int64_t n = 0;
+      for (const PositionRun& r : p->allowed_keys(q, 0, 0, m)) n += r.length;
+      CAPTURE(spec, q);
+      REQUIRE(n == p->count_allowed({0, q, 1, 1}, keys, 0));
+    }
+  }
+}
+
 TEST_CASE("pattern totals over layouts: all heads and any_allowed agree with the definition",
           "[pattern]") {
   bool some_step_empty = false, some_step_busy = false;

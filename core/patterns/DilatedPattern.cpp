@@ -56,6 +56,20 @@ bool DilatedPattern::segment_has_pair(std::int64_t q_first, std::int64_t q_last,
   return queries && keys && (!causal_ || k_lo <= q_hi);
 }
 
+std::vector<PositionRun> DilatedPattern::allowed_keys(std::int64_t q, int head, int branch,
+                                                      std::int64_t seq_len) const {
+  const std::int64_t w = branches_[branch].segment, r = branches_[branch].dilation;
+  const std::int64_t c = head % r;
+  if (q < 0 || q >= seq_len || q % r != c) return {};
+  // r divides w, so the segment's first selected key is its start + c; q is one of the keys
+  const std::int64_t start = q / w * w;
+  const std::int64_t first = start + c;
+  const std::int64_t last =
+      class_at_or_before(causal_ ? q : std::min(start + w, seq_len) - 1, r, c);
+  const std::int64_t length = (last - first) / r + 1;
+  return {{0, first, length, length == 1 ? 1 : r}};
+}
+
 std::optional<MaskTerms> DilatedPattern::mask_terms() const {
   if (branches_.size() != 1 || branches_[0].dilation != 1) return std::nullopt;
   return MaskTerms{Band{}, 0, false, 0, causal_, branches_[0].segment};

@@ -33,6 +33,10 @@ class DilatedPattern final : public AttentionPattern {
   Coverage coverage(std::int64_t q_first, std::int64_t q_last, std::int64_t k_first,
                     std::int64_t k_last, int head, int branch) const override;
   std::int64_t count_allowed(const PositionRun& q, const PositionRun& k, int head) const override;
+  // One strided run: the selected keys of q's segment (up to q under +causal), none when q itself
+  // is not selected. A rate-8192 row of a 1B-token segment is 131072 keys, found in O(1).
+  std::vector<PositionRun> allowed_keys(std::int64_t q, int head, int branch,
+                                        std::int64_t seq_len) const override;
   // One pair of rate 1 is dense attention inside segments: terms. This is what each pair of a
   // dilated pattern becomes once its selected rows are gathered (ring/cuda/DilatedBranches).
   std::optional<MaskTerms> mask_terms() const override;

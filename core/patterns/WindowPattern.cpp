@@ -1,5 +1,7 @@
 #include "core/patterns/WindowPattern.hpp"
 
+#include <algorithm>
+
 #include "core/patterns/PositionMath.hpp"
 
 namespace ringbench {
@@ -27,6 +29,14 @@ Coverage WindowPattern::coverage(std::int64_t q_first, std::int64_t q_last, std:
 
 std::int64_t WindowPattern::count_allowed(const PositionRun& q, const PositionRun& k, int) const {
   return count_in_band(q, k, -left_, reach());
+}
+
+std::vector<PositionRun> WindowPattern::allowed_keys(std::int64_t q, int, int,
+                                                     std::int64_t seq_len) const {
+  const std::int64_t first = std::max<std::int64_t>(0, q - left_);
+  const std::int64_t last = std::min(seq_len - 1, q + reach());
+  if (first > last) return {};
+  return {{0, first, last - first + 1, 1}};
 }
 
 }  // namespace ringbench

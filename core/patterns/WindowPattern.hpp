@@ -25,6 +25,9 @@ class WindowPattern final : public AttentionPattern {
   Coverage coverage(std::int64_t q_first, std::int64_t q_last, std::int64_t k_first,
                     std::int64_t k_last, int, int) const override;
   std::int64_t count_allowed(const PositionRun& q, const PositionRun& k, int) const override;
+  // The band clipped to the sequence: one run.
+  std::vector<PositionRun> allowed_keys(std::int64_t q, int, int,
+                                        std::int64_t seq_len) const override;
 
  private:
   std::int64_t left_, right_;
