@@ -564,10 +564,15 @@ void require_file_for_dumps(const CaseOptions& out) {
 
 CaseOptions parse_case_options(const std::vector<std::string>& args, int world_size,
                                const std::string& defaults_file) {
+  return parse_case_options(args, ParseTarget{world_size, std::nullopt}, defaults_file);
+}
+
+CaseOptions parse_case_options(const std::vector<std::string>& args, const ParseTarget& target,
+                               const std::string& defaults_file) {
   const RawOptions raw(gather_values(args, defaults_file));
   CaseOptions out;
   parse_output_files(raw, out);
-  expand_cases(raw, ParseTarget{world_size, std::nullopt}, out);
+  expand_cases(raw, target, out);
   require_file_for_dumps(out);
   return out;
 }

@@ -40,6 +40,10 @@ struct ParseTarget {
   std::size_t max_cases = 0;  // > 0: refuse more cases (a job's lists must not exhaust memory)
 };
 
+// The same for `target` (`plan` reads GPU cases on a machine without one).
+CaseOptions parse_case_options(const std::vector<std::string>& args, const ParseTarget& target,
+                               const std::string& defaults_file = "");
+
 // A daemon job: INI text (screened by JobFile first) with the config-file keys, validated for
 // `target` like a command line. Reads no file except a named preset; `output` stays empty (jobs
 // write to the daemon's results file).

@@ -18,6 +18,10 @@ int report_command(const Args& args, const MpiRuntime& rt);
 int export_command(const Args& args, const MpiRuntime& rt);
 int compare_command(const Args& args, const MpiRuntime& rt);
 
+// What a case would cost on a cluster (see README, "Planning").
+int calibrate_command(const Args& args, const MpiRuntime& rt);
+int plan_command(const Args& args, const MpiRuntime& rt);
+
 // Sweeps and the benchmark daemon with its job queue (see README, "Daemon").
 int sweep_command(const Args& args, const MpiRuntime& rt);
 int daemon_command(const Args& args, const MpiRuntime& rt);

@@ -35,6 +35,10 @@ const std::map<std::string, std::pair<Command, const char*>>& commands() {
        {ringbench::compare_command, "regression check of a results file against a baseline"}},
       {"sweep",
        {ringbench::sweep_command, "presets or lists of cases, scaling over --ranks 1,2,4"}},
+      {"calibrate",
+       {ringbench::calibrate_command, "measure step and link times for plan into a file"}},
+      {"plan",
+       {ringbench::plan_command, "predict a case on 1..4096 GPUs; --validate a results file"}},
       {"daemon", {ringbench::daemon_command, "serve benchmark jobs from a spool folder"}},
       {"submit", {ringbench::submit_command, "validate a job file and queue it for the daemon"}},
       {"status",
@@ -48,7 +52,7 @@ void print_usage(std::FILE* out) {
   std::fprintf(
       out, "usage: ringbench <command> [options]   (ringbench <command> --help)\n\ncommands:\n");
   for (const auto& [name, cmd] : commands())
-    std::fprintf(out, "  %-8s %s\n", name.c_str(), cmd.second);
+    std::fprintf(out, "  %-9s %s\n", name.c_str(), cmd.second);
 }
 
 // Any failure that is not invalid input (a library error, a rank that did not answer) ends every

@@ -10,10 +10,10 @@
 #include "distributed/HostCopyTransport.hpp"
 #include "distributed/MemoryFit.hpp"
 #include "distributed/MpiTransport.hpp"
+#include "ring/MemoryPlan.hpp"
 #include "ring/cpu/CpuBackend.hpp"
 #include "ring/cpu/EmulatedHostTransport.hpp"
 #include "ring/cpu/RelayTransport.hpp"
-#include "ring/MemoryPlan.hpp"
 #ifdef RINGBENCH_HAVE_CUDA
 #include "ring/cuda/CudaBackendFactory.hpp"
 #endif
@@ -29,9 +29,7 @@ std::vector<std::unique_ptr<RankBackend>> make_cpu_backends(
   const std::size_t held = emulated ? 1 : ranks.size();  // an emulated ring: one for all members
   const double needed =
       static_cast<double>(plan_host_rank(c.spec, layout.local_len(), backward)) * held;
-  const double available =
-      static_cast<double>(::sysconf(_SC_AVPHYS_PAGES)) * ::sysconf(_SC_PAGESIZE);
-  refuse_unless_all_fit(rt, needed, available / rt.local_size(), "host memory", c.spec);
+  refuse_unless_all_fit(rt, needed, device_memory(DeviceKind::cpu, rt).free, "host memory", c.spec);
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = std::max(1, cores / rt.local_size());
 
@@ -93,6 +91,18 @@ std::vector<int> local_ring_ranks(const BenchmarkCase& c, const MpiRuntime& rt) 
   std::vector<int> ranks(static_cast<std::size_t>(c.virtual_ranks));
   std::iota(ranks.begin(), ranks.end(), 0);
   return ranks;
+}
+
+DeviceMemory device_memory(DeviceKind device, const MpiRuntime& rt) {
+#ifdef RINGBENCH_HAVE_CUDA
+  if (device == DeviceKind::cuda) {
+    const auto [free, total] = cuda_memory_info();
+    return {free, total};
+  }
+#endif
+  const double page = static_cast<double>(::sysconf(_SC_PAGESIZE));
+  return {static_cast<double>(::sysconf(_SC_AVPHYS_PAGES)) * page / rt.local_size(),
+          static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * page / rt.local_size()};
 }
 
 std::vector<LocalRank> make_local_ranks(const BenchmarkCase& c, const SequenceLayout& layout,

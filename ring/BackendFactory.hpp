@@ -30,6 +30,13 @@ std::vector<LocalRank> make_local_ranks(const BenchmarkCase& c, const SequenceLa
 // The ring ranks this process runs.
 std::vector<int> local_ring_ranks(const BenchmarkCase& c, const MpiRuntime& rt);
 
+// Memory where ranks of `device` compute, as a rank of this process sees it now: host memory
+// shared by the ranks of the host, or this rank's GPU (after a case has selected it).
+struct DeviceMemory {
+  double free = 0, total = 0;
+};
+DeviceMemory device_memory(DeviceKind device, const MpiRuntime& rt);
+
 // Frees what the device backends keep between cases (the NCCL communicator); call before MPI ends.
 void release_device_resources();
 

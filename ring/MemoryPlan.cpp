@@ -133,6 +133,11 @@ std::size_t plan_host_rank(const ProblemSpec& spec, std::int64_t n, bool backwar
   return sizeof(float) * (forward + extra);
 }
 
+TravellingBlock travelling_block(const BenchmarkCase& c, std::int64_t n) {
+  const std::size_t e = c.device == DeviceKind::cpu ? sizeof(float) : element_bytes(c.spec.dtype);
+  return {kv_elements(c.spec, n) * e, dkv_bytes(c, n)};
+}
+
 std::size_t plan_rank_bytes(const BenchmarkCase& c, std::int64_t n, bool emulated) {
   return c.device == DeviceKind::cpu ? plan_host_rank(c.spec, n, has_backward(c.pass))
                                      : plan_device_rank(c, n, emulated).total();

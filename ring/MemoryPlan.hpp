@@ -27,12 +27,23 @@ struct DeviceMemoryPlan {
 DeviceMemoryPlan plan_device_rank(const BenchmarkCase& c, std::int64_t local_len,
                                   bool emulated = false);
 
+// Bytes a GPU keeps free beside a run (NCCL's buffers, the CUDA context): runs refuse cases that
+// leave less.
+inline constexpr double kDeviceReservedBytes = 1.0 * (1 << 30);
+
 // Host bytes of one CPU rank (fp32 throughout).
 std::size_t plan_host_rank(const ProblemSpec& spec, std::int64_t local_len, bool backward);
 
 // The bytes one rank of `c` holds on its device (host memory for CPU ranks, else GPU memory,
 // without cuDNN's workspace).
 std::size_t plan_rank_bytes(const BenchmarkCase& c, std::int64_t local_len, bool emulated = false);
+
+// What travels the ring per block: K and V as the rank holds them (fp32 on CPU ranks, the input
+// type on GPUs) and, with a backward pass, their fp32 dK and dV.
+struct TravellingBlock {
+  std::size_t kv = 0, dkv = 0;
+};
+TravellingBlock travelling_block(const BenchmarkCase& c, std::int64_t local_len);
 
 // Keys per chunk of the GPU reference check: bounded so the check fits beside the run, whole in
 // every dilation rate (dilated pairs gather whole rows).

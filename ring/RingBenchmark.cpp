@@ -26,6 +26,7 @@
 #include "ring/RingAttention.hpp"
 #include "ring/RingBackward.hpp"
 #include "ring/SampledRowCheck.hpp"
+#include "ring/StepWork.hpp"
 
 namespace ringbench {
 
@@ -322,33 +323,13 @@ void store_telemetry(RunRecord& run, const std::vector<double>& start,
 }
 
 // Bytes each local rank sends and FLOPs it computes at every timed step: [local][steps].
-struct StepWork {
-  std::vector<double> bytes, flops;
-};
-
 StepWork step_work(const BenchmarkCase& c, const std::vector<LocalRank>& locals) {
   StepWork w;
   for (const auto& l : locals) {
     const RankBuffers& buf = l.backend->buffers();
-    const int steps = l.schedule.steps();
-    auto work_at = [&](int s) {
-      const BlockMask m = l.schedule.mask(s);
-      return m.empty() ? 0.0 : block_flops(c.spec, *m.pattern, m.q_runs, m.kv_runs);
-    };
-    if (has_forward(c.pass))
-      for (int s = 0; s < steps; ++s) {
-        w.bytes.push_back(
-            s + 1 < steps && l.schedule.passes_on(s) ? static_cast<double>(buf.kv_bytes) : 0.0);
-        w.flops.push_back(work_at(s));
-      }
-    // the backward sends (K, V, dK, dV) until the last step, which sends dK, dV on and then home
-    const double travelling = double(buf.kv_bytes + buf.dkv_bytes),
-                 last = 2.0 * double(buf.dkv_bytes);
-    if (has_backward(c.pass))
-      for (int s = 0; s < steps; ++s) {
-        w.bytes.push_back(steps == 1 ? 0.0 : s + 1 < steps ? travelling : last);
-        w.flops.push_back(kBackwardFlopsPerForward * work_at(s));
-      }
+    const StepWork mine = schedule_work(c, l.schedule, buf.kv_bytes, buf.dkv_bytes);
+    w.bytes.insert(w.bytes.end(), mine.bytes.begin(), mine.bytes.end());
+    w.flops.insert(w.flops.end(), mine.flops.begin(), mine.flops.end());
   }
   return w;
 }

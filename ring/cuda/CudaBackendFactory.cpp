@@ -62,10 +62,13 @@ std::shared_ptr<NcclCommunicator> communicator(const MpiRuntime& rt) {
   return comm;
 }
 
-// NCCL's own buffers and the CUDA context need room beside the plan.
-constexpr double kReservedBytes = 1.0 * (1 << 30);
-
 }  // namespace
+
+std::pair<double, double> cuda_memory_info() {
+  std::size_t free = 0, total = 0;
+  RINGBENCH_CHECK_CUDA(cudaMemGetInfo(&free, &total));
+  return {static_cast<double>(free), static_cast<double>(total)};
+}
 
 void release_cuda_resources() {
   cached_communicators().clear();
@@ -178,7 +181,7 @@ std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(
       static_cast<double>(plan_device_rank(c, layout.local_len(), emulated != nullptr).buffers() +
                           kernel.bytes) *
       (emulated ? 1 : ranks.size());
-  refuse_unless_all_fit(rt, needed + kReservedBytes, static_cast<double>(free), "GPU memory",
+  refuse_unless_all_fit(rt, needed + kDeviceReservedBytes, static_cast<double>(free), "GPU memory",
                         c.spec);
 
   const int steps = layout.ranks();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "core/BenchmarkCase.hpp"
@@ -22,5 +23,8 @@ std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(
 // The NCCL communicators (one per ring: the job, or a sub-ring of a scaling sweep) are made once
 // and kept for later cases; released here, before MPI is finalised.
 void release_cuda_resources();
+
+// Free and total bytes of this process's current GPU.
+std::pair<double, double> cuda_memory_info();
 
 }  // namespace ringbench

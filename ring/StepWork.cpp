@@ -1,0 +1,54 @@
+#include "ring/StepWork.hpp"
+
+#include <algorithm>
+
+#include "core/FlopCount.hpp"
+
+namespace ringbench {
+
+StepCost step_cost(const RingSchedule& schedule, int s, bool backward, const ProblemSpec& spec,
+                   std::size_t kv_bytes, std::size_t dkv_bytes) {
+  const int steps = schedule.steps();
+  const BlockMask m = schedule.mask(s);
+  const double flops = m.empty() ? 0.0 : block_flops(spec, *m.pattern, m.q_runs, m.kv_runs);
+  const bool whole = whole_boxes(m, spec.heads);
+  if (!backward)
+    return {s + 1 < steps && schedule.passes_on(s) ? static_cast<double>(kv_bytes) : 0.0, flops,
+            whole};
+  // the backward sends (K, V, dK, dV) until the last step, which sends dK, dV on and then home
+  const double travelling = double(kv_bytes + dkv_bytes), last = 2.0 * double(dkv_bytes);
+  return {steps == 1      ? 0.0
+          : s + 1 < steps ? travelling
+                          : last,
+          kBackwardFlopsPerForward * flops, whole};
+}
+
+StepWork schedule_work(const BenchmarkCase& c, const RingSchedule& schedule, std::size_t kv_bytes,
+                       std::size_t dkv_bytes) {
+  StepWork w;
+  for (const bool backward : {false, true}) {
+    if (backward ? !has_backward(c.pass) : !has_forward(c.pass)) continue;
+    for (int s = 0; s < schedule.steps(); ++s) {
+      const StepCost cost = step_cost(schedule, s, backward, c.spec, kv_bytes, dkv_bytes);
+      w.bytes.push_back(cost.bytes);
+      w.flops.push_back(cost.flops);
+    }
+  }
+  return w;
+}
+
+bool whole_boxes(const BlockMask& m, std::int64_t heads) {
+  if (m.empty()) return false;
+  const int period = static_cast<int>(std::min<std::int64_t>(heads, m.pattern->head_period()));
+  for (const PositionRun& q : m.q_runs)
+    for (const PositionRun& k : m.kv_runs)
+      for (int h = 0; h < period; ++h)
+        for (int b = 0; b < m.pattern->branches(); ++b)
+          if (q.stride != 1 || k.stride != 1 ||
+              m.pattern->coverage(q.first(), q.last(), k.first(), k.last(), h, b) ==
+                  Coverage::partial)
+            return false;
+  return true;
+}
+
+}  // namespace ringbench

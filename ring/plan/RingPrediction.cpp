@@ -1,0 +1,158 @@
+#include "ring/plan/RingPrediction.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <optional>
+
+#include "core/FlopCount.hpp"
+#include "core/PatternSpec.hpp"
+#include "core/patterns/DilatedPattern.hpp"
+#include "ring/MemoryPlan.hpp"
+#include "ring/RingSchedule.hpp"
+#include "ring/StepWork.hpp"
+
+namespace ringbench {
+
+namespace {
+
+// One step of every rank: compute and the transfer of what each sends, in milliseconds.
+struct StepColumn {
+  std::vector<double> compute, transfer;
+};
+
+// Advances every rank's clock over one step. Ranks of one process run alone (each its own steps,
+// its receive a copy as large as its send); ring ranks end a step when its compute and both its
+// transfers have, a transfer starting once both ends are at the step (`overlaps`: beside the
+// kernel) or have computed it.
+void advance(const StepColumn& col, bool overlaps, bool one_process, std::vector<double>& clock) {
+  const int P = static_cast<int>(clock.size());
+  const auto& C = col.compute;
+  const auto& X = col.transfer;
+  if (one_process) {
+    for (int r = 0; r < P; ++r) clock[r] += overlaps ? std::max(C[r], X[r]) : C[r] + X[r];
+    return;
+  }
+  std::vector<double> next(static_cast<std::size_t>(P));
+  auto ready = [&](int rank) { return overlaps ? clock[rank] : clock[rank] + C[rank]; };
+  for (int r = 0; r < P; ++r) {
+    const int prev = (r + P - 1) % P, after = (r + 1) % P;
+    const double done = clock[r] + C[r];
+    const double recv = X[prev] > 0 ? std::max(ready(r), ready(prev)) + X[prev] : 0.0;
+    const double send = X[r] > 0 ? std::max(ready(r), ready(after)) + X[r] : 0.0;
+    next[r] = std::max({done, recv, send});
+  }
+  clock = std::move(next);
+}
+
+const LinkModel& link_from(const PlanCluster& cluster, int rank) {
+  const int next = (rank + 1) % cluster.ranks;
+  const int per_host = std::max(1, cluster.ranks_per_host);
+  return cluster.one_process || rank / per_host == next / per_host ? cluster.intra : cluster.inter;
+}
+
+std::int64_t pattern_granularity(const BenchmarkCase& c) {
+  const auto pattern = make_pattern(c.spec.mask, c.spec.seq_len);
+  const auto* dilated = dynamic_cast<const DilatedPattern*>(pattern.get());
+  std::int64_t unit = 1;
+  if (dilated)
+    for (const DilatedBranch& b : dilated->branch_list()) unit = std::lcm(unit, b.segment);
+  return unit;
+}
+
+// What a device must have free for `held` bytes of ranks (GPUs keep some room beside them).
+double needed_bytes(const BenchmarkCase& c, double held) {
+  return c.device == DeviceKind::cpu ? held : held + kDeviceReservedBytes;
+}
+
+}  // namespace
+
+double rank_memory(const BenchmarkCase& c, int ranks, bool emulated) {
+  return static_cast<double>(plan_rank_bytes(c, c.spec.seq_len / ranks, emulated));
+}
+
+std::int64_t longest_fitting(const BenchmarkCase& c, int ranks, double memory_per_rank) {
+  const std::int64_t unit =
+      std::lcm(SequenceLayout::required_multiple(c.layout, ranks), pattern_granularity(c));
+  auto fits = [&](std::int64_t k) {
+    BenchmarkCase probe = c;
+    probe.spec.seq_len = k * unit;
+    return needed_bytes(c, rank_memory(probe, ranks)) <= memory_per_rank;
+  };
+  std::int64_t lo = 0, hi = (std::int64_t{1} << 44) / unit;  // fits(lo) or lo == 0
+  if (!fits(1)) return 0;
+  lo = 1;
+  while (hi - lo > 1) {
+    const std::int64_t mid = lo + (hi - lo) / 2;
+    (fits(mid) ? lo : hi) = mid;
+  }
+  return lo * unit;
+}
+
+RingPrediction predict_ring(const BenchmarkCase& c, const PlanCluster& cluster,
+                            const ComputeModel& model) {
+  RingPrediction out;
+  const int P = cluster.ranks;
+  const SequenceLayout layout(c.layout, c.spec.seq_len, P);
+  const std::shared_ptr<const AttentionPattern> pattern = make_pattern(c.spec.mask, c.spec.seq_len);
+  const std::int64_t n = layout.local_len();
+  const TravellingBlock block = travelling_block(c, n);
+  out.ranks = P;
+  out.seq_len = c.spec.seq_len;
+  out.local_len = n;
+  out.memory_bytes = rank_memory(c, P, cluster.emulated);
+  // virtual ranks hold a backend each; emulated members share one
+  const double held = out.memory_bytes * (cluster.one_process && !cluster.emulated ? P : 1);
+  out.fits = cluster.memory_per_rank <= 0 || needed_bytes(c, held) <= cluster.memory_per_rank;
+
+  std::vector<RingSchedule> schedules;
+  for (int r = 0; r < P; ++r) schedules.emplace_back(layout, r, pattern, c.spec.heads);
+  std::vector<double> clock(static_cast<std::size_t>(P), 0.0), compute(clock), transfer(clock);
+  double bytes = 0;
+  for (const bool backward : {false, true}) {
+    if (backward ? !has_backward(c.pass) : !has_forward(c.pass)) continue;
+    const ComputeQuery query{std::string(to_string(c.device)),
+                             std::string(to_string(c.kernel)),
+                             backward ? "backward" : "forward",
+                             std::string(to_string(c.spec.dtype)),
+                             static_cast<int>(c.spec.head_dim),
+                             cluster.concurrency,
+                             c.spec.mask};
+    // the curves of whole and of partial blocks, the kernel picked at a whole block's work
+    const double whole = 4.0 * double(c.spec.head_dim * c.spec.batch * c.spec.heads) * double(n) *
+                         double(n) * (backward ? kBackwardFlopsPerForward : 1.0);
+    const ChosenCurve full_curve = model.curve(query, true, whole);
+    std::optional<ChosenCurve> partial_curve;
+    StepColumn col{std::vector<double>(P), std::vector<double>(P)};
+    for (int s = 0; s < P; ++s) {
+      for (int r = 0; r < P; ++r) {
+        const StepCost cost = step_cost(schedules[r], s, backward, c.spec, block.kv, block.dkv);
+        const bool full = cost.whole;
+        if (!full && cost.flops > 0 && !partial_curve)
+          partial_curve = model.curve(query, false, cost.flops);
+        col.compute[r] = full             ? full_curve.curve.ms(cost.flops)
+                         : cost.flops > 0 ? partial_curve->curve.ms(cost.flops)
+                                          : 0.0;
+        col.transfer[r] = link_from(cluster, r).ms(cost.bytes);
+        compute[r] += col.compute[r];
+        transfer[r] += col.transfer[r];
+        bytes += cost.bytes;
+      }
+      advance(col, cluster.intra.overlaps_compute(), cluster.one_process, clock);
+    }
+    out.notes.push_back(query.pass + ": " + full_curve.words +
+                        (partial_curve ? "; partial steps: " + partial_curve->words : ""));
+  }
+  out.bytes_per_rank = bytes / P;
+  out.iteration_ms = *std::max_element(clock.begin(), clock.end());
+  out.compute_ms = *std::max_element(compute.begin(), compute.end());
+  out.transfer_ms = *std::max_element(transfer.begin(), transfer.end());
+  out.exposed_ms = std::max(0.0, out.iteration_ms - out.compute_ms);
+  const double forward = attention_flops(c.spec);
+  out.flops = (has_forward(c.pass) ? forward : 0.0) +
+              (has_backward(c.pass) ? kBackwardFlopsPerForward * forward : 0.0);
+  out.tflops_per_rank =
+      out.iteration_ms > 0 ? out.flops / (out.iteration_ms * 1e-3) / P / 1e12 : 0.0;
+  return out;
+}
+
+}  // namespace ringbench
