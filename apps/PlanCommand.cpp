@@ -32,7 +32,8 @@ void print_help() {
          "(ringbench calibrate): memory per rank (the run's memory plan), compute and transfer\n"
          "of the slowest rank, exposed communication, iteration time, TFLOP/s per GPU, and the\n"
          "longest sequence that fits. --validate: every run of RESULTS beside its prediction.\n"
-         "  --calibration FILE     what calibrate measured (required)\n"
+         "  --calibration FILES    what calibrate measured (required; several files add up, e.g.\n"
+         "                         one per ranks-per-host)\n"
          "  --gpus LIST            ring sizes [1,2,4,...,4096]\n"
          "  --gpus-per-node G      ranks per host; links beyond it are inter-node [8]\n"
          "  --gpu-memory BYTES     memory per rank, e.g. 141G [the calibration's free memory]\n"
@@ -143,6 +144,17 @@ int print_table(const TableRequest& req, const ComputeModel& model) {
   return 0;
 }
 
+// Several calibrations as one: their samples together, the first file's machine description.
+Calibration read_calibrations(const std::vector<std::string>& files) {
+  Calibration all = read_calibration(files.front(), "calibration");
+  for (std::size_t i = 1; i < files.size(); ++i) {
+    const Calibration more = read_calibration(files[i], "calibration");
+    all.compute.insert(all.compute.end(), more.compute.begin(), more.compute.end());
+    all.links.insert(all.links.end(), more.links.begin(), more.links.end());
+  }
+  return all;
+}
+
 int validate_results(const std::string& path, const Calibration& cal, Args& args,
                      double max_error) {
   const ComputeModel model(cal.compute);
@@ -207,10 +219,10 @@ int plan_command(const Args& raw, const MpiRuntime& rt) {
   if (rt.size() != 1)
     throw ConfigError("ranks", std::to_string(rt.size()), "1 (run ringbench plan as one process)");
   Args args = raw;
-  const std::string calibration = take_single(args, "calibration", "");
-  if (calibration.empty())
+  const auto files = take_option(args, "calibration", false);
+  if (!files || files->empty())
     throw ConfigError("calibration", "(missing)", "a calibration file (ringbench calibrate)");
-  const Calibration cal = read_calibration(calibration, "calibration");
+  const Calibration cal = read_calibrations(*files);
   const std::string results = take_single(args, "validate", "");
   const std::string max_error_text = take_single(args, "max-error", "");
   const double max_error =

@@ -118,8 +118,8 @@ RingPrediction predict_ring(const BenchmarkCase& c, const PlanCluster& cluster,
                              cluster.concurrency,
                              c.spec.mask};
     // the curves of whole and of partial blocks, the kernel picked at a whole block's work
-    const double whole = 4.0 * double(c.spec.head_dim * c.spec.batch * c.spec.heads) * double(n) *
-                         double(n) * (backward ? kBackwardFlopsPerForward : 1.0);
+    const double whole =
+        flops_for_pairs(c.spec, n * n * c.spec.heads) * (backward ? kBackwardFlopsPerForward : 1.0);
     const ChosenCurve full_curve = model.curve(query, true, whole);
     std::optional<ChosenCurve> partial_curve;
     StepColumn col{std::vector<double>(P), std::vector<double>(P)};

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `ringbench calibrate` then `ringbench plan` on CPU ranks: calibrations on 1 and on 2 ranks,
+# runs on real and virtual rings, `plan --validate` puts each run beside its prediction (memory
+# exactly the run's plan, time within --max-error), and the plan table over ring sizes.
+set -euo pipefail
+ringbench=$1; shift
+mpirun=("$@")
+dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
+fail() { echo "FAILED: $*"; exit 1; }
+shape=(--device cpu --heads 2 --head-dim 32 --iters 5)
+
+timeout 300 "$ringbench" calibrate "${shape[@]}" --mask causal --block-sizes 256 512 1K \
+  --output "$dir/cal1.h5" | tee "$dir/cal1.log"
+timeout 300 "${mpirun[@]}" -np 2 "$ringbench" calibrate "${shape[@]}" --mask causal \
+  --block-sizes 256 512 1K --output "$dir/cal2.h5" | tee "$dir/cal2.log"
+grep -qE 'link host-copy .* GB/s' "$dir/cal1.log" || fail "no host-copy link measured on one rank"
+grep -qE 'link mpi .* GB/s' "$dir/cal2.log" || fail "no MPI link measured on two ranks"
+[ ! -e "$dir/cal1.h5.tmp" ] || fail "a temporary calibration file was left behind"
+
+timeout 300 "${mpirun[@]}" -np 2 "$ringbench" run "${shape[@]}" --seq-len 2K --mask none causal \
+  --layout zigzag --output "$dir/runs.h5" >/dev/null
+timeout 300 "$ringbench" run "${shape[@]}" --seq-len 2K --mask none causal --virtual-ranks 4 \
+  --output "$dir/runs.h5" >/dev/null
+
+out=$("$ringbench" plan --calibration "$dir/cal1.h5" "$dir/cal2.h5" --validate "$dir/runs.h5" \
+      --max-error 1.0) || { echo "$out"; fail "plan --validate found a run off by more than 100 % or a memory plan differing"; }
+echo "$out"
+[ "$(grep -c ' exact$' <<<"$out")" = 4 ] || fail "not 4 runs with the memory exactly as planned"
+grep -qE '^# 4 runs predicted: median \|error\| [0-9.]+ %, largest [0-9.]+ %' <<<"$out" || fail "no error summary"
+
+table=$("$ringbench" plan --calibration "$dir/cal2.h5" "${shape[@]}" --seq-len 64K --mask causal \
+        --layout zigzag --gpus 1,2,4,3 --gpus-per-node 2 --csv "$dir/plan.csv")
+echo "$table"
+[ "$(grep -cE '^ +[124] +[12] +[0-9]+ ' <<<"$table")" = 3 ] || fail "not three rows for 1, 2 and 4 ranks"
+grep -q '(not a ring of 3:' <<<"$table" || fail "the ring of 3 (64K not divisible by 6) was not refused in its row"
+grep -q 'between nodes mpi (assumed' <<<"$table" || fail "the assumed link between hosts is not said"
+[ "$(wc -l < "$dir/plan.csv")" = 4 ] || fail "the CSV does not hold a header and three rows"
+echo "plan_validate: ok"
