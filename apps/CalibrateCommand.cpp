@@ -2,6 +2,7 @@
 // calibration file: the time of ring steps of the given cases at several block sizes (whole
 // blocks, and the partial blocks of each mask), the time of exchanges over the ring's link from
 // 64 KiB up to the largest block, and the memory a rank may use (ring/plan/Calibration.hpp).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -37,7 +38,8 @@ void print_help() {
                "every block size (tokens per rank; default 256 512 1K 2K on CPU ranks, 4K 16K\n"
                "64K 256K on GPUs), whole blocks (mask none, always added) and each mask's\n"
                "partial blocks; exchanges over the ring's link (64 KiB up to the largest block);\n"
-               "free memory. Run it with the ranks per host the runs will use.\n"
+               "free memory. Run it with the ranks per host the runs will use. The largest\n"
+               "blocks run first, so the device is as warm as in a long run.\n"
                "  --block-sizes LIST   tokens per rank\n"
                "  --output FILE        calibration file [calibration.h5]\n"
                "  --repeats N          timed exchanges per link size [10]\n\n"
@@ -66,8 +68,12 @@ CalibrateRequest parse_request(Args args, const MpiRuntime& rt) {
     const std::vector<std::string> defaults =
         base.device == DeviceKind::cpu ? std::vector<std::string>{"256", "512", "1K", "2K"}
                                        : std::vector<std::string>{"4K", "16K", "64K", "256K"};
-    for (const std::string& text : sizes ? *sizes : defaults) {
-      const std::int64_t block = parse_count("block-sizes", text);
+    std::vector<std::int64_t> blocks;
+    for (const std::string& text : sizes ? *sizes : defaults)
+      blocks.push_back(parse_count("block-sizes", text));
+    // the largest first: the device runs hot from the start, as it does through a long run
+    std::sort(blocks.rbegin(), blocks.rend());
+    for (const std::int64_t block : blocks) {
       for (const std::string& mask : {std::string("none"), base.spec.mask}) {
         BenchmarkCase c = base;
         c.spec.mask = mask;

@@ -31,10 +31,17 @@ int ring_last_needed_step(const SequenceLayout& layout, const AttentionPattern& 
 
 RingSchedule::RingSchedule(const SequenceLayout& layout, int rank,
                            std::shared_ptr<const AttentionPattern> pattern, std::int64_t heads)
-    : layout_(layout), rank_(rank), pattern_(std::move(pattern)) {
+    : RingSchedule(layout, rank, pattern, heads, ring_last_needed_step(layout, *pattern, heads)) {}
+
+RingSchedule::RingSchedule(const SequenceLayout& layout, int rank,
+                           std::shared_ptr<const AttentionPattern> pattern, std::int64_t heads,
+                           int last_needed_step)
+    : layout_(layout),
+      rank_(rank),
+      pattern_(std::move(pattern)),
+      last_needed_step_(last_needed_step) {
   for (int s = 0; s < steps(); ++s)
     allowed_.push_back(step_allowed(layout_, *pattern_, rank_, s, heads));
-  last_needed_step_ = ring_last_needed_step(layout_, *pattern_, heads);
 }
 
 RingSchedule::RingSchedule(const SequenceLayout& layout, int rank,

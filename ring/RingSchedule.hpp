@@ -29,6 +29,11 @@ class RingSchedule {
   // `heads`: query heads (a head-dependent pattern may allow pairs in some heads only).
   RingSchedule(const SequenceLayout& layout, int rank,
                std::shared_ptr<const AttentionPattern> pattern, std::int64_t heads);
+  // The same with the ring's last needed step already known (ring_last_needed_step costs P^2
+  // pair tests: `plan` builds thousands of schedules of one ring).
+  RingSchedule(const SequenceLayout& layout, int rank,
+               std::shared_ptr<const AttentionPattern> pattern, std::int64_t heads,
+               int last_needed_step);
   // Only `ring_steps` (ascending ring steps, none past `last_needed_step`) of member `rank`.
   RingSchedule(const SequenceLayout& layout, int rank,
                std::shared_ptr<const AttentionPattern> pattern, std::int64_t heads,

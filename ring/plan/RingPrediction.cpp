@@ -24,10 +24,17 @@ struct StepColumn {
 // its receive a copy as large as its send); ring ranks end a step when its compute and both its
 // transfers have, a transfer starting once both ends are at the step (`overlaps`: beside the
 // kernel) or have computed it.
-void advance(const StepColumn& col, bool overlaps, bool one_process, std::vector<double>& clock) {
+void advance(const StepColumn& col, bool overlaps, bool one_process, bool lockstep,
+             std::vector<double>& clock) {
   const int P = static_cast<int>(clock.size());
   const auto& C = col.compute;
   const auto& X = col.transfer;
+  if (lockstep) {  // every rank's step shares the device: each waits for all of them
+    double all = 0;
+    for (int r = 0; r < P; ++r) all += overlaps ? std::max(C[r], X[r]) : C[r] + X[r];
+    for (double& t : clock) t += all;
+    return;
+  }
   if (one_process) {
     for (int r = 0; r < P; ++r) clock[r] += overlaps ? std::max(C[r], X[r]) : C[r] + X[r];
     return;
@@ -105,9 +112,14 @@ RingPrediction predict_ring(const BenchmarkCase& c, const PlanCluster& cluster,
   out.fits = cluster.memory_per_rank <= 0 || needed_bytes(c, held) <= cluster.memory_per_rank;
 
   std::vector<RingSchedule> schedules;
-  for (int r = 0; r < P; ++r) schedules.emplace_back(layout, r, pattern, c.spec.heads);
+  const int last_needed = ring_last_needed_step(layout, *pattern, c.spec.heads);
+  for (int r = 0; r < P; ++r) schedules.emplace_back(layout, r, pattern, c.spec.heads, last_needed);
   std::vector<double> clock(static_cast<std::size_t>(P), 0.0), compute(clock), transfer(clock);
   double bytes = 0;
+  // virtual ranks on one GPU run the backward in lockstep, their kernels side by side on the
+  // device, so each rank's pass lasts as long as all of theirs (on CPU ranks they take turns)
+  const bool lockstep_backward =
+      cluster.one_process && !cluster.emulated && P > 1 && c.device == DeviceKind::cuda;
   for (const bool backward : {false, true}) {
     if (backward ? !has_backward(c.pass) : !has_forward(c.pass)) continue;
     const ComputeQuery query{std::string(to_string(c.device)),
@@ -137,7 +149,8 @@ RingPrediction predict_ring(const BenchmarkCase& c, const PlanCluster& cluster,
         transfer[r] += col.transfer[r];
         bytes += cost.bytes;
       }
-      advance(col, cluster.intra.overlaps_compute(), cluster.one_process, clock);
+      advance(col, cluster.intra.overlaps_compute(), cluster.one_process,
+              backward && lockstep_backward, clock);
     }
     out.notes.push_back(query.pass + ": " + full_curve.words +
                         (partial_curve ? "; partial steps: " + partial_curve->words : ""));

@@ -4,7 +4,8 @@
 // ring runs it: a step ends when its compute and both its transfers have (NCCL and device copies
 // run beside the kernel; MPI and host copies on CPU ranks after it), a transfer starts when both
 // ends have reached the step. Ranks of one process (virtual ranks, emulated members) each run
-// their own steps, one rank after another.
+// their own steps, one rank after another; the backward of virtual ranks on a GPU runs them in
+// lockstep, side by side on the device.
 #pragma once
 
 #include <cstdint>
