@@ -58,7 +58,9 @@ std::vector<std::unique_ptr<RankBackend>> make_cpu_backends(
 std::vector<LocalRank> make_emulated_members(const BenchmarkCase& c, const SequenceLayout& layout,
                                              const MpiRuntime& rt,
                                              std::shared_ptr<const AttentionPattern> pattern) {
-  const EmulationPlan plan = plan_emulation(c, layout, *pattern, rt.size(), rt.rank());
+  const auto shared_plan = std::make_shared<const EmulationPlan>(
+      plan_emulation(c, layout, *pattern, rt.size(), rt.rank()));
+  const EmulationPlan& plan = *shared_plan;
   auto blocks = std::make_shared<EmulatedBlocks>(layout, c.seed);
   std::shared_ptr<RankBackend> backend;
   if (c.device == DeviceKind::cpu) {
@@ -74,7 +76,7 @@ std::vector<LocalRank> make_emulated_members(const BenchmarkCase& c, const Seque
   for (int m : plan.mine)
     members.push_back(
         {m, RingSchedule(layout, m, pattern, c.spec.heads, plan.last_needed_step, plan.ring_steps),
-         backend, blocks});
+         backend, blocks, shared_plan});
   return members;
 }
 
@@ -121,9 +123,10 @@ std::vector<LocalRank> make_local_ranks(const BenchmarkCase& c, const SequenceLa
 #endif
   }
   std::vector<LocalRank> locals;
+  const int last_needed = ring_last_needed_step(layout, *pattern, c.spec.heads);
   for (std::size_t i = 0; i < ranks.size(); ++i)
-    locals.push_back({ranks[i], RingSchedule(layout, ranks[i], pattern, c.spec.heads),
-                      std::move(backends[i]), nullptr});
+    locals.push_back({ranks[i], RingSchedule(layout, ranks[i], pattern, c.spec.heads, last_needed),
+                      std::move(backends[i]), nullptr, nullptr});
   return locals;
 }
 

@@ -21,6 +21,7 @@ struct LocalRank {
   RingSchedule schedule;
   std::shared_ptr<RankBackend> backend;
   std::shared_ptr<EmulatedBlocks> emulated;  // an emulated member: what its transport generates
+  std::shared_ptr<const EmulationPlan> emulation;  // and the plan of the whole emulated ring
 };
 
 std::vector<LocalRank> make_local_ranks(const BenchmarkCase& c, const SequenceLayout& layout,

@@ -388,7 +388,7 @@ BenchmarkOutcome run_ring_benchmark(const BenchmarkCase& c, const MpiRuntime& rt
   std::vector<int> played;  // the ring ranks whose outputs are there to check
   std::optional<EmulationPlan> plan;
   if (emulated) {
-    plan = plan_emulation(c, layout, locals.front().schedule.pattern(), rt.size(), rt.rank());
+    plan = *locals.front().emulation;  // made once, with the members
     played = plan->members;
     t = play_members(c, rt, layout, locals, played, errors);
   } else {
