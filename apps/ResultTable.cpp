@@ -25,6 +25,14 @@ std::string end_clock(const RunRecord& run) {
   for (std::size_t r = 1; r < it->second.size(); r += 2) lowest = std::min(lowest, it->second[r]);
   return std::to_string(static_cast<int>(lowest));
 }
+// Joules per TFLOP of the run's work, from the GPUs' energy counters; "-" without one (CPU).
+std::string joules_per_tflop(const RunRecord& run) {
+  auto it = run.summary.find("joules_per_tflop");
+  if (it == run.summary.end()) return "-";
+  char text[16];
+  std::snprintf(text, sizeof text, "%.3g", it->second);
+  return text;
+}
 }  // namespace
 
 // The kernels of the timed passes: what `auto` picked, else what was asked for; "fwd+bwd" where
@@ -93,17 +101,17 @@ void print_emulation_note(std::FILE* out, const RunRecord& run) {
 void print_table_header(std::FILE* out) {
   std::fprintf(
       out,
-      "#%10s %5s %7s %4s %6s %7s %10s %9s %6s %9s %9s %9s %9s %9s %9s %11s %9s %7s %8s %5s %9s "
-      "%9s\n",
+      "#%10s %5s %7s %4s %6s %7s %10s %9s %6s %9s %9s %9s %9s %9s %9s %11s %9s %7s %8s %5s %6s "
+      "%9s %9s\n",
       "seq", "world", "heads", "hdim", "mask", "density", "layout", "kernel", "pass", "min_ms",
       "med_ms", "max_ms", "fwd_ms", "bwd_ms", "TFLOP/s", "tokens/s", "comm_ms", "exp%", "GB/s",
-      "MHz", "grad_err", "rel_err");
+      "MHz", "J/TF", "grad_err", "rel_err");
   std::fprintf(
       out,
-      "#%10s %5s %7s %4s %6s %7s %10s %9s %6s %9s %9s %9s %9s %9s %9s %11s %9s %7s %8s %5s %9s "
-      "%9s\n",
+      "#%10s %5s %7s %4s %6s %7s %10s %9s %6s %9s %9s %9s %9s %9s %9s %11s %9s %7s %8s %5s %6s "
+      "%9s %9s\n",
       "", "", "(q/kv)", "", "", "(pairs)", "", "", "", "(ranks)", "(ranks)", "(ranks)", "(median)",
-      "(median)", "(/rank)", "", "", "", "", "(end)", "(max)", "");
+      "(median)", "(/rank)", "", "", "", "", "(end)", "(NVML)", "(max)", "");
 }
 
 void print_table_row(std::FILE* out, const RunRecord& run) {
@@ -113,7 +121,7 @@ void print_table_row(std::FILE* out, const RunRecord& run) {
   std::fprintf(
       out,
       " %10s %5s %7s %4s %6s %7.4f %10s %9s %6s %9.3f %9.3f %9.3f %9s %9s %9.4f %11.4g %9.3f "
-      "%7.2f %8.3f %5s %9s %9s\n",
+      "%7.2f %8.3f %5s %6s %9s %9s\n",
       config_value(run, "seq-len").c_str(), world_of(run).c_str(), heads.c_str(),
       config_value(run, "head-dim").c_str(), config_value(run, "mask").c_str(),
       summary_value(run, "density"), config_value(run, "layout").c_str(), kernel_of(run).c_str(),
@@ -122,8 +130,8 @@ void print_table_row(std::FILE* out, const RunRecord& run) {
       pass_ms(run, "fwd_").c_str(), pass_ms(run, "bwd_").c_str(),
       summary_value(run, "tflops_per_rank"), summary_value(run, "tokens_per_s"),
       summary_value(run, "comm_ms"), 100.0 * summary_value(run, "exposed_comm_fraction"),
-      summary_value(run, "achieved_GBps"), end_clock(run).c_str(), gradient_error(run).c_str(),
-      err);
+      summary_value(run, "achieved_GBps"), end_clock(run).c_str(), joules_per_tflop(run).c_str(),
+      gradient_error(run).c_str(), err);
   print_emulation_note(out, run);
   std::fflush(out);
 }

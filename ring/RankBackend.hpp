@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -101,6 +102,8 @@ class RankBackend {
   // Clocks, power and the like (keys from kTelemetryKeys), sampled now; empty where the device
   // has none to report.
   virtual std::map<std::string, double> telemetry() { return {}; }
+  // The device's energy counter in joules (NVML on GPUs); nullopt where there is none (CPU).
+  virtual std::optional<double> energy_j() { return std::nullopt; }
   // Device and library facts for the run's attributes (GPU model, driver, NCCL, ...).
   virtual std::map<std::string, std::string> provenance() const { return {}; }
 };

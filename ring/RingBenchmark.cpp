@@ -1,6 +1,7 @@
 #include "ring/RingBenchmark.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -72,9 +73,18 @@ PassSamples flatten(const std::vector<std::vector<IterationTiming>>& per_local) 
   return s;
 }
 
+// `energy_j`, `energy_s`: what this process's device used over the timed iterations, and for how
+// long (host clock); energy stays NaN where the device has no energy counter.
 struct LocalTimings {
   PassSamples forward, backward;  // empty for a pass the case does not time
+  double energy_j = 0, energy_s = 0;
 };
+
+// The device energy counter of this process (its ranks share one device), after its work is done.
+std::optional<double> device_energy(std::span<LocalRank> locals) {
+  for (auto& l : locals) l.backend->synchronize();
+  return locals.front().backend->energy_j();
+}
 
 std::vector<RingMember> ring_members(std::span<LocalRank> locals) {
   std::vector<RingMember> members;
@@ -89,10 +99,16 @@ LocalTimings run_iterations(const BenchmarkCase& c, const MpiRuntime& rt,
       PassKind::bwd)  // the backward starts from the forward's O and LSE: made once, untimed
     for (auto& l : locals) ring_attention_forward(l.schedule, *l.backend);
   std::vector<std::vector<IterationTiming>> forward(locals.size()), backward(locals.size());
+  std::optional<double> energy_start;
+  auto timed_start = std::chrono::steady_clock::now();
   for (int it = 0; it < c.warmup + c.iters; ++it) {
     maybe_inject_fault(rt, it);
     barrier(rt.world());  // start every iteration together
     const bool timed = it >= c.warmup;
+    if (it == c.warmup) {
+      energy_start = device_energy(locals);
+      timed_start = std::chrono::steady_clock::now();
+    }
     if (has_forward(c.pass))
       for (std::size_t l = 0; l < locals.size(); ++l) {
         IterationTiming timing = ring_attention_forward(locals[l].schedule, *locals[l].backend);
@@ -104,7 +120,12 @@ LocalTimings run_iterations(const BenchmarkCase& c, const MpiRuntime& rt,
         backward[l].push_back(std::move(timings[l]));
     }
   }
-  return {flatten(forward), flatten(backward)};
+  const std::optional<double> energy_end = device_energy(locals);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - timed_start).count();
+  const double energy = energy_start && energy_end ? *energy_end - *energy_start
+                                                   : std::numeric_limits<double>::quiet_NaN();
+  return {flatten(forward), flatten(backward), energy, seconds};
 }
 
 PassTiming gather_pass(const MpiRuntime& rt, const PassSamples& s, int locals, int iters, int steps,
@@ -196,6 +217,8 @@ LocalTimings play_members(const BenchmarkCase& c, const MpiRuntime& rt,
       for (auto field : {&PassSamples::compute, &PassSamples::wait, &PassSamples::comm,
                          &PassSamples::total, &PassSamples::wall})
         (to->*field).insert((to->*field).end(), (from->*field).begin(), (from->*field).end());
+    all.energy_j += t.energy_j;
+    all.energy_s += t.energy_s;
     if (c.check) add_errors(errors, output_errors(c, layout, l, played));
   }
   return all;
@@ -374,6 +397,17 @@ void add_one_gpu_totals(RunRecord& run, const ProblemSpec& spec, const SequenceL
   run.summary["one_gpu_tflops"] = total_ms > 0 ? flops / (total_ms * 1e-3) / 1e12 : 0.0;
 }
 
+// What the devices used per timed iteration (all of the run's GPUs together), joules per TFLOP of
+// the work they did (played members' work in an emulated ring; not for sampled steps, whose
+// energy covers only the steps run), and their mean power. Nothing where a device has no counter.
+void add_energy(RunRecord& run, double joules, double seconds, double flops, bool sampled) {
+  if (!std::isfinite(joules) || seconds <= 0 || run.iterations <= 0) return;
+  auto& s = run.summary;
+  s["energy_j"] = joules / run.iterations;
+  s["avg_power_w"] = joules / seconds;  // joules over GPU-seconds: the mean per GPU
+  if (!sampled && flops > 0) s["joules_per_tflop"] = s["energy_j"] / (flops / 1e12);
+}
+
 }  // namespace
 
 BenchmarkOutcome run_ring_benchmark(const BenchmarkCase& c, const MpiRuntime& rt) {
@@ -435,12 +469,15 @@ BenchmarkOutcome run_ring_benchmark(const BenchmarkCase& c, const MpiRuntime& rt
   for (const auto& l : locals)
     held = std::max(held, static_cast<double>(l.backend->allocated_bytes()));
   const double peak = max_all(rt.world(), held);
+  const double energy = sum_all(rt.world(), t.energy_j), seconds = sum_all(rt.world(), t.energy_s);
   if (rt.is_root()) {
     double flops = 0;
     for (const auto& [name, pass] : run.passes) flops += pass.flops;
     if (plan) describe_emulation(run, *plan, rt.size());
     summarize_run(run, flops, c.spec.batch * c.spec.seq_len);
     if (plan) add_one_gpu_totals(run, c.spec, layout, locals.front().schedule.pattern(), *plan);
+    add_energy(run, energy, seconds, plan ? run.summary["one_gpu_flops"] : flops,
+               plan && plan->sampled());
     run.summary["peak_mem_bytes"] = peak;
     run.summary["density"] = pattern_density(c.spec);
     run.summary["bytes_per_token"] = peak / static_cast<double>(c.spec.batch * layout.local_len());

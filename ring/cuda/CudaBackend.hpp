@@ -65,6 +65,7 @@ class CudaBackend final : public RankBackend {
   Transport& backward_transport() override;
   GradientResult read_gradients() override;
   std::map<std::string, double> telemetry() override;
+  std::optional<double> energy_j() override { return nvml_.energy_j(); }
   std::map<std::string, std::string> provenance() const override;
 
  private:

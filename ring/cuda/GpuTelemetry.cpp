@@ -15,6 +15,7 @@ struct GpuTelemetry::Api {
   int (*power)(void*, unsigned*) = nullptr;
   int (*temperature)(void*, int, unsigned*) = nullptr;
   int (*nvlink_state)(void*, unsigned, int*) = nullptr;
+  int (*energy)(void*, unsigned long long*) = nullptr;  // optional: Volta and later
 
   template <typename F>
   bool load(F& f, const char* name) {
@@ -44,6 +45,7 @@ GpuTelemetry::GpuTelemetry(const std::string& pci_bus_id) {
     delete api;
     return;
   }
+  api->load(api->energy, "nvmlDeviceGetTotalEnergyConsumption");
   api_ = api;
   if (api_->by_bus_id(pci_bus_id.c_str(), &device_) != 0) device_ = nullptr;
 }
@@ -63,6 +65,12 @@ std::map<std::string, double> GpuTelemetry::sample() const {
   if (api_->power(device_, &value) == 0) out["power_w"] = value / 1000.0;
   if (api_->temperature(device_, kTemperatureGpu, &value) == 0) out["temperature_c"] = value;
   return out;
+}
+
+std::optional<double> GpuTelemetry::energy_j() const {
+  unsigned long long millijoules = 0;
+  if (!device_ || !api_->energy || api_->energy(device_, &millijoules) != 0) return std::nullopt;
+  return static_cast<double>(millijoules) * 1e-3;
 }
 
 int GpuTelemetry::active_nvlinks() const {

@@ -3,6 +3,8 @@
 // show whether a slow number came from lower clocks under sustained load.
 #pragma once
 
+#include <optional>
+
 #include <map>
 #include <string>
 
@@ -18,6 +20,8 @@ class GpuTelemetry {
   bool available() const { return device_ != nullptr; }
   std::map<std::string, double> sample() const;  // sm_clock_mhz, power_w, temperature_c
   int active_nvlinks() const;                    // -1 when unknown
+  // The GPU's energy counter (joules since the driver loaded); nullopt where it has none.
+  std::optional<double> energy_j() const;
 
  private:
   struct Api;
