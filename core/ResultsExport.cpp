@@ -189,6 +189,9 @@ ExportRecord export_record(const std::string& id, const RunRecord& run) {
   for (const char* key : {"emulated", "ring_size", "members_played", "sampled_steps",
                           "one_gpu_total_ms", "one_gpu_tflops"})
     f.emplace_back(key, summary_value(run, key));
+  // the GPUs' energy over the timed iterations (null without an energy counter)
+  for (const char* key : {"energy_j", "joules_per_tflop", "avg_power_w"})
+    f.emplace_back(key, summary_value(run, key));
   add_check(f, run);
   for (const auto& [k, v] : run.config) r.config.emplace_back(k, typed_config_value(v));
   for (const auto& [k, v] : run.provenance) r.provenance.emplace_back(k, v);
