@@ -16,6 +16,7 @@
 #include "ring/cuda/DeviceFill.cuh"
 #include "ring/cuda/DevicePatternMask.hpp"
 #include "ring/cuda/DevicePositions.hpp"
+#include "ring/plan/RingPrediction.hpp"
 #include "tests/MpiTestRuntime.hpp"
 #include "tests/catch.hpp"
 
@@ -306,6 +307,27 @@ TEST_CASE("emulated members equal a resident ring's on the GPU, bit for bit", "[
   REQUIRE(out.record.check->rel_err > 0);
   REQUIRE(out.record.summary.at("ring_size") == 16);
   REQUIRE(out.record.summary.at("comm_ms") > 0);  // the link moved the bytes
+}
+
+// The memory a run reports is the plan `ringbench plan` predicts, and its energy comes from NVML.
+TEST_CASE("a GPU run holds its memory plan and measures its energy", "[gpu][memory]") {
+  const MpiRuntime& rt = runtime();
+  if (rt.size() != 1) return;
+  BenchmarkCase c = gpu_case(DType::bf16, 128, "causal", LayoutKind::zigzag, 64 * 1024);
+  c.virtual_ranks = 2;
+  c.check = false;
+  c.iters = 5;
+  const BenchmarkOutcome out = run_ring_benchmark(c, rt);
+  REQUIRE(out.record.summary.at("peak_mem_bytes") == rank_memory(c, 2));
+  const auto energy = out.record.summary.find("energy_j");
+  if (energy == out.record.summary.end()) {
+    WARN("no NVML energy counter on this GPU: energy not checked");
+    return;
+  }
+  REQUIRE(energy->second > 0);
+  REQUIRE(out.record.summary.at("avg_power_w") > 10);  // a working H200 draws far more
+  REQUIRE(out.record.summary.at("avg_power_w") < 2000);
+  REQUIRE(out.record.summary.at("joules_per_tflop") > 0);
 }
 
 TEST_CASE("a case that does not fit in GPU memory is refused with the numbers", "[gpu][memory]") {
