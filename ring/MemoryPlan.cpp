@@ -104,21 +104,27 @@ std::size_t own_kernel_bytes(const BenchmarkCase& c, std::int64_t n) {
   return bytes;
 }
 
+DeviceTensorBytes device_tensor_bytes(const BenchmarkCase& c, std::int64_t n) {
+  const std::size_t e = element_bytes(c.spec.dtype);
+  return {q_elements(c.spec, n) * e, kv_elements(c.spec, n) * e, dkv_bytes(c, n),
+          q_elements(c.spec, n) * sizeof(float), rows_of(c.spec, n) * sizeof(float)};
+}
+
 DeviceMemoryPlan plan_device_rank(const BenchmarkCase& c, std::int64_t n, bool emulated) {
   const ProblemSpec& s = c.spec;
-  const std::size_t e = element_bytes(s.dtype), rows = rows_of(s, n);
+  const std::size_t e = element_bytes(s.dtype);
+  const DeviceTensorBytes t = device_tensor_bytes(c, n);
   DeviceMemoryPlan p;
-  p.q = q_elements(s, n) * e;
-  // the local block and two receive buffers
-  p.kv_blocks = 3 * (kv_elements(s, n) * e + dkv_bytes(c, n));
-  p.output = q_elements(s, n) * sizeof(float) + rows * sizeof(float);
+  p.q = t.q;
+  p.kv_blocks = 3 * (t.kv + t.dkv);  // the local block and two receive buffers
+  p.output = t.o + t.lse;
   p.positions = device_positions_bytes(std::max(n, check_chunk(s)));
   if (c.check && c.check_rows == 0)  // sampled rows are checked on the host
     p.check = p.output + kv_elements(s, check_chunk(s)) * e +
               for_backward(c, gradient_reference_bytes(s, n));
   // dO, dQ, D, the share and the finished dK/dV, the backward kernel's positions
-  p.backward = for_backward(c, p.q + p.output + 2 * dkv_bytes(c, n) + device_positions_bytes(n));
-  if (emulated) p.emulation = kv_elements(s, n) * e;
+  p.backward = for_backward(c, p.q + p.output + 2 * t.dkv + device_positions_bytes(n));
+  if (emulated) p.emulation = t.kv;
   p.kernels = own_kernel_bytes(c, n);
   return p;
 }

@@ -11,6 +11,13 @@
 
 namespace ringbench {
 
+// The tensors of one GPU rank in bytes: Q (and dO) in the input type, its K/V block in the input
+// type, the block's fp32 dK/dV (0 forward-only), the fp32 output (and dQ) and LSE (and D).
+struct DeviceTensorBytes {
+  std::size_t q = 0, kv = 0, dkv = 0, o = 0, lse = 0;
+};
+DeviceTensorBytes device_tensor_bytes(const BenchmarkCase& c, std::int64_t local_len);
+
 // Device bytes of one GPU rank. `kernels` is what the own kernels hold for a pattern (block
 // bitmaps, the gathered rows of dilated pairs); cuDNN's graphs add their workspace at run time.
 struct DeviceMemoryPlan {

@@ -10,22 +10,6 @@
 namespace ringbench {
 
 namespace {
-std::size_t q_elements(const ProblemSpec& s, std::int64_t n) {
-  return static_cast<std::size_t>(s.batch * s.heads * n * s.head_dim);
-}
-std::size_t kv_elements(const ProblemSpec& s, std::int64_t n) {  // K and V of one block
-  return static_cast<std::size_t>(2 * s.batch * s.effective_kv_heads() * n * s.head_dim);
-}
-std::size_t rows_of(const ProblemSpec& s, std::int64_t n) {  // query rows over all heads
-  return static_cast<std::size_t>(s.batch * s.heads * n);
-}
-// The fp32 dK/dV a block carries in the backward pass; none in a forward-only case.
-std::size_t dkv_bytes(const BenchmarkCase& c, std::int64_t n) {
-  return has_backward(c.pass) ? kv_elements(c.spec, n) * sizeof(float) : 0;
-}
-std::size_t for_backward(const BenchmarkCase& c, std::size_t bytes) {
-  return has_backward(c.pass) ? bytes : 0;
-}
 void require_backward(const BenchmarkCase& c) {
   if (!has_backward(c.pass))
     throw ConfigError("pass", std::string(to_string(c.pass)),
@@ -47,17 +31,16 @@ CudaBackend::CudaBackend(const BenchmarkCase& c, std::int64_t local_len, int ste
       n_(local_len),
       gpu_(gpu),
       comm_(parts.comm),
-      q_(q_elements(c.spec, local_len) * element_bytes(c.spec.dtype)),
-      kv_local_(kv_elements(c.spec, local_len) * element_bytes(c.spec.dtype) +
-                dkv_bytes(c, local_len)),
+      q_(device_tensor_bytes(c, local_len).q),
+      kv_local_(device_tensor_bytes(c, local_len).kv + device_tensor_bytes(c, local_len).dkv),
       kv_recv_{DeviceBuffer(kv_local_.bytes()), DeviceBuffer(kv_local_.bytes())},
-      o_(q_elements(c.spec, local_len) * sizeof(float)),
-      lse_(rows_of(c.spec, local_len) * sizeof(float)),
-      d_o_(for_backward(c, q_.bytes())),
-      dq_(for_backward(c, o_.bytes())),
-      delta_(for_backward(c, lse_.bytes())),
-      dkv_part_(dkv_bytes(c, local_len)),
-      dkv_home_(dkv_bytes(c, local_len)),
+      o_(device_tensor_bytes(c, local_len).o),
+      lse_(device_tensor_bytes(c, local_len).lse),
+      d_o_(has_backward(c.pass) ? q_.bytes() : 0),
+      dq_(has_backward(c.pass) ? o_.bytes() : 0),
+      delta_(has_backward(c.pass) ? lse_.bytes() : 0),
+      dkv_part_(device_tensor_bytes(c, local_len).dkv),
+      dkv_home_(device_tensor_bytes(c, local_len).dkv),
       kernel_(parts.kernel(compute_.get())),
       backward_kernel_(has_backward(c.pass) ? parts.backward_kernel(compute_.get()) : nullptr),
       kernel_bytes_(parts.kernel_bytes),
@@ -68,7 +51,8 @@ CudaBackend::CudaBackend(const BenchmarkCase& c, std::int64_t local_len, int ste
                                                    : nullptr),
       timer_(compute_.get(), steps + 1),
       nvml_(gpu.pci_bus_id) {
-  const std::size_t kv_bytes = kv_local_.bytes() - dkv_bytes(c, local_len);
+  const std::size_t dkv_bytes = device_tensor_bytes(c, local_len).dkv;
+  const std::size_t kv_bytes = kv_local_.bytes() - dkv_bytes;
   buffers_ = {q_.get(),
               kv_local_.get(),
               {kv_recv_[0].get(), kv_recv_[1].get()},
@@ -80,7 +64,7 @@ CudaBackend::CudaBackend(const BenchmarkCase& c, std::int64_t local_len, int ste
               delta_.get<float>(),
               dkv_part_.get<float>(),
               dkv_home_.get<float>(),
-              dkv_bytes(c, local_len)};
+              dkv_bytes};
 }
 
 void CudaBackend::generate_inputs(std::uint64_t seed, std::span<const PositionRun> runs) {
@@ -138,13 +122,13 @@ void CudaBackend::reference_forward(std::uint64_t seed, float* ref_o, float* ref
   // The fp32 GPU reference over the whole key sequence, in chunks of keys merged like ring steps.
   const ProblemSpec& s = case_.spec;
   const std::int64_t chunk = check_chunk(s);
-  DeviceBuffer keys(kv_elements(s, chunk) * element_bytes(s.dtype));
+  DeviceBuffer keys(device_tensor_bytes(case_, chunk).kv);
   const auto pattern = make_pattern(s.mask, s.seq_len);
   checker_.reset(ref_o, ref_lse);
   for (std::int64_t first = 0; first < s.seq_len; first += chunk) {
     const std::int64_t len = std::min(chunk, s.seq_len - first);
     const PositionRun run{0, first, len, 1};
-    const std::size_t half = kv_elements(s, len) / 2 * element_bytes(s.dtype);
+    const std::size_t half = device_tensor_bytes(case_, len).kv / 2;
     generate_device_tensor(TensorRole::k, seed, s, {&run, 1}, keys.get(), compute_.get());
     generate_device_tensor(TensorRole::v, seed, s, {&run, 1}, keys.get<char>() + half,
                            compute_.get());

@@ -1,5 +1,5 @@
-#include "ring/cuda/GradientReference.hpp"
 #include "ring/MemoryPlan.hpp"
+#include "ring/cuda/GradientReference.hpp"
 
 #include <algorithm>
 
