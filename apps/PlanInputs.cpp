@@ -1,7 +1,6 @@
 #include "apps/PlanInputs.hpp"
 
 #include <set>
-#include <sstream>
 
 #include "apps/CaseOptions.hpp"
 #include "apps/CommandArgs.hpp"
