@@ -134,6 +134,7 @@ int print_table(const TableRequest& req, const ComputeModel& model) {
     for (const auto& note : notes) std::printf("#   %s\n", note.c_str());
     ++index;
   }
+  csv.close();  // whole on disk before the plot reads it
   if (!req.plot.empty()) {
     const std::string command =
         "python3 \"" RINGBENCH_SOURCE_PLAN_PLOT "\" \"" + req.csv + "\" \"" + req.plot + "\"";

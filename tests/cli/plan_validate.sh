@@ -35,4 +35,12 @@ echo "$table"
 grep -q '(not a ring of 3:' <<<"$table" || fail "the ring of 3 (64K not divisible by 6) was not refused in its row"
 grep -q 'between nodes mpi (assumed' <<<"$table" || fail "the assumed link between hosts is not said"
 [ "$(wc -l < "$dir/plan.csv")" = 4 ] || fail "the CSV does not hold a header and three rows"
+if python3 -c 'import matplotlib' 2>/dev/null; then
+  "$ringbench" plan --calibration "$dir/cal2.h5" "${shape[@]}" --seq-len 16K 64K --mask causal \
+    --layout zigzag --gpus 1,2,4 --plot "$dir/plan.png" >/dev/null || fail "plan --plot failed"
+  [ "$(head -c 4 "$dir/plan.png" | tail -c 3)" = PNG ] || fail "no PNG drawn"
+  [ "$(wc -l < "$dir/plan.png.csv")" = 7 ] || fail "the plot's CSV does not hold 6 rows"
+else
+  echo "matplotlib not installed: plan --plot not checked"
+fi
 echo "plan_validate: ok"
