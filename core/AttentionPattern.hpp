@@ -39,6 +39,11 @@ struct BlockBitmap {
   std::vector<std::uint32_t> bits;
 };
 
+// Rows first, first + stride, ... (count of them) of a block, by local index.
+struct RowSelection {
+  std::int64_t first = 0, stride = 1, count = 0;
+};
+
 // A band around the diagonal: query q attends keys q - left ... q + right. `none` is the widest
 // band, causal the band with right = 0 and no left end, window:L:R a band of its own; the GPU
 // kernels take any band (their per-tile key ranges are intervals).
@@ -98,6 +103,17 @@ class AttentionPattern {
   // keys with allows() where boxes stay partial; patterns with a closed form override it.
   virtual std::vector<PositionRun> allowed_keys(std::int64_t q, int head, int branch,
                                                 std::int64_t seq_len) const;
+
+  // The rows of a key block (its tokens `k_runs`) that the kernels read for queries `q_runs` in
+  // heads 0 .. heads-1, by local index; nullopt: every row. A generated block (an emulated ring's)
+  // needs only these: dilated pairs gather every rate-th row, so the far steps of a LongNet ring
+  // read a few rows of each block.
+  virtual std::optional<std::vector<RowSelection>> key_rows_read(
+      std::span<const PositionRun> q_runs, std::span<const PositionRun> k_runs,
+      std::int64_t heads) const {
+    (void)q_runs, (void)k_runs, (void)heads;
+    return std::nullopt;
+  }
 
   // The block map a random pattern drew; empty (blocks 0) for the others.
   virtual BlockMap block_map() const { return {}; }

@@ -40,4 +40,24 @@ void generate_kv_block(std::uint64_t seed, const ProblemSpec& spec,
   generate_tensor(TensorRole::v, seed, spec, positions, kv.subspan(half, half));
 }
 
+void generate_kv_rows(std::uint64_t seed, const ProblemSpec& spec,
+                      std::span<const std::int64_t> positions, std::span<const RowSelection> rows,
+                      std::span<float> kv) {
+  const std::int64_t heads = spec.effective_kv_heads(), D = spec.head_dim;
+  const auto n = static_cast<std::int64_t>(positions.size());
+  const std::size_t half = kv.size() / 2;
+  for (const TensorRole role : {TensorRole::k, TensorRole::v}) {
+    float* out = kv.data() + (role == TensorRole::k ? 0 : half);
+    for (const RowSelection& sel : rows)
+      for (std::int64_t b = 0; b < spec.batch; ++b)
+        for (std::int64_t h = 0; h < heads; ++h)
+          for (std::int64_t j = 0; j < sel.count; ++j) {
+            const std::int64_t i = sel.first + j * sel.stride;
+            float* row = out + ((b * heads + h) * n + i) * D;
+            for (std::int64_t d = 0; d < D; ++d)
+              row[d] = input_value(role, seed, spec, b, h, positions[i], d);
+          }
+  }
+}
+
 }  // namespace ringbench

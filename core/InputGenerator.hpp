@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 
+#include "core/AttentionPattern.hpp"
 #include "core/ProblemSpec.hpp"
 
 namespace ringbench {
@@ -29,5 +30,11 @@ std::int64_t heads_of(TensorRole role, const ProblemSpec& spec);
 // those positions holds and sends around the ring.
 void generate_kv_block(std::uint64_t seed, const ProblemSpec& spec,
                        std::span<const std::int64_t> positions, std::span<float> kv);
+
+// Only the rows `rows` (local indices into `positions`) of such a block; the others keep what
+// they held. Rows selected twice are written twice, with the same values.
+void generate_kv_rows(std::uint64_t seed, const ProblemSpec& spec,
+                      std::span<const std::int64_t> positions, std::span<const RowSelection> rows,
+                      std::span<float> kv);
 
 }  // namespace ringbench

@@ -61,7 +61,7 @@ std::vector<LocalRank> make_emulated_members(const BenchmarkCase& c, const Seque
   const auto shared_plan = std::make_shared<const EmulationPlan>(
       plan_emulation(c, layout, *pattern, rt.size(), rt.rank()));
   const EmulationPlan& plan = *shared_plan;
-  auto blocks = std::make_shared<EmulatedBlocks>(layout, c.seed);
+  auto blocks = std::make_shared<EmulatedBlocks>(layout, c.seed, c.spec.heads);
   std::shared_ptr<RankBackend> backend;
   if (c.device == DeviceKind::cpu) {
     backend = std::move(make_cpu_backends(c, layout, rt, plan.mine, blocks).front());

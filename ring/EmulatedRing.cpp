@@ -84,4 +84,11 @@ std::span<const PositionRun> EmulatedBlocks::runs_received(int index) const {
   return layout_.runs(schedule_->source(index + 1));
 }
 
+std::optional<std::vector<RowSelection>> EmulatedBlocks::rows_received(int index) const {
+  if (!schedule_) throw std::logic_error("EmulatedBlocks: no member is being played");
+  const BlockMask m = schedule_->mask(index + 1);
+  if (m.empty()) return std::vector<RowSelection>{};
+  return m.pattern->key_rows_read(m.q_runs, m.kv_runs, heads_);
+}
+
 }  // namespace ringbench

@@ -43,15 +43,20 @@ int member_of(const EmulationPlan& plan, int world_size, int process, int round)
 // hold at its next step. The driver says which member's schedule is being played.
 class EmulatedBlocks {
  public:
-  EmulatedBlocks(const SequenceLayout& layout, std::uint64_t seed) : layout_(layout), seed_(seed) {}
+  EmulatedBlocks(const SequenceLayout& layout, std::uint64_t seed, std::int64_t heads)
+      : layout_(layout), seed_(seed), heads_(heads) {}
   void play(const RingSchedule& schedule) { schedule_ = &schedule; }
   std::uint64_t seed() const { return seed_; }
   // The positions of the block that exchange `index` of an iteration delivers.
   std::span<const PositionRun> runs_received(int index) const;
+  // The rows of that block the step's kernels read (nullopt: all of them; none when the step
+  // computes nothing), so that only they are generated: a LongNet ring's far steps read a few.
+  std::optional<std::vector<RowSelection>> rows_received(int index) const;
 
  private:
   const SequenceLayout& layout_;
   std::uint64_t seed_;
+  std::int64_t heads_;
   const RingSchedule* schedule_ = nullptr;
 };
 

@@ -39,6 +39,7 @@ const char* const kMasks[] = {"none",
                               "window:30:0",
                               "window:20:40",
                               "dilated:48,96:1,2",
+                              "dilated:96,384:2,8+causal",
                               "bigbird:16:3:1:2+causal"};
 
 }  // namespace

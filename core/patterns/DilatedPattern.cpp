@@ -134,4 +134,36 @@ std::int64_t DilatedPattern::count_allowed(const PositionRun& q, const PositionR
   return total;
 }
 
+std::optional<std::vector<RowSelection>> DilatedPattern::key_rows_read(
+    std::span<const PositionRun> q_runs, std::span<const PositionRun> k_runs,
+    std::int64_t heads) const {
+  std::vector<RowSelection> rows;
+  std::int64_t tokens = 0, selected = 0;
+  for (const PositionRun& k : k_runs) {
+    if (k.stride != 1) return std::nullopt;
+    tokens += k.length;
+  }
+  for (int b = 0; b < branches(); ++b) {
+    const std::int64_t r = branches_[b].dilation;
+    bool reached = false;
+    for (std::int64_t h = 0; h < std::min<std::int64_t>(heads, head_period_) && !reached; ++h)
+      for (const PositionRun& q : q_runs)
+        for (const PositionRun& k : k_runs)
+          reached = reached || coverage(q.first(), q.last(), k.first(), k.last(),
+                                        static_cast<int>(h), b) != Coverage::none;
+    if (!reached) continue;
+    if (r == 1) return std::nullopt;
+    for (std::int64_t o = 0; o < std::min(heads, r); ++o)  // the offsets h mod r of the heads
+      for (const PositionRun& k : k_runs) {
+        const std::int64_t p = k.global_start + ((o - k.global_start) % r + r) % r;
+        if (p > k.last()) continue;
+        const std::int64_t count = (k.last() - p) / r + 1;
+        rows.push_back({k.local_start + (p - k.global_start), r, count});
+        selected += count;
+      }
+  }
+  if (selected >= tokens) return std::nullopt;
+  return rows;
+}
+
 }  // namespace ringbench

@@ -37,6 +37,11 @@ class DilatedPattern final : public AttentionPattern {
   // is not selected. A rate-8192 row of a 1B-token segment is 131072 keys, found in O(1).
   std::vector<PositionRun> allowed_keys(std::int64_t q, int head, int branch,
                                         std::int64_t seq_len) const override;
+  // Each pair reaching the block reads the rows of its heads' offsets (every rate-th row); a pair
+  // of rate 1 reaching it reads all of them.
+  std::optional<std::vector<RowSelection>> key_rows_read(std::span<const PositionRun> q_runs,
+                                                         std::span<const PositionRun> k_runs,
+                                                         std::int64_t heads) const override;
   // One pair of rate 1 is dense attention inside segments: terms. This is what each pair of a
   // dilated pattern becomes once its selected rows are gathered (ring/cuda/DilatedBranches).
   std::optional<MaskTerms> mask_terms() const override;

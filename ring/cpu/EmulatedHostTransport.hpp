@@ -24,10 +24,14 @@ class EmulatedHostTransport final : public Transport {
   void start_exchange(const void* send, void* recv, std::size_t bytes) override {
     scratch_.resize(bytes);
     link_->start_exchange(send, scratch_.data(), bytes);
-    // made while the link moves the bytes, as the real block would arrive meanwhile
-    const auto positions = expand_positions(blocks_->runs_received(index_++));
-    generate_kv_block(blocks_->seed(), spec_, positions,
-                      std::span(static_cast<float*>(recv), bytes / sizeof(float)));
+    // made while the link moves the bytes, as the real block would arrive meanwhile; only the
+    // rows the step reads
+    const auto positions = expand_positions(blocks_->runs_received(index_));
+    const std::span block(static_cast<float*>(recv), bytes / sizeof(float));
+    if (const auto rows = blocks_->rows_received(index_++))
+      generate_kv_rows(blocks_->seed(), spec_, positions, *rows, block);
+    else
+      generate_kv_block(blocks_->seed(), spec_, positions, block);
   }
   void wait_exchange() override { link_->wait_exchange(); }
   std::vector<double> take_comm_ms() override {

@@ -77,6 +77,35 @@ __global__ void inputs_kernel(T* out, RunTable table, std::uint32_t role, std::u
   }
 }
 
+constexpr int kMaxSelections = 64;
+
+// Row selections by value, with the rows before each (a thread finds its selection by a scan).
+struct SelectionTable {
+  RowSelection rows[kMaxSelections];
+  std::int64_t before[kMaxSelections + 1];
+  int count = 0;
+
+  __device__ std::int64_t row(std::int64_t k) const {  // the k-th selected local row
+    int s = 0;
+    while (s + 1 < count && before[s + 1] <= k) ++s;
+    return rows[s].first + (k - before[s]) * rows[s].stride;
+  }
+};
+
+template <typename T>
+__global__ void rows_kernel(T* out, RunTable table, SelectionTable selected, std::uint32_t role,
+                            std::uint64_t seed, std::int64_t head_rows, std::int64_t dim) {
+  const std::int64_t rows = selected.before[selected.count];
+  const std::int64_t total = head_rows * rows * dim;
+  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < total;
+       i += std::int64_t(gridDim.x) * blockDim.x) {
+    const std::int64_t d = i % dim, k = (i / dim) % rows, head = i / (dim * rows);
+    const std::int64_t local = selected.row(k);
+    out[(head * table.tokens + local) * dim + d] =
+        convert<T>(input_unit_value(role, seed, head, table.position(local), d));
+  }
+}
+
 }  // namespace
 
 void fill_positions(std::int32_t* positions, std::span<const PositionRun> runs,
@@ -117,6 +146,38 @@ void generate_device_kv_block(std::uint64_t seed, const ProblemSpec& spec,
       element_bytes(spec.dtype);
   generate_device_tensor(TensorRole::k, seed, spec, runs, kv, stream);
   generate_device_tensor(TensorRole::v, seed, spec, runs, static_cast<char*>(kv) + half, stream);
+}
+
+void generate_device_kv_rows(std::uint64_t seed, const ProblemSpec& spec,
+                             std::span<const PositionRun> runs, std::span<const RowSelection> rows,
+                             void* kv, cudaStream_t stream) {
+  if (rows.size() > kMaxSelections) return generate_device_kv_block(seed, spec, runs, kv, stream);
+  const RunTable t = make_table(runs);
+  SelectionTable sel;
+  sel.before[0] = 0;
+  for (const RowSelection& r : rows) {
+    sel.rows[sel.count] = r;
+    sel.before[sel.count + 1] = sel.before[sel.count] + r.count;
+    ++sel.count;
+  }
+  if (sel.before[sel.count] == 0) return;
+  const std::int64_t head_rows = spec.batch * spec.effective_kv_heads();
+  const std::size_t count =
+      static_cast<std::size_t>(head_rows * sel.before[sel.count] * spec.head_dim);
+  const std::size_t half = static_cast<std::size_t>(head_rows * t.tokens * spec.head_dim);
+  for (const TensorRole role : {TensorRole::k, TensorRole::v}) {
+    const auto r = static_cast<std::uint32_t>(role);
+    const std::size_t offset = role == TensorRole::k ? 0 : half;
+    if (spec.dtype == DType::bf16)
+      rows_kernel<<<blocks_for(count, 256), 256, 0, stream>>>(
+          static_cast<__nv_bfloat16*>(kv) + offset, t, sel, r, seed, head_rows, spec.head_dim);
+    else if (spec.dtype == DType::fp16)
+      rows_kernel<<<blocks_for(count, 256), 256, 0, stream>>>(
+          static_cast<__half*>(kv) + offset, t, sel, r, seed, head_rows, spec.head_dim);
+    else
+      throw std::invalid_argument("GPU inputs are bf16 or fp16");
+    RINGBENCH_CHECK_CUDA(cudaGetLastError());
+  }
 }
 
 }  // namespace ringbench

@@ -29,4 +29,10 @@ void generate_device_tensor(TensorRole role, std::uint64_t seed, const ProblemSp
 void generate_device_kv_block(std::uint64_t seed, const ProblemSpec& spec,
                               std::span<const PositionRun> runs, void* kv, cudaStream_t stream);
 
+// Only the rows `rows` (local indices of the block of `runs`) of such a block; the others keep
+// what they held (generate_kv_rows on the host).
+void generate_device_kv_rows(std::uint64_t seed, const ProblemSpec& spec,
+                             std::span<const PositionRun> runs, std::span<const RowSelection> rows,
+                             void* kv, cudaStream_t stream);
+
 }  // namespace ringbench

@@ -36,7 +36,11 @@ class EmulatedDeviceTransport final : public StreamTransport {
           cudaMemcpyAsync(scratch_.get(), send, bytes, cudaMemcpyDeviceToDevice, stream));
   }
   void complete(void* recv, int index, cudaStream_t stream) override {
-    generate_device_kv_block(blocks_->seed(), spec_, blocks_->runs_received(index), recv, stream);
+    const auto runs = blocks_->runs_received(index);
+    if (const auto rows = blocks_->rows_received(index))  // only the rows the step reads
+      generate_device_kv_rows(blocks_->seed(), spec_, runs, *rows, recv, stream);
+    else
+      generate_device_kv_block(blocks_->seed(), spec_, runs, recv, stream);
   }
 
   NcclCommunicator* comm_;
