@@ -223,11 +223,13 @@ int plan_command(const Args& raw, const MpiRuntime& rt) {
   const auto files = take_option(args, "calibration", false);
   if (!files || files->empty())
     throw ConfigError("calibration", "(missing)", "a calibration file (ringbench calibrate)");
-  const Calibration cal = read_calibrations(*files);
   const std::string results = take_single(args, "validate", "");
   const std::string max_error_text = take_single(args, "max-error", "");
   const double max_error =
       max_error_text.empty() ? -1 : parse_number("max-error", max_error_text, "a fraction >= 0");
+  if (!max_error_text.empty() && !(max_error >= 0))
+    throw ConfigError("max-error", max_error_text, "a fraction >= 0");
+  const Calibration cal = read_calibrations(*files);
   if (!results.empty()) {
     require_results_file("validate", results);
     Args rest = args;  // the link options are taken per run; nothing else belongs here
