@@ -16,6 +16,7 @@
 #include "core/Error.hpp"
 #include "core/FlopCount.hpp"
 #include "core/Version.hpp"
+#include "distributed/Collectives.hpp"
 #include "distributed/PeerWait.hpp"
 #include "ring/BackendFactory.hpp"
 #include "ring/MemoryPlan.hpp"
@@ -30,6 +31,7 @@ struct CalibrateRequest {
   std::vector<BenchmarkCase> cases;  // one per (case, block size), seq-len = block x ranks
   std::string output;
   int repeats = 10;
+  double min_seconds = 0.5;  // timed per case at least: the device as hot as in a long run
 };
 
 void print_help() {
@@ -42,7 +44,9 @@ void print_help() {
                "blocks run first, so the device is as warm as in a long run.\n"
                "  --block-sizes LIST   tokens per rank\n"
                "  --output FILE        calibration file [calibration.h5]\n"
-               "  --repeats N          timed exchanges per link size [10]\n\n"
+               "  --repeats N          timed exchanges per link size [10]\n"
+               "  --min-seconds S      time each case for at least S seconds (more iterations),\n"
+               "                       so short blocks run as hot as in a long run [0.5]\n\n"
             << case_options_description() << "\n";
 }
 
@@ -54,6 +58,10 @@ CalibrateRequest parse_request(Args args, const MpiRuntime& rt) {
       parse_integer("repeats", take_single(args, "repeats", "10"), "an integer 1..1000"));
   if (req.repeats < 1 || req.repeats > 1000)
     throw ConfigError("repeats", std::to_string(req.repeats), "an integer 1..1000");
+  const std::string min_seconds = take_single(args, "min-seconds", "0.5");
+  req.min_seconds = parse_number("min-seconds", min_seconds, "seconds 0..600");
+  if (!(req.min_seconds >= 0 && req.min_seconds <= 600))
+    throw ConfigError("min-seconds", min_seconds, "seconds 0..600");
   const auto sizes = take_option(args, "block-sizes");
   const std::filesystem::path folder = std::filesystem::path(req.output).parent_path();
   if (!folder.empty() && !std::filesystem::is_directory(folder))
@@ -121,6 +129,19 @@ void print_step(const BenchmarkCase& c, const std::vector<ComputeSample>& sample
               ms > 0 ? flops / (ms * 1e-3) / 1e12 : 0.0);
 }
 
+// `c` with enough iterations to be timed for `seconds`, from one probing iteration (which warms
+// the device too); every rank takes the root's measurement.
+BenchmarkCase lasting(BenchmarkCase c, double seconds, const MpiRuntime& rt) {
+  if (seconds <= 0) return c;
+  BenchmarkCase probe = c;
+  probe.warmup = 0;
+  probe.iters = 1;
+  const BenchmarkOutcome out = run_ring_benchmark(probe, rt);
+  const double ms = max_all(rt.world(), rt.is_root() ? out.record.summary.at("median_ms") : 0.0);
+  if (ms > 0) c.iters = std::clamp(static_cast<int>(std::ceil(seconds * 1e3 / ms)), c.iters, 1000);
+  return c;
+}
+
 }  // namespace
 
 int calibrate_command(const Args& args, const MpiRuntime& rt) {
@@ -140,7 +161,8 @@ int calibrate_command(const Args& args, const MpiRuntime& rt) {
   if (rt.is_root())
     std::printf("# calibrating %zu cases on %d rank(s), %d per host\n", req.cases.size(), rt.size(),
                 rt.local_size());
-  for (const BenchmarkCase& c : req.cases) {
+  for (const BenchmarkCase& asked : req.cases) {
+    const BenchmarkCase c = lasting(asked, req.min_seconds, rt);
     const BenchmarkOutcome outcome = run_ring_benchmark(c, rt);
     if (!rt.is_root()) continue;
     const auto samples = compute_samples(outcome.record, c, concurrency);
