@@ -155,6 +155,7 @@ std::vector<ComputeSample> compute_samples(const RunRecord& run, const Benchmark
   // the kind of each step, from the ring's own schedules
   const SequenceLayout layout(c.layout, c.spec.seq_len, c.ring_size(R));
   const std::shared_ptr<const AttentionPattern> pattern = make_pattern(c.spec.mask, c.spec.seq_len);
+  const int last_needed = ring_last_needed_step(layout, *pattern, c.spec.heads);
   const int total_steps = run.steps;  // per rank, every timed pass
   int offset = 0;                     // the pass's first step among the rank's timed steps
   for (const char* pass : {"forward", "backward"}) {
@@ -167,22 +168,21 @@ std::vector<ComputeSample> compute_samples(const RunRecord& run, const Benchmark
         run.provenance.find(backward ? "backward_kernel_selected" : "kernel_selected");
     const std::string kernel =
         selected != run.provenance.end() ? selected->second : std::string(to_string(c.kernel));
-    for (int r = 0; r < R; ++r)
+    for (int r = 0; r < R; ++r) {
+      const RingSchedule schedule(layout, run.ranks[r].rank, pattern, c.spec.heads, last_needed);
       for (int s = 0; s < S; ++s) {
         const double flops = run.step_flops[static_cast<std::size_t>(r) * total_steps + offset + s];
         if (flops <= 0) continue;
         std::vector<double> ms;
         for (int i = 0; i < I; ++i)
           ms.push_back(t.compute_ms[(static_cast<std::size_t>(i) * R + r) * S + s]);
-        samples.push_back(
-            {std::string(to_string(c.device)), kernel, pass, std::string(to_string(c.spec.dtype)),
-             static_cast<int>(c.spec.head_dim), concurrency,
-             whole_boxes(RingSchedule(layout, run.ranks[r].rank, pattern, c.spec.heads).mask(s),
-                         c.spec.heads)
-                 ? "full"
-                 : c.spec.mask,
-             flops, percentile(ms, 0.5)});
+        samples.push_back({std::string(to_string(c.device)), kernel, pass,
+                           std::string(to_string(c.spec.dtype)), static_cast<int>(c.spec.head_dim),
+                           concurrency,
+                           whole_boxes(schedule.mask(s), c.spec.heads) ? "full" : c.spec.mask,
+                           flops, percentile(ms, 0.5)});
       }
+    }
     offset += S;
   }
   return samples;
