@@ -398,14 +398,15 @@ void add_one_gpu_totals(RunRecord& run, const ProblemSpec& spec, const SequenceL
 }
 
 // What the devices used per timed iteration (all of the run's GPUs together), joules per TFLOP of
-// the work they did (played members' work in an emulated ring; not for sampled steps, whose
-// energy covers only the steps run), and their mean power. Nothing where a device has no counter.
+// the work they did (played members' work in an emulated ring), and their mean power; sampled
+// steps give the power only (their energy covers the steps run). Nothing without a counter.
 void add_energy(RunRecord& run, double joules, double seconds, double flops, bool sampled) {
   if (!std::isfinite(joules) || seconds <= 0 || run.iterations <= 0) return;
   auto& s = run.summary;
-  s["energy_j"] = joules / run.iterations;
   s["avg_power_w"] = joules / seconds;  // joules over GPU-seconds: the mean per GPU
-  if (!sampled && flops > 0) s["joules_per_tflop"] = s["energy_j"] / (flops / 1e12);
+  if (sampled) return;
+  s["energy_j"] = joules / run.iterations;
+  if (flops > 0) s["joules_per_tflop"] = s["energy_j"] / (flops / 1e12);
 }
 
 }  // namespace
