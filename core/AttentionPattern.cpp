@@ -65,6 +65,15 @@ std::optional<MaskTerms> AttentionPattern::mask_terms() const {
   return std::nullopt;
 }
 
+std::int64_t AttentionPattern::key_rows_read_count(std::span<const PositionRun> q_runs,
+                                                   std::span<const PositionRun> k_runs,
+                                                   std::int64_t heads) const {
+  if (const auto rows = key_rows_read(q_runs, k_runs, heads)) return row_count(*rows);
+  std::int64_t tokens = 0;
+  for (const PositionRun& k : k_runs) tokens += k.length;
+  return tokens;
+}
+
 BlockBitmap AttentionPattern::block_bitmap() const {
   const BlockMap map = block_map();
   BlockBitmap out{map.block, map.blocks, (map.blocks + 31) / 32, {}};

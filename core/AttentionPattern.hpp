@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/ProblemSpec.hpp"
+#include "core/RowSelection.hpp"
 #include "core/SequenceLayout.hpp"
 
 namespace ringbench {
@@ -37,11 +38,6 @@ struct BlockMap {
 struct BlockBitmap {
   std::int64_t block = 0, blocks = 0, words = 0;  // words per row: ceil(blocks / 32)
   std::vector<std::uint32_t> bits;
-};
-
-// Rows first, first + stride, ... (count of them) of a block, by local index.
-struct RowSelection {
-  std::int64_t first = 0, stride = 1, count = 0;
 };
 
 // A band around the diagonal: query q attends keys q - left ... q + right. `none` is the widest
@@ -114,6 +110,12 @@ class AttentionPattern {
     (void)q_runs, (void)k_runs, (void)heads;
     return std::nullopt;
   }
+  // How many rows key_rows_read names (all of k_runs' where it names every row).
+  virtual std::int64_t key_rows_read_count(std::span<const PositionRun> q_runs,
+                                           std::span<const PositionRun> k_runs,
+                                           std::int64_t heads) const;
+  // Whether key_rows_read may name fewer than all rows (then only those travel the ring).
+  virtual bool reads_row_subsets() const { return false; }
 
   // The block map a random pattern drew; empty (blocks 0) for the others.
   virtual BlockMap block_map() const { return {}; }

@@ -29,11 +29,23 @@ MpiTransport::~MpiTransport() {
 }
 
 void MpiTransport::start_exchange(const void* send, void* recv, std::size_t bytes) {
+  post({send, bytes, recv, bytes, nullptr, nullptr});
+}
+
+void MpiTransport::start_exchange_rows(const void* send, void* recv, const RowExchange& rows) {
+  // the rows travel packed; the block in hand is only read, so packing here is safe while the
+  // worker is idle
+  send_rows_.resize(rows.send_bytes());
+  recv_rows_.resize(rows.recv_bytes());
+  pack_rows(send, rows, rows.send, send_rows_.data());
+  rows_ = rows;
+  post({send_rows_.data(), send_rows_.size(), recv_rows_.data(), recv_rows_.size(), recv, &rows_});
+}
+
+void MpiTransport::post(const Pending& work) {
   {
     std::lock_guard lock(mutex_);
-    send_ = send;
-    recv_ = recv;
-    bytes_ = bytes;
+    work_ = work;
     pending_ = true;
   }
   changed_.notify_all();
@@ -59,7 +71,8 @@ void MpiTransport::serve() {
     const auto begin = std::chrono::steady_clock::now();
     std::exception_ptr error;
     try {
-      exchange(send_, recv_, bytes_);
+      exchange(work_.send, work_.send_bytes, work_.recv, work_.recv_bytes);
+      if (work_.rows) unpack_rows(work_.recv, *work_.rows, work_.rows->recv, work_.unpack_to);
     } catch (...) {
       error = std::current_exception();
     }
@@ -72,23 +85,33 @@ void MpiTransport::serve() {
   }
 }
 
-void MpiTransport::exchange(const void* send, void* recv, std::size_t bytes) const {
-  // MPI counts are ints: move blocks larger than 1 GiB in pieces.
-  constexpr std::size_t kPiece = std::size_t{1} << 30;
+void MpiTransport::exchange(const void* send, std::size_t send_bytes, void* recv,
+                            std::size_t recv_bytes) const {
+  // MPI counts are ints: move blocks larger than 1 GiB in pieces. Each direction is cut by its
+  // own size (what this rank sends is what the next one receives), at least one piece each.
+  static constexpr std::size_t kPiece = std::size_t{1} << 30;
+  const auto pieces = [](std::size_t bytes) { return std::max<std::size_t>(1, (bytes + kPiece - 1) / kPiece); };
+  const auto piece = [](std::size_t bytes, std::size_t i) {
+    return static_cast<int>(std::min(kPiece, bytes - std::min(bytes, i * kPiece)));
+  };
   const auto* out = static_cast<const char*>(send);
   auto* in = static_cast<char*>(recv);
-  for (std::size_t done = 0; done < bytes || (bytes == 0 && done == 0); done += kPiece) {
-    const int n = static_cast<int>(std::min(kPiece, bytes - done));
+  const std::size_t n_out = pieces(send_bytes), n_in = pieces(recv_bytes);
+  for (std::size_t i = 0; i < std::max(n_out, n_in); ++i) {
     MPI_Request requests[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};  // receive, send
-    RINGBENCH_CHECK_MPI(MPI_Irecv(in + done, n, MPI_BYTE, prev_, 0, ring_, &requests[0]));
-    RINGBENCH_CHECK_MPI(MPI_Isend(out + done, n, MPI_BYTE, next_, 0, ring_, &requests[1]));
-    int complete[2] = {0, 0};
+    if (i < n_in)
+      RINGBENCH_CHECK_MPI(MPI_Irecv(in + i * kPiece, piece(recv_bytes, i), MPI_BYTE, prev_, 0,
+                                    ring_, &requests[0]));
+    if (i < n_out)
+      RINGBENCH_CHECK_MPI(MPI_Isend(out + i * kPiece, piece(send_bytes, i), MPI_BYTE, next_, 0,
+                                    ring_, &requests[1]));
+    int complete[2] = {i >= n_in, i >= n_out};
     try {
       wait_until(
           [&] {
-            for (int i = 0; i < 2; ++i)
-              if (!complete[i])
-                RINGBENCH_CHECK_MPI(MPI_Test(&requests[i], &complete[i], MPI_STATUS_IGNORE));
+            for (int k = 0; k < 2; ++k)
+              if (!complete[k])
+                RINGBENCH_CHECK_MPI(MPI_Test(&requests[k], &complete[k], MPI_STATUS_IGNORE));
             return complete[0] && complete[1];
           },
           timeout_s_, WaitPace::prompt, [&] { return stalled_message(complete[0], complete[1]); });
@@ -99,7 +122,6 @@ void MpiTransport::exchange(const void* send, void* recv, std::size_t bytes) con
       if (!complete[1]) MPI_Request_free(&requests[1]);
       throw;
     }
-    if (bytes == 0) break;
   }
 }
 

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "distributed/Transport.hpp"
 
@@ -25,12 +26,24 @@ class MpiTransport final : public Transport {
   MpiTransport& operator=(const MpiTransport&) = delete;
 
   void start_exchange(const void* send, void* recv, std::size_t bytes) override;
+  // The rows travel packed into host buffers of this transport and are put in place on arrival.
+  void start_exchange_rows(const void* send, void* recv, const RowExchange& rows) override;
   void wait_exchange() override;
   std::vector<double> take_comm_ms() override;
 
  private:
+  // One exchange for the worker: the bytes to send and to receive, and where received rows go.
+  struct Pending {
+    const void* send = nullptr;
+    std::size_t send_bytes = 0;
+    void* recv = nullptr;
+    std::size_t recv_bytes = 0;
+    void* unpack_to = nullptr;
+    const RowExchange* rows = nullptr;  // rows received packed into `recv`, to unpack
+  };
+  void post(const Pending& work);
   void serve();
-  void exchange(const void* send, void* recv, std::size_t bytes) const;
+  void exchange(const void* send, std::size_t send_bytes, void* recv, std::size_t recv_bytes) const;
   std::string stalled_message(bool received, bool sent) const;
 
   MPI_Comm ring_;
@@ -39,9 +52,9 @@ class MpiTransport final : public Transport {
 
   std::mutex mutex_;
   std::condition_variable changed_;
-  const void* send_ = nullptr;
-  void* recv_ = nullptr;
-  std::size_t bytes_ = 0;
+  Pending work_;
+  RowExchange rows_;                         // of the exchange of rows in flight
+  std::vector<char> send_rows_, recv_rows_;  // its packed rows
   bool pending_ = false, stopping_ = false;
   std::exception_ptr error_;
   std::vector<double> comm_ms_;

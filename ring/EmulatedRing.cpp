@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "core/FlopCount.hpp"
+#include "ring/BlockTravel.hpp"
 
 namespace ringbench {
 
@@ -89,6 +90,21 @@ std::optional<std::vector<RowSelection>> EmulatedBlocks::rows_received(int index
   const BlockMask m = schedule_->mask(index + 1);
   if (m.empty()) return std::vector<RowSelection>{};
   return m.pattern->key_rows_read(m.q_runs, m.kv_runs, heads_);
+}
+
+std::optional<std::vector<RowSelection>> EmulatedBlocks::rows_from_predecessor(int index) const {
+  if (!schedule_) throw std::logic_error("EmulatedBlocks: no member is being played");
+  return rows_travelling(layout_, schedule_->pattern(), heads_, predecessor_,
+                         schedule_->ring_step(index), schedule_->last_needed_step());
+}
+
+RowExchange EmulatedBlocks::link_exchange(int index, std::int64_t planes, std::size_t block_bytes,
+                                          std::optional<std::vector<RowSelection>> sent) const {
+  const std::int64_t tokens = layout_.local_len();
+  const std::vector<RowSelection> all{{0, 1, tokens}};
+  auto received = rows_from_predecessor(index);
+  return {planes, tokens, block_bytes / static_cast<std::size_t>(planes * tokens),
+          sent ? std::move(*sent) : all, received ? std::move(*received) : all};
 }
 
 }  // namespace ringbench

@@ -12,6 +12,7 @@
 #include "core/AttentionPattern.hpp"
 #include "core/BenchmarkCase.hpp"
 #include "core/SequenceLayout.hpp"
+#include "distributed/RowExchange.hpp"
 #include "ring/RingSchedule.hpp"
 
 namespace ringbench {
@@ -45,19 +46,31 @@ class EmulatedBlocks {
  public:
   EmulatedBlocks(const SequenceLayout& layout, std::uint64_t seed, std::int64_t heads)
       : layout_(layout), seed_(seed), heads_(heads) {}
-  void play(const RingSchedule& schedule) { schedule_ = &schedule; }
+  // `predecessor`: the member the real predecessor rank plays meanwhile (on one rank, the same):
+  // what its link receives is what that member sends.
+  void play(const RingSchedule& schedule, int predecessor) {
+    schedule_ = &schedule;
+    predecessor_ = predecessor;
+  }
   std::uint64_t seed() const { return seed_; }
   // The positions of the block that exchange `index` of an iteration delivers.
   std::span<const PositionRun> runs_received(int index) const;
   // The rows of that block the step's kernels read (nullopt: all of them; none when the step
   // computes nothing), so that only they are generated: a LongNet ring's far steps read a few.
   std::optional<std::vector<RowSelection>> rows_received(int index) const;
+  // The rows the real link brings at exchange `index`: those the predecessor's member passes on
+  // there (nullopt: all), and the exchange of the played member with them, given the block's
+  // shape and what it sends (`sent`: nullopt for all of it).
+  std::optional<std::vector<RowSelection>> rows_from_predecessor(int index) const;
+  RowExchange link_exchange(int index, std::int64_t planes, std::size_t block_bytes,
+                            std::optional<std::vector<RowSelection>> sent) const;
 
  private:
   const SequenceLayout& layout_;
   std::uint64_t seed_;
   std::int64_t heads_;
   const RingSchedule* schedule_ = nullptr;
+  int predecessor_ = 0;
 };
 
 }  // namespace ringbench

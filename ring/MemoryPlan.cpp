@@ -110,7 +110,13 @@ DeviceTensorBytes device_tensor_bytes(const BenchmarkCase& c, std::int64_t n) {
           q_elements(c.spec, n) * sizeof(float), rows_of(c.spec, n) * sizeof(float)};
 }
 
-DeviceMemoryPlan plan_device_rank(const BenchmarkCase& c, std::int64_t n, bool emulated) {
+std::size_t row_staging_bytes(const BenchmarkCase& c, std::int64_t n, RankRole role) {
+  if (role != RankRole::linked) return 0;
+  const bool rows = make_pattern(c.spec.mask, c.spec.seq_len)->reads_row_subsets();
+  return rows ? 2 * device_tensor_bytes(c, n).kv : 0;
+}
+
+DeviceMemoryPlan plan_device_rank(const BenchmarkCase& c, std::int64_t n, RankRole role) {
   const ProblemSpec& s = c.spec;
   const std::size_t e = element_bytes(s.dtype);
   const DeviceTensorBytes t = device_tensor_bytes(c, n);
@@ -124,7 +130,8 @@ DeviceMemoryPlan plan_device_rank(const BenchmarkCase& c, std::int64_t n, bool e
               for_backward(c, gradient_reference_bytes(s, n));
   // dO, dQ, D, the share and the finished dK/dV, the backward kernel's positions
   p.backward = for_backward(c, p.q + p.output + 2 * t.dkv + device_positions_bytes(n));
-  if (emulated) p.emulation = t.kv;
+  if (role == RankRole::emulated) p.emulation = t.kv;
+  p.staging = row_staging_bytes(c, n, role);
   p.kernels = own_kernel_bytes(c, n);
   return p;
 }
@@ -144,9 +151,9 @@ TravellingBlock travelling_block(const BenchmarkCase& c, std::int64_t n) {
   return {kv_elements(c.spec, n) * e, dkv_bytes(c, n)};
 }
 
-std::size_t plan_rank_bytes(const BenchmarkCase& c, std::int64_t n, bool emulated) {
+std::size_t plan_rank_bytes(const BenchmarkCase& c, std::int64_t n, RankRole role) {
   return c.device == DeviceKind::cpu ? plan_host_rank(c.spec, n, has_backward(c.pass))
-                                     : plan_device_rank(c, n, emulated).total();
+                                     : plan_device_rank(c, n, role).total();
 }
 
 }  // namespace ringbench

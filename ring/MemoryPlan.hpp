@@ -18,21 +18,29 @@ struct DeviceTensorBytes {
 };
 DeviceTensorBytes device_tensor_bytes(const BenchmarkCase& c, std::int64_t local_len);
 
+// Where a GPU rank's K/V blocks come from: its own process (resident: virtual ranks, or a ring
+// of one), other GPUs over NCCL (linked: the rows of a dilated ring's far steps travel packed,
+// through two staging blocks), or generated (an emulated ring's member).
+enum class RankRole { resident, linked, emulated };
+
 // Device bytes of one GPU rank. `kernels` is what the own kernels hold for a pattern (block
 // bitmaps, the gathered rows of dilated pairs); cuDNN's graphs add their workspace at run time.
 struct DeviceMemoryPlan {
   std::size_t q = 0, kv_blocks = 0, output = 0, positions = 0, check = 0;
   std::size_t backward = 0;   // dO, dQ, D, this rank's dK/dV share and the finished dK/dV
   std::size_t emulation = 0;  // an emulated member's scratch block: where the real link writes
+  std::size_t staging = 0;    // a linked rank's packed rows, sent and received (row patterns)
   std::size_t kernels = 0;
   // What the backend itself allocates (the kernels count theirs).
   std::size_t buffers() const {
-    return q + kv_blocks + output + positions + check + backward + emulation;
+    return q + kv_blocks + output + positions + check + backward + emulation + staging;
   }
   std::size_t total() const { return buffers() + kernels; }
 };
 DeviceMemoryPlan plan_device_rank(const BenchmarkCase& c, std::int64_t local_len,
-                                  bool emulated = false);
+                                  RankRole role = RankRole::resident);
+// The staging a linked rank's transport allocates (DeviceMemoryPlan::staging).
+std::size_t row_staging_bytes(const BenchmarkCase& c, std::int64_t local_len, RankRole role);
 
 // Bytes a GPU keeps free beside a run (NCCL's buffers, the CUDA context): runs refuse cases that
 // leave less.
@@ -43,7 +51,8 @@ std::size_t plan_host_rank(const ProblemSpec& spec, std::int64_t local_len, bool
 
 // The bytes one rank of `c` holds on its device (host memory for CPU ranks, else GPU memory,
 // without cuDNN's workspace).
-std::size_t plan_rank_bytes(const BenchmarkCase& c, std::int64_t local_len, bool emulated = false);
+std::size_t plan_rank_bytes(const BenchmarkCase& c, std::int64_t local_len,
+                            RankRole role = RankRole::resident);
 
 // What travels the ring per block: K and V as the rank holds them (fp32 on CPU ranks, the input
 // type on GPUs) and, with a backward pass, their fp32 dK and dV.

@@ -41,6 +41,10 @@ struct RankBuffers {
   float* dkv_part = nullptr;  // this rank's dK, dV for the block in hand
   float* dkv_home = nullptr;  // where the finished dK, dV of this rank's own keys arrive
   std::size_t dkv_bytes = 0;  // dK and dV of one block, fp32
+
+  // The K/V block's shape: planes (K then V, each batch x kv heads) of tokens rows, for
+  // exchanges that move some rows only (ring/BlockTravel).
+  std::int64_t kv_planes = 0, kv_tokens = 0;
 };
 
 // Frobenius sums of one rank's gradients against a reference (summed over ranks by the check).

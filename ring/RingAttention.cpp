@@ -1,8 +1,25 @@
 #include "ring/RingAttention.hpp"
 
 #include <chrono>
+#include <optional>
+#include <utility>
+#include <vector>
 
 namespace ringbench {
+
+namespace {
+// What the exchange of `step` moves where only some rows of the blocks travel (nullopt: whole
+// blocks both ways).
+std::optional<RowExchange> rows_exchanged(const RingSchedule& schedule, const RankBuffers& buf,
+                                          int step) {
+  auto out = schedule.rows_passed_on(step), in = schedule.rows_arriving(step);
+  if (!out && !in) return std::nullopt;
+  const std::vector<RowSelection> all{{0, 1, buf.kv_tokens}};
+  const auto row_bytes = buf.kv_bytes / static_cast<std::size_t>(buf.kv_planes * buf.kv_tokens);
+  return RowExchange{buf.kv_planes, buf.kv_tokens, row_bytes, out ? std::move(*out) : all,
+                     in ? std::move(*in) : all};
+}
+}  // namespace
 
 IterationTiming ring_attention_forward(const RingSchedule& schedule, RankBackend& backend) {
   const RankBuffers& buf = backend.buffers();
@@ -20,7 +37,12 @@ IterationTiming ring_attention_forward(const RingSchedule& schedule, RankBackend
     void* next = buf.kv_recv[step % 2];
     // Pass the block in hand on while computing with it; the other receive buffer was read by
     // the previous step, so it is free to receive into.
-    if (more) transport.start_exchange(current, next, buf.kv_bytes);
+    if (more) {
+      if (const auto rows = rows_exchanged(schedule, buf, step))
+        transport.start_exchange_rows(current, next, *rows);
+      else
+        transport.start_exchange(current, next, buf.kv_bytes);
+    }
     timer.compute_begin(step);
     const BlockMask mask = schedule.mask(step);
     if (!mask.empty()) kernel.attend(buf.q, current, mask, buf.o, buf.lse);

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "ring/BlockTravel.hpp"
+
 namespace ringbench {
 
 namespace {
@@ -39,9 +41,12 @@ RingSchedule::RingSchedule(const SequenceLayout& layout, int rank,
     : layout_(layout),
       rank_(rank),
       pattern_(std::move(pattern)),
-      last_needed_step_(last_needed_step) {
+      last_needed_step_(last_needed_step),
+      heads_(heads) {
   for (int s = 0; s < steps(); ++s)
     allowed_.push_back(step_allowed(layout_, *pattern_, rank_, s, heads));
+  if (pattern_->reads_row_subsets())
+    travelling_ = rows_travelling_counts(layout_, *pattern_, heads, rank_, last_needed_step_);
 }
 
 RingSchedule::RingSchedule(const SequenceLayout& layout, int rank,
@@ -51,16 +56,38 @@ RingSchedule::RingSchedule(const SequenceLayout& layout, int rank,
       rank_(rank),
       pattern_(std::move(pattern)),
       ring_steps_(std::move(ring_steps)),
-      last_needed_step_(last_needed_step) {
+      last_needed_step_(last_needed_step),
+      heads_(heads) {
   if (ring_steps_.empty() || ring_steps_.back() > last_needed_step)
     throw std::logic_error("RingSchedule: ring steps must be given, none past the last needed");
   for (int s = 0; s < steps(); ++s)
     allowed_.push_back(step_allowed(layout_, *pattern_, rank_, ring_step(s), heads));
+  if (pattern_->reads_row_subsets())
+    travelling_ = rows_travelling_counts(layout_, *pattern_, heads, rank_, last_needed_step_);
 }
 
 BlockMask RingSchedule::mask(int step) const {
   const int s = step % steps();
   return {pattern_.get(), layout_.runs(rank_), layout_.runs(source(s)), source(s), !allowed_[s]};
+}
+
+std::optional<std::vector<RowSelection>> RingSchedule::rows_passed_on(int step) const {
+  return rows_travelling(layout_, *pattern_, heads_, rank_, ring_step(step), last_needed_step_);
+}
+
+std::optional<std::vector<RowSelection>> RingSchedule::rows_arriving(int step) const {
+  const int P = layout_.ranks();
+  return rows_travelling(layout_, *pattern_, heads_, (rank_ + P - 1) % P, ring_step(step),
+                         last_needed_step_);
+}
+
+std::int64_t RingSchedule::rows_passed_on_count(int step) const {
+  if (travelling_.empty()) {
+    std::int64_t tokens = 0;
+    for (const PositionRun& r : layout_.runs(source(step))) tokens += r.length;
+    return tokens;
+  }
+  return travelling_[static_cast<std::size_t>(ring_step(step))];
 }
 
 }  // namespace ringbench

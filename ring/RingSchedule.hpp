@@ -2,7 +2,8 @@
 // rank r computes with the block that started on rank r - t (it arrived over t hops). A block
 // travels only as far as some rank still needs it: after the last step any rank of the ring
 // computes something at, the forward ring stops passing blocks on (a causal sliding window over
-// contiguous shards needs only its neighbours' blocks, not P - 1 hops).
+// contiguous shards needs only its neighbours' blocks, not P - 1 hops), and of a block only the
+// rows its later holders read travel on (ring/BlockTravel: a LongNet ring's far steps).
 //
 // A member of an emulated ring (--ring-size) runs a chosen list of ring steps instead: the steps
 // up to the last needed one, or an evenly spaced sample of them (--sample-steps); its blocks are
@@ -10,6 +11,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "core/AttentionPattern.hpp"
@@ -50,6 +52,12 @@ class RingSchedule {
   bool passes_on(int step) const {
     return ring_steps_.empty() ? step < last_needed_step_ : step + 1 < steps();
   }
+  // The rows of the block in hand that travel on at `step` (nullopt: all of them), the rows of
+  // the block arriving for the next step (what the predecessor passes on at the same step), and
+  // how many travel on (the block's tokens when all do).
+  std::optional<std::vector<RowSelection>> rows_passed_on(int step) const;
+  std::optional<std::vector<RowSelection>> rows_arriving(int step) const;
+  std::int64_t rows_passed_on_count(int step) const;
   const AttentionPattern& pattern() const { return *pattern_; }
   const SequenceLayout& layout() const { return layout_; }
 
@@ -64,6 +72,8 @@ class RingSchedule {
   std::shared_ptr<const AttentionPattern> pattern_;
   std::vector<int> ring_steps_;  // empty: every step of the ring
   std::vector<bool> allowed_;    // per step of this schedule: some pair of the step is allowed
+  std::vector<std::int64_t> travelling_;  // rows passed on per ring step (patterns of row subsets)
+  std::int64_t heads_ = 0;
   int last_needed_step_ = 0;
 };
 

@@ -12,9 +12,13 @@ StepCost step_cost(const RingSchedule& schedule, int s, bool backward, const Pro
   const BlockMask m = schedule.mask(s);
   const double flops = m.empty() ? 0.0 : block_flops(spec, *m.pattern, m.q_runs, m.kv_runs);
   const bool whole = whole_boxes(m, spec.heads);
-  if (!backward)
-    return {s + 1 < steps && schedule.passes_on(s) ? static_cast<double>(kv_bytes) : 0.0, flops,
-            whole};
+  if (!backward) {
+    if (s + 1 >= steps || !schedule.passes_on(s)) return {0.0, flops, whole};
+    // of the forward's block only the rows its later holders read travel on
+    const double rows = static_cast<double>(schedule.rows_passed_on_count(s));
+    const double tokens = static_cast<double>(schedule.layout().local_len());
+    return {static_cast<double>(kv_bytes) * rows / tokens, flops, whole};
+  }
   // the backward sends (K, V, dK, dV) until the last step, which sends dK, dV on and then home
   const double travelling = double(kv_bytes + dkv_bytes), last = 2.0 * double(dkv_bytes);
   return {steps == 1      ? 0.0

@@ -66,7 +66,7 @@ TEST_CASE("played members equal the same members of a resident ring, bit for bit
       REQUIRE(members.size() == 3);
       for (auto& m : members) {
         REQUIRE(m.emulated);
-        m.emulated->play(m.schedule);
+        m.emulated->play(m.schedule, m.rank);  // one rank: its link is a loop
         m.backend->generate_inputs(emulated.seed, lay.runs(m.rank));
         ring_attention_forward(m.schedule, *m.backend);
         const AttentionResult got = m.backend->read_result();

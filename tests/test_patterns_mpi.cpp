@@ -28,6 +28,8 @@ const char* const kPatterns[] = {
     "bigbird:8:3:1:2+causal",
     "dilated:16,32:1,2",
     "dilated:24,48:2,4+causal",
+    "dilated:24,96:8,16",  // rates past the heads: blocks travel as a few rows
+    "dilated:48,96:4,16+causal",
     "blocksparse:8:0.3",
     "blocksparse:8:0.3+causal",
     "longformer:3:0:5+causal",
@@ -91,6 +93,27 @@ TEST_CASE("a causal sliding window ring passes blocks to its neighbours only", "
       for (int s = 0; s < P; ++s)
         REQUIRE((out.record.bytes_sent[r * P + s] > 0) == (s == 0 && P > 1));
   }
+}
+
+TEST_CASE("a dilated ring passes on only the rows later ranks read", "[mpi][pattern]") {
+  const MpiRuntime& rt = runtime();
+  const int P = rt.size();
+  const BenchmarkOutcome dense =
+      run_ring_benchmark(pattern_case("none", LayoutKind::contiguous, PassKind::fwd), rt);
+  const BenchmarkOutcome dilated = run_ring_benchmark(
+      pattern_case("dilated:24,96:8,16", LayoutKind::contiguous, PassKind::fwd), rt);
+  REQUIRE_FALSE(dilated.check_failed);
+  if (!rt.is_root() || P == 1) return;
+  for (int r = 0; r < P; ++r)
+    for (int s = 0; s + 1 < P; ++s) {
+      INFO("rank " << r << " step " << s);
+      const double sent = dilated.record.bytes_sent[r * P + s];
+      REQUIRE(sent > 0);
+      REQUIRE(sent < dense.record.bytes_sent[r * P + s]);
+    }
+  // two ranks: the whole-sequence pair alone reaches the other half; its 4 heads read rows
+  // 0..3 of every 16: 12 of 48 rows, of 4 planes (K, V x 2 kv heads) of 32 floats
+  if (P == 2) REQUIRE(dilated.record.bytes_sent[0] == 4 * 12 * 32 * sizeof(float));
 }
 
 TEST_CASE("a random pattern's dumped block map rebuilds its mask from the file", "[mpi][pattern]") {

@@ -284,7 +284,7 @@ TEST_CASE("emulated members equal a resident ring's on the GPU, bit for bit", "[
     std::vector<LocalRank> members = make_local_ranks(emulated, layout, rt, pattern);
     REQUIRE(members.size() == 2);
     for (auto& m : members) {
-      m.emulated->play(m.schedule);
+      m.emulated->play(m.schedule, m.rank);  // one rank: its link is a loop
       m.backend->generate_inputs(emulated.seed, layout.runs(m.rank));
       ring_attention_forward(m.schedule, *m.backend);
       const AttentionResult got = m.backend->read_result();

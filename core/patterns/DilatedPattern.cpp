@@ -134,36 +134,80 @@ std::int64_t DilatedPattern::count_allowed(const PositionRun& q, const PositionR
   return total;
 }
 
-std::optional<std::vector<RowSelection>> DilatedPattern::key_rows_read(
-    std::span<const PositionRun> q_runs, std::span<const PositionRun> k_runs,
-    std::int64_t heads) const {
-  std::vector<RowSelection> rows;
-  std::int64_t tokens = 0, selected = 0;
-  for (const PositionRun& k : k_runs) {
-    if (k.stride != 1) return std::nullopt;
-    tokens += k.length;
-  }
+std::vector<int> DilatedPattern::branches_reading(std::span<const PositionRun> q_runs,
+                                                  std::span<const PositionRun> k_runs,
+                                                  std::int64_t heads) const {
+  std::vector<int> reaching;
   for (int b = 0; b < branches(); ++b) {
-    const std::int64_t r = branches_[b].dilation;
     bool reached = false;
     for (std::int64_t h = 0; h < std::min<std::int64_t>(heads, head_period_) && !reached; ++h)
       for (const PositionRun& q : q_runs)
         for (const PositionRun& k : k_runs)
           reached = reached || coverage(q.first(), q.last(), k.first(), k.last(),
                                         static_cast<int>(h), b) != Coverage::none;
-    if (!reached) continue;
+    if (reached) reaching.push_back(b);
+  }
+  // Branch a reads every row branch b reads (rows whose position mod r is one of the heads'
+  // offsets 0 .. min(heads, r) - 1) when its rate divides b's and it has as many offsets, or all.
+  const auto covers = [&](int a, int b) {
+    const std::int64_t ra = branches_[a].dilation, rb = branches_[b].dilation;
+    return rb % ra == 0 && (std::min(heads, ra) == ra || std::min(heads, rb) <= std::min(heads, ra));
+  };
+  std::vector<int> kept;
+  for (int b : reaching) {
+    bool redundant = false;
+    for (int a : reaching)  // of two branches reading the same rows, the first stays
+      redundant = redundant || (a != b && covers(a, b) && (!covers(b, a) || a < b));
+    if (!redundant) kept.push_back(b);
+  }
+  return kept;
+}
+
+std::optional<std::vector<RowSelection>> DilatedPattern::key_rows_read(
+    std::span<const PositionRun> q_runs, std::span<const PositionRun> k_runs,
+    std::int64_t heads) const {
+  std::int64_t tokens = 0;
+  for (const PositionRun& k : k_runs) {
+    if (k.stride != 1) return std::nullopt;
+    tokens += k.length;
+  }
+  std::vector<RowSelection> rows;
+  for (int b : branches_reading(q_runs, k_runs, heads)) {
+    const std::int64_t r = branches_[b].dilation;
     if (r == 1) return std::nullopt;
     for (std::int64_t o = 0; o < std::min(heads, r); ++o)  // the offsets h mod r of the heads
       for (const PositionRun& k : k_runs) {
-        const std::int64_t p = k.global_start + ((o - k.global_start) % r + r) % r;
+        const std::int64_t p = class_at_or_after(k.global_start, r, o);
         if (p > k.last()) continue;
-        const std::int64_t count = (k.last() - p) / r + 1;
-        rows.push_back({k.local_start + (p - k.global_start), r, count});
-        selected += count;
+        rows.push_back({k.local_start + (p - k.global_start), r, (k.last() - p) / r + 1});
       }
   }
-  if (selected >= tokens) return std::nullopt;
+  if (row_count(rows) >= tokens) return std::nullopt;
   return rows;
+}
+
+std::int64_t DilatedPattern::key_rows_read_count(std::span<const PositionRun> q_runs,
+                                                 std::span<const PositionRun> k_runs,
+                                                 std::int64_t heads) const {
+  std::int64_t tokens = 0;
+  bool strided = false;
+  for (const PositionRun& k : k_runs) tokens += k.length, strided = strided || k.stride != 1;
+  if (strided) return tokens;
+  std::int64_t count = 0;
+  for (int b : branches_reading(q_runs, k_runs, heads)) {
+    const std::int64_t r = branches_[b].dilation;
+    for (std::int64_t o = 0; o < std::min(heads, r); ++o)
+      for (const PositionRun& k : k_runs) {
+        const std::int64_t p = class_at_or_after(k.global_start, r, o);
+        if (p <= k.last()) count += (k.last() - p) / r + 1;
+      }
+  }
+  return std::min(count, tokens);
+}
+
+bool DilatedPattern::reads_row_subsets() const {
+  return std::any_of(branches_.begin(), branches_.end(),
+                     [](const DilatedBranch& b) { return b.dilation > 1; });
 }
 
 }  // namespace ringbench

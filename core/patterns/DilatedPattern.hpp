@@ -42,11 +42,18 @@ class DilatedPattern final : public AttentionPattern {
   std::optional<std::vector<RowSelection>> key_rows_read(std::span<const PositionRun> q_runs,
                                                          std::span<const PositionRun> k_runs,
                                                          std::int64_t heads) const override;
+  std::int64_t key_rows_read_count(std::span<const PositionRun> q_runs,
+                                   std::span<const PositionRun> k_runs,
+                                   std::int64_t heads) const override;
+  bool reads_row_subsets() const override;
   // One pair of rate 1 is dense attention inside segments: terms. This is what each pair of a
   // dilated pattern becomes once its selected rows are gathered (ring/cuda/DilatedBranches).
   std::optional<MaskTerms> mask_terms() const override;
 
  private:
+  // The branches reaching some pair of the box, less those whose rows another of them reads.
+  std::vector<int> branches_reading(std::span<const PositionRun> q_runs,
+                                    std::span<const PositionRun> k_runs, std::int64_t heads) const;
   std::int64_t branch_count(const PositionRun& q, const PositionRun& k, int head, int branch) const;
   std::int64_t segment_count(const PositionRun& q, const PositionRun& k, std::int64_t segment,
                              std::int64_t w) const;

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "distributed/VirtualRing.hpp"
+#include "distributed/cuda/DeviceRows.hpp"
 #include "distributed/cuda/StreamTransport.hpp"
 
 namespace ringbench {
@@ -21,6 +22,12 @@ class DeviceCopyTransport final : public StreamTransport {
                cudaStream_t stream) override {
     RINGBENCH_CHECK_CUDA(cudaMemcpyAsync(recv, ring_->local_blocks[ring_->source(rank_, index)],
                                          bytes, cudaMemcpyDeviceToDevice, stream));
+  }
+  // only the rows the predecessor would send, each to its place
+  void enqueue_rows(const void*, void* recv, const RowExchange& rows, int index,
+                    cudaStream_t stream) override {
+    move_device_rows(RowMove::copy, ring_->local_blocks[ring_->source(rank_, index)], rows,
+                     rows.recv, recv, stream);
   }
 
   std::shared_ptr<const VirtualRing> ring_;

@@ -17,6 +17,7 @@ class StreamTransport : public Transport {
   StreamTransport(cudaStream_t compute, int steps);
 
   void start_exchange(const void* send, void* recv, std::size_t bytes) final;
+  void start_exchange_rows(const void* send, void* recv, const RowExchange& rows) final;
   void wait_exchange() final;
   std::vector<double> take_comm_ms() final;
   cudaStream_t stream() const { return stream_.get(); }
@@ -25,6 +26,9 @@ class StreamTransport : public Transport {
   // Enqueue the transfer of exchange number `index` (0-based within the iteration) on `stream`.
   virtual void enqueue(const void* send, void* recv, std::size_t bytes, int index,
                        cudaStream_t stream) = 0;
+  // The same moving `rows` only (their packing and placing timed with the transfer).
+  virtual void enqueue_rows(const void* send, void* recv, const RowExchange& rows, int index,
+                            cudaStream_t stream) = 0;
   // What makes `recv` ready after the transfer (an emulated member's generated block), queued on
   // `stream` after the transfer's end is recorded: comm_ms times the transfer alone.
   virtual void complete(void* recv, int index, cudaStream_t stream) {
@@ -32,6 +36,9 @@ class StreamTransport : public Transport {
   }
 
  private:
+  template <class Enqueue>
+  void run_exchange(void* recv, Enqueue&& transfer);
+
   cudaStream_t compute_;
   CudaStream stream_;
   CudaEvent compute_done_, ready_;

@@ -56,6 +56,8 @@ CpuBackend::CpuBackend(const ProblemSpec& spec, std::int64_t local_len,
               kv_values(spec, local_len) * sizeof(float),
               o_.data(),
               lse_.data()};
+  buffers_.kv_planes = 2 * spec.batch * spec.effective_kv_heads();
+  buffers_.kv_tokens = local_len;
   if (backward) {
     buffers_.d_o = d_o_.data();
     buffers_.dq = dq_.data();

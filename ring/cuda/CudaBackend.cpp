@@ -44,7 +44,7 @@ CudaBackend::CudaBackend(const BenchmarkCase& c, std::int64_t local_len, int ste
       kernel_(parts.kernel(compute_.get())),
       backward_kernel_(has_backward(c.pass) ? parts.backward_kernel(compute_.get()) : nullptr),
       kernel_bytes_(parts.kernel_bytes),
-      emulated_(parts.emulated),
+      role_(parts.role),
       checker_(c.spec, KernelKind::reference, local_len, compute_.get()),
       transport_(parts.transport(compute_.get())),
       backward_transport_(parts.backward_transport ? parts.backward_transport(compute_.get())
@@ -65,12 +65,17 @@ CudaBackend::CudaBackend(const BenchmarkCase& c, std::int64_t local_len, int ste
               dkv_part_.get<float>(),
               dkv_home_.get<float>(),
               dkv_bytes};
+  buffers_.kv_planes = 2 * c.spec.batch * c.spec.effective_kv_heads();
+  buffers_.kv_tokens = local_len;
 }
 
 void CudaBackend::generate_inputs(std::uint64_t seed, std::span<const PositionRun> runs) {
   runs_.assign(runs.begin(), runs.end());
   generate_device_tensor(TensorRole::q, seed, case_.spec, runs, q_.get(), compute_.get());
   generate_device_kv_block(seed, case_.spec, runs, kv_local_.get(), compute_.get());
+  // rows that never arrive (a dilated ring moves the rows read only) hold zeros, not stale bits
+  for (DeviceBuffer& b : kv_recv_)
+    RINGBENCH_CHECK_CUDA(cudaMemsetAsync(b.get(), 0, b.bytes(), compute_.get()));
   if (d_o_.bytes() > 0) {
     generate_device_tensor(TensorRole::d_o, seed, case_.spec, runs, d_o_.get(), compute_.get());
     // the local block's accumulators: the empty ones it starts its journey with (on the compute

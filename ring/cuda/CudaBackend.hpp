@@ -33,7 +33,7 @@ struct CudaRankParts {
   TransportFactory transport;
   TransportFactory backward_transport;     // null: the backward moves its blocks on `transport`
   std::shared_ptr<NcclCommunicator> comm;  // may be null; polled for errors while waiting
-  bool emulated = false;                   // the transport plays members of a larger ring
+  RankRole role = RankRole::resident;      // where its blocks come from (MemoryPlan)
 };
 
 class CudaBackend final : public RankBackend {
@@ -44,7 +44,7 @@ class CudaBackend final : public RankBackend {
   std::string device_name() const override { return gpu_.name; }
   std::string pci_bus_id() const override { return gpu_.pci_bus_id; }
   std::size_t allocated_bytes() const override {
-    return plan_device_rank(case_, n_, emulated_).buffers() + kernel_bytes_;
+    return plan_device_rank(case_, n_, role_).buffers() + kernel_bytes_;
   }
   void generate_inputs(std::uint64_t seed, std::span<const PositionRun> runs) override;
   const RankBuffers& buffers() const override { return buffers_; }
@@ -83,7 +83,7 @@ class CudaBackend final : public RankBackend {
   std::unique_ptr<BlockKernel> kernel_;
   std::unique_ptr<BlockBackwardKernel> backward_kernel_;
   std::size_t kernel_bytes_;
-  bool emulated_;
+  RankRole role_;
   CudaBlockKernel checker_;  // the reference kernel, for --check
   std::unique_ptr<Transport> transport_, backward_transport_;
   CudaStepTimer timer_;

@@ -176,10 +176,12 @@ std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(
   const KernelPlan kernel = plan_kernel(c, layout, ranks, *pattern, rt);
   std::size_t free = 0, total = 0;
   RINGBENCH_CHECK_CUDA(cudaMemGetInfo(&free, &total));
+  const RankRole role = emulated                                   ? RankRole::emulated
+                        : c.virtual_ranks <= 1 && layout.ranks() > 1 ? RankRole::linked
+                                                                     : RankRole::resident;
   // an emulated ring holds one backend whatever the members it plays
   const double needed =
-      static_cast<double>(plan_device_rank(c, layout.local_len(), emulated != nullptr).buffers() +
-                          kernel.bytes) *
+      static_cast<double>(plan_device_rank(c, layout.local_len(), role).buffers() + kernel.bytes) *
       (emulated ? 1 : ranks.size());
   refuse_unless_all_fit(rt, needed + kDeviceReservedBytes, static_cast<double>(free), "GPU memory",
                         c.spec);
@@ -216,7 +218,7 @@ std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(
   if (emulated) {
     CudaRankParts parts = parts_of(ranks.front());
     parts.comm = communicator(rt);
-    parts.emulated = true;
+    parts.role = role;
     const std::size_t block = 2 *
                               static_cast<std::size_t>(c.spec.batch * c.spec.effective_kv_heads() *
                                                        layout.local_len() * c.spec.head_dim) *
@@ -232,8 +234,10 @@ std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(
   if (c.virtual_ranks <= 1) {
     CudaRankParts parts = parts_of(ranks.front());
     parts.comm = communicator(rt);
-    parts.transport = [comm = parts.comm, steps](cudaStream_t compute) {
-      return std::make_unique<NcclTransport>(*comm, compute, steps + 1);
+    parts.role = role;
+    const std::size_t staging = row_staging_bytes(c, layout.local_len(), role);
+    parts.transport = [comm = parts.comm, steps, staging](cudaStream_t compute) {
+      return std::make_unique<NcclTransport>(*comm, compute, steps + 1, staging);
     };
     backends.push_back(std::make_unique<CudaBackend>(c, layout.local_len(), steps, gpu, parts));
     return backends;

@@ -5,6 +5,7 @@
 
 #include "core/InputHash.hpp"
 #include "distributed/cuda/CudaCheck.hpp"
+#include "distributed/cuda/SelectionTable.cuh"
 #include "ring/cuda/DeviceFill.cuh"
 
 namespace ringbench {
@@ -77,21 +78,6 @@ __global__ void inputs_kernel(T* out, RunTable table, std::uint32_t role, std::u
   }
 }
 
-constexpr int kMaxSelections = 64;
-
-// Row selections by value, with the rows before each (a thread finds its selection by a scan).
-struct SelectionTable {
-  RowSelection rows[kMaxSelections];
-  std::int64_t before[kMaxSelections + 1];
-  int count = 0;
-
-  __device__ std::int64_t row(std::int64_t k) const {  // the k-th selected local row
-    int s = 0;
-    while (s + 1 < count && before[s + 1] <= k) ++s;
-    return rows[s].first + (k - before[s]) * rows[s].stride;
-  }
-};
-
 template <typename T>
 __global__ void rows_kernel(T* out, RunTable table, SelectionTable selected, std::uint32_t role,
                             std::uint64_t seed, std::int64_t head_rows, std::int64_t dim) {
@@ -154,13 +140,8 @@ void generate_device_kv_rows(std::uint64_t seed, const ProblemSpec& spec,
   if (rows.size() > kMaxSelections) return generate_device_kv_block(seed, spec, runs, kv, stream);
   const RunTable t = make_table(runs);
   SelectionTable sel;
-  sel.before[0] = 0;
-  for (const RowSelection& r : rows) {
-    sel.rows[sel.count] = r;
-    sel.before[sel.count + 1] = sel.before[sel.count] + r.count;
-    ++sel.count;
-  }
-  if (sel.before[sel.count] == 0) return;
+  for (const RowSelection& r : rows) sel.add(r);
+  if (sel.total() == 0) return;
   const std::int64_t head_rows = spec.batch * spec.effective_kv_heads();
   const std::size_t count =
       static_cast<std::size_t>(head_rows * sel.before[sel.count] * spec.head_dim);

@@ -28,13 +28,26 @@ class EmulatedDeviceTransport final : public StreamTransport {
         scratch_(block_bytes) {}
 
  private:
-  void enqueue(const void* send, void*, std::size_t bytes, int, cudaStream_t stream) override {
-    if (comm_)
-      nccl_ring_exchange(*comm_, send, scratch_.get(), bytes, stream);
-    else
-      RINGBENCH_CHECK_CUDA(
-          cudaMemcpyAsync(scratch_.get(), send, bytes, cudaMemcpyDeviceToDevice, stream));
+  void enqueue(const void* send, void*, std::size_t bytes, int index,
+               cudaStream_t stream) override {
+    move(send, blocks_->link_exchange(index, planes(), bytes, std::nullopt), stream);
   }
+  void enqueue_rows(const void* send, void*, const RowExchange& rows, int index,
+                    cudaStream_t stream) override {
+    const std::size_t bytes = static_cast<std::size_t>(rows.planes * rows.tokens) * rows.row_bytes;
+    move(send, blocks_->link_exchange(index, planes(), bytes, rows.send), stream);
+  }
+  // The link moves as many bytes as the member sends and its real predecessor's member sends
+  // (their contents are not used: the block is generated).
+  void move(const void* send, const RowExchange& link, cudaStream_t stream) {
+    if (comm_)
+      nccl_ring_exchange(*comm_, send, link.send_bytes(), scratch_.get(), link.recv_bytes(),
+                         stream);
+    else
+      RINGBENCH_CHECK_CUDA(cudaMemcpyAsync(scratch_.get(), send, link.recv_bytes(),
+                                           cudaMemcpyDeviceToDevice, stream));
+  }
+  std::int64_t planes() const { return 2 * spec_.batch * spec_.effective_kv_heads(); }
   void complete(void* recv, int index, cudaStream_t stream) override {
     const auto runs = blocks_->runs_received(index);
     if (const auto rows = blocks_->rows_received(index))  // only the rows the step reads

@@ -73,17 +73,18 @@ double needed_bytes(const BenchmarkCase& c, double held) {
 
 }  // namespace
 
-double rank_memory(const BenchmarkCase& c, int ranks, bool emulated) {
-  return static_cast<double>(plan_rank_bytes(c, c.spec.seq_len / ranks, emulated));
+double rank_memory(const BenchmarkCase& c, int ranks, RankRole role) {
+  return static_cast<double>(plan_rank_bytes(c, c.spec.seq_len / ranks, role));
 }
 
-std::int64_t longest_fitting(const BenchmarkCase& c, int ranks, double memory_per_rank) {
+std::int64_t longest_fitting(const BenchmarkCase& c, int ranks, double memory_per_rank,
+                             RankRole role) {
   const std::int64_t unit =
       std::lcm(SequenceLayout::required_multiple(c.layout, ranks), pattern_granularity(c));
   auto fits = [&](std::int64_t k) {
     BenchmarkCase probe = c;
     probe.spec.seq_len = k * unit;
-    return needed_bytes(c, rank_memory(probe, ranks)) <= memory_per_rank;
+    return needed_bytes(c, rank_memory(probe, ranks, role)) <= memory_per_rank;
   };
   std::int64_t lo = 0, hi = (std::int64_t{1} << 44) / unit;  // fits(lo) or lo == 0
   if (!fits(1)) return 0;
@@ -106,7 +107,10 @@ RingPrediction predict_ring(const BenchmarkCase& c, const PlanCluster& cluster,
   out.ranks = P;
   out.seq_len = c.spec.seq_len;
   out.local_len = n;
-  out.memory_bytes = rank_memory(c, P, cluster.emulated);
+  const RankRole role = cluster.emulated                     ? RankRole::emulated
+                        : P > 1 && !cluster.one_process ? RankRole::linked
+                                                        : RankRole::resident;
+  out.memory_bytes = rank_memory(c, P, role);
   // virtual ranks hold a backend each; emulated members share one
   const double held = out.memory_bytes * (cluster.one_process && !cluster.emulated ? P : 1);
   out.fits = cluster.memory_per_rank <= 0 || needed_bytes(c, held) <= cluster.memory_per_rank;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/BenchmarkCase.hpp"
+#include "ring/MemoryPlan.hpp"
 #include "ring/plan/CostModel.hpp"
 
 namespace ringbench {
@@ -47,7 +48,8 @@ RingPrediction predict_ring(const BenchmarkCase& c, const PlanCluster& cluster,
 
 // The bytes a rank of `c` holds on `ranks` ranks, and the longest sequence (a multiple of what
 // the layout needs) whose ranks each fit in `memory_per_rank`; 0 when not even the shortest does.
-double rank_memory(const BenchmarkCase& c, int ranks, bool emulated = false);
-std::int64_t longest_fitting(const BenchmarkCase& c, int ranks, double memory_per_rank);
+double rank_memory(const BenchmarkCase& c, int ranks, RankRole role = RankRole::resident);
+std::int64_t longest_fitting(const BenchmarkCase& c, int ranks, double memory_per_rank,
+                             RankRole role = RankRole::resident);
 
 }  // namespace ringbench
