@@ -116,7 +116,10 @@ int print_table(const TableRequest& req, const ComputeModel& model) {
       cluster.inter = req.links.inter;
       cluster.memory_per_rank = req.memory;
       const RingPrediction p = predict_ring(c, cluster, model);
-      const std::int64_t longest = req.memory > 0 ? longest_fitting(c, n, req.memory, n > 1 ? RankRole::linked : RankRole::resident) : 0;
+      const std::int64_t longest =
+          req.memory > 0
+              ? longest_fitting(c, n, req.memory, n > 1 ? RankRole::linked : RankRole::resident)
+              : 0;
       const int nodes = (n + req.gpus_per_node - 1) / req.gpus_per_node;
       const double exposed = p.iteration_ms > 0 ? p.exposed_ms / p.iteration_ms : 0;
       std::printf("  %6d %5d %12lld %10.2f %6s %11.4g %11.4g %8.1f%% %12.5g %9.4g %14lld\n", n,

@@ -90,7 +90,9 @@ void MpiTransport::exchange(const void* send, std::size_t send_bytes, void* recv
   // MPI counts are ints: move blocks larger than 1 GiB in pieces. Each direction is cut by its
   // own size (what this rank sends is what the next one receives), at least one piece each.
   static constexpr std::size_t kPiece = std::size_t{1} << 30;
-  const auto pieces = [](std::size_t bytes) { return std::max<std::size_t>(1, (bytes + kPiece - 1) / kPiece); };
+  const auto pieces = [](std::size_t bytes) {
+    return std::max<std::size_t>(1, (bytes + kPiece - 1) / kPiece);
+  };
   const auto piece = [](std::size_t bytes, std::size_t i) {
     return static_cast<int>(std::min(kPiece, bytes - std::min(bytes, i * kPiece)));
   };

@@ -21,21 +21,24 @@ void pack_rows(const void* block, const RowExchange& x, const std::vector<RowSel
                void* packed) {
   const auto* in = static_cast<const char*>(block);
   auto* out = static_cast<char*>(packed);
-  for_each_row(x, rows, [&](std::size_t b, std::size_t p) { std::memcpy(out + p, in + b, x.row_bytes); });
+  for_each_row(x, rows,
+               [&](std::size_t b, std::size_t p) { std::memcpy(out + p, in + b, x.row_bytes); });
 }
 
 void unpack_rows(const void* packed, const RowExchange& x, const std::vector<RowSelection>& rows,
                  void* block) {
   const auto* in = static_cast<const char*>(packed);
   auto* out = static_cast<char*>(block);
-  for_each_row(x, rows, [&](std::size_t b, std::size_t p) { std::memcpy(out + b, in + p, x.row_bytes); });
+  for_each_row(x, rows,
+               [&](std::size_t b, std::size_t p) { std::memcpy(out + b, in + p, x.row_bytes); });
 }
 
 void copy_rows(const void* from, const RowExchange& x, const std::vector<RowSelection>& rows,
                void* to) {
   const auto* in = static_cast<const char*>(from);
   auto* out = static_cast<char*>(to);
-  for_each_row(x, rows, [&](std::size_t b, std::size_t) { std::memcpy(out + b, in + b, x.row_bytes); });
+  for_each_row(x, rows,
+               [&](std::size_t b, std::size_t) { std::memcpy(out + b, in + b, x.row_bytes); });
 }
 
 }  // namespace ringbench

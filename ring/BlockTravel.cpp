@@ -21,8 +21,9 @@ void HolderPositions::add(std::span<const PositionRun> runs) {
     // a strided run counts as its whole span: a superset of its positions, so at worst a few
     // more rows travel than are read
     std::int64_t first = r.first(), last = r.last();
-    auto it = std::lower_bound(runs_.begin(), runs_.end(), first,
-                               [](const PositionRun& x, std::int64_t p) { return x.last() + 1 < p; });
+    auto it =
+        std::lower_bound(runs_.begin(), runs_.end(), first,
+                         [](const PositionRun& x, std::int64_t p) { return x.last() + 1 < p; });
     while (it != runs_.end() && it->first() <= last + 1) {
       first = std::min(first, it->first());
       last = std::max(last, it->last());
@@ -61,9 +62,9 @@ std::vector<std::int64_t> rows_travelling_counts(const SequenceLayout& layout,
   for (int t = last_needed_step - 1; t >= 0; --t) {
     later.add(layout.runs((holder + last_needed_step - t) % P));
     const auto& k_runs = layout.runs(source_of(holder, t, P));
-    counts[static_cast<std::size_t>(t)] = pattern.reads_row_subsets()
-                                              ? pattern.key_rows_read_count(later.runs(), k_runs, heads)
-                                              : tokens_of(k_runs);
+    counts[static_cast<std::size_t>(t)] =
+        pattern.reads_row_subsets() ? pattern.key_rows_read_count(later.runs(), k_runs, heads)
+                                    : tokens_of(k_runs);
   }
   return counts;
 }

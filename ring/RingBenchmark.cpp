@@ -211,7 +211,8 @@ LocalTimings play_members(const BenchmarkCase& c, const MpiRuntime& rt,
   for (std::size_t m = 0; m < members.size(); ++m) {
     LocalRank& l = members[m];
     const int predecessor = (rt.rank() + rt.size() - 1) % rt.size();
-    l.emulated->play(l.schedule, member_of(*l.emulation, rt.size(), predecessor, static_cast<int>(m)));
+    l.emulated->play(l.schedule,
+                     member_of(*l.emulation, rt.size(), predecessor, static_cast<int>(m)));
     l.backend->generate_inputs(c.seed, layout.runs(l.rank));
     const LocalTimings t = run_iterations(c, rt, std::span(members).subspan(m, 1));
     for (auto [to, from] : {std::pair{&all.forward, &t.forward}, {&all.backward, &t.backward}})

@@ -1,6 +1,7 @@
-// What of a block travels on (ring/BlockTravel): every row a later holder of the block reads, judged
-// pair by pair, is among the rows passed on; the counts a schedule prices its bytes with agree with
-// the rows; patterns that read whole blocks pass them on whole. Host row moves round-trip.
+// What of a block travels on (ring/BlockTravel): every row a later holder of the block reads,
+// judged pair by pair, is among the rows passed on; the counts a schedule prices its bytes with
+// agree with the rows; patterns that read whole blocks pass them on whole. Host row moves
+// round-trip.
 #include <set>
 #include <string>
 #include <vector>
@@ -96,7 +97,7 @@ TEST_CASE("rows packed, unpacked and copied on the host land at their places", "
   REQUIRE(packed.size() == 2 * 5 * 2);
   pack_rows(block.data(), x, x.send, packed.data());
   // plane 0: rows 1, 4, 7, 8, 9; plane 1: the same rows of its 10
-  const std::vector<float> want{2, 3, 8, 9, 14, 15, 16, 17, 18, 19,
+  const std::vector<float> want{2,  3,  8,  9,  14, 15, 16, 17, 18, 19,
                                 22, 23, 28, 29, 34, 35, 36, 37, 38, 39};
   REQUIRE(packed == want);
   std::vector<float> back(block.size(), -1.f);

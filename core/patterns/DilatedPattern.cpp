@@ -151,7 +151,8 @@ std::vector<int> DilatedPattern::branches_reading(std::span<const PositionRun> q
   // offsets 0 .. min(heads, r) - 1) when its rate divides b's and it has as many offsets, or all.
   const auto covers = [&](int a, int b) {
     const std::int64_t ra = branches_[a].dilation, rb = branches_[b].dilation;
-    return rb % ra == 0 && (std::min(heads, ra) == ra || std::min(heads, rb) <= std::min(heads, ra));
+    return rb % ra == 0 &&
+           (std::min(heads, ra) == ra || std::min(heads, rb) <= std::min(heads, ra));
   };
   std::vector<int> kept;
   for (int b : reaching) {

@@ -13,9 +13,8 @@ namespace {
 // `rows_per_plane`: the packed rows of one plane, over all selections.
 template <typename Unit>
 __global__ void move_rows_kernel(RowMove move, const Unit* from, Unit* to, SelectionTable table,
-                                 std::int64_t planes, std::int64_t tokens,
-                                 std::int64_t row_units, std::int64_t before,
-                                 std::int64_t rows_per_plane) {
+                                 std::int64_t planes, std::int64_t tokens, std::int64_t row_units,
+                                 std::int64_t before, std::int64_t rows_per_plane) {
   const std::int64_t rows = table.total();
   const std::int64_t total = planes * rows * row_units;
   for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < total;
@@ -42,7 +41,8 @@ void launch(RowMove move, const void* from, const RowExchange& x,
       table.add(rows[s]);
     const std::int64_t units = x.planes * table.total() * row_units;
     if (units > 0) {
-      const auto blocks = static_cast<unsigned>(std::min<std::int64_t>((units + 255) / 256, 65535 * 32));
+      const auto blocks =
+          static_cast<unsigned>(std::min<std::int64_t>((units + 255) / 256, 65535 * 32));
       move_rows_kernel<Unit><<<blocks, 256, 0, stream>>>(
           move, static_cast<const Unit*>(from), static_cast<Unit*>(to), table, x.planes, x.tokens,
           row_units, before, rows_per_plane);

@@ -10,12 +10,13 @@ StreamTransport::StreamTransport(cudaStream_t compute, int steps)
       end_(static_cast<std::size_t>(steps)) {}
 
 void StreamTransport::start_exchange(const void* send, void* recv, std::size_t bytes) {
-  run_exchange(recv, [&](int index, cudaStream_t stream) { enqueue(send, recv, bytes, index, stream); });
+  run_exchange(recv,
+               [&](int index, cudaStream_t stream) { enqueue(send, recv, bytes, index, stream); });
 }
 
 void StreamTransport::start_exchange_rows(const void* send, void* recv, const RowExchange& rows) {
-  run_exchange(recv,
-               [&](int index, cudaStream_t stream) { enqueue_rows(send, recv, rows, index, stream); });
+  run_exchange(
+      recv, [&](int index, cudaStream_t stream) { enqueue_rows(send, recv, rows, index, stream); });
 }
 
 template <class Enqueue>

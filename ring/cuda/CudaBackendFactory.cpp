@@ -176,7 +176,7 @@ std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(
   const KernelPlan kernel = plan_kernel(c, layout, ranks, *pattern, rt);
   std::size_t free = 0, total = 0;
   RINGBENCH_CHECK_CUDA(cudaMemGetInfo(&free, &total));
-  const RankRole role = emulated                                   ? RankRole::emulated
+  const RankRole role = emulated                                     ? RankRole::emulated
                         : c.virtual_ranks <= 1 && layout.ranks() > 1 ? RankRole::linked
                                                                      : RankRole::resident;
   // an emulated ring holds one backend whatever the members it plays

@@ -107,7 +107,7 @@ RingPrediction predict_ring(const BenchmarkCase& c, const PlanCluster& cluster,
   out.ranks = P;
   out.seq_len = c.spec.seq_len;
   out.local_len = n;
-  const RankRole role = cluster.emulated                     ? RankRole::emulated
+  const RankRole role = cluster.emulated                ? RankRole::emulated
                         : P > 1 && !cluster.one_process ? RankRole::linked
                                                         : RankRole::resident;
   out.memory_bytes = rank_memory(c, P, role);
