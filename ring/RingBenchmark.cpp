@@ -401,9 +401,13 @@ void add_one_gpu_totals(RunRecord& run, const ProblemSpec& spec, const SequenceL
 
 // What the devices used per timed iteration (all of the run's GPUs together), joules per TFLOP of
 // the work they did (played members' work in an emulated ring), and their mean power; sampled
-// steps give the power only (their energy covers the steps run). Nothing without a counter.
+// steps give the power only (their energy covers the steps run). Nothing without a counter, and
+// nothing for timed windows under kMinEnergySeconds: NVML's counter advances in coarse updates
+// (a run of a few ms on an H200 reads 0 J), so short windows would report nonsense.
+constexpr double kMinEnergySeconds = 0.5;
 void add_energy(RunRecord& run, double joules, double seconds, double flops, bool sampled) {
-  if (!std::isfinite(joules) || seconds <= 0 || run.iterations <= 0) return;
+  if (!std::isfinite(joules) || joules <= 0 || seconds < kMinEnergySeconds || run.iterations <= 0)
+    return;
   auto& s = run.summary;
   s["avg_power_w"] = joules / seconds;  // joules over GPU-seconds: the mean per GPU
   if (sampled) return;

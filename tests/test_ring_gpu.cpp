@@ -165,7 +165,7 @@ TEST_CASE("GPU dilated attention equals the GPU reference and the float64 host r
           "[gpu][pattern]") {
   // rates far past the heads: the far steps' blocks travel as a few rows (ring/BlockTravel)
   check_patterns({"dilated:1200,2400:2,4", "dilated:400,4800:1,8+causal", "dilated:600:1",
-                  "dilated:1200,4800:16,32"},
+                  "dilated:1200,4800:8,24"},
                  {LayoutKind::contiguous, LayoutKind::zigzag}, 2 * 4 * runtime().size() * 600);
   check_against_host("dilated:192,768:2,4+causal");
 }
@@ -318,7 +318,7 @@ TEST_CASE("a GPU run holds its memory plan and measures its energy", "[gpu][memo
   BenchmarkCase c = gpu_case(DType::bf16, 128, "causal", LayoutKind::zigzag, 64 * 1024);
   c.virtual_ranks = 2;
   c.check = false;
-  c.iters = 5;
+  c.iters = 200;  // over half a second: NVML's energy counter advances in coarse updates
   const BenchmarkOutcome out = run_ring_benchmark(c, rt);
   REQUIRE(out.record.summary.at("peak_mem_bytes") == rank_memory(c, 2));
   const auto energy = out.record.summary.find("energy_j");

@@ -36,7 +36,7 @@ class PeerRun:
     pass_ms: dict  # "forward" / "backward" -> list of ms per timed iteration
     pass_flops: dict  # "forward" / "backward" -> FLOPs of one iteration's pass
     provenance: dict = field(default_factory=dict)
-    extra_summary: dict = field(default_factory=dict)  # energy_j, peak_mem_bytes, ...
+    extra_summary: dict = field(default_factory=dict)  # energy_j (all timed iterations), peak_mem_bytes
 
 
 def _summary(run):
@@ -63,12 +63,13 @@ def _summary(run):
               "tflops_per_rank": flops / (med * 1e-3) / 1e12, "tokens_per_s": tokens / (med * 1e-3),
               "compute_ms": med, "comm_ms": 0.0, "wait_ms": 0.0, "exposed_comm_fraction": 0.0,
               "bytes_sent_per_rank": 0.0, "compute_imbalance": 1.0, "density": _density(run.config)})
-    energy = run.extra_summary.get("energy_j")
+    s.update({k: v for k, v in run.extra_summary.items() if k != "energy_j"})
+    energy = run.extra_summary.get("energy_j")  # over all timed iterations
     if energy is not None and flops > 0:
         seconds = float(total.sum()) * 1e-3
-        s["joules_per_tflop"] = energy / (flops * len(total) / 1e12)
+        s["energy_j"] = energy / len(total)  # per iteration, as ringbench's
+        s["joules_per_tflop"] = s["energy_j"] / (flops / 1e12)
         s["avg_power_w"] = energy / seconds if seconds > 0 else 0.0
-    s.update(run.extra_summary)
     return s, total
 
 

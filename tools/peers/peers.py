@@ -167,7 +167,9 @@ def time_case(torch, case, peer):
     flops = forward_flops(B, H, S, D, causal)
     pass_flops = {p: flops * (BACKWARD_FLOPS_PER_FORWARD if p == "backward" else 1.0) for p in passes}
     extra = {"peak_mem_bytes": float(torch.cuda.max_memory_allocated())}
-    if start_j is not None and end_j is not None:
+    window_s = sum(sum(t) for t in times.values()) * 1e-3
+    # NVML's counter advances in coarse updates: short windows read 0 J (as ringbench, none below 0.5 s)
+    if start_j is not None and end_j is not None and end_j > start_j and window_s >= 0.5:
         extra["energy_j"] = end_j - start_j
     props = torch.cuda.get_device_properties(torch.cuda.current_device())
     provenance = {"suite": "peers", "gpu_name": props.name, "device_names": props.name,
