@@ -49,6 +49,7 @@ po::options_description case_options_description() {
       "longformer:L:R:G | bigbird:B:W:G:N[:SEED] | dilated:W1,W2,..:R1,R2,.. | "
       "blocksparse:B:DENSITY[:SEED], each optionally +causal [none]")(
       "layout", list(), "contiguous | zigzag | striped, list [contiguous]")(
+      "scheme", list(), "context parallelism: ring | allgather | allgather-pipelined, list [ring]")(
       "pass", list(),
       "fwd | bwd | fwdbwd: forward, backward (from an untimed forward), or both, list [fwd]")(
       "softmax-scale", text(), "score scale; 0 = 1/sqrt(head-dim) [0]")("device", text(),
@@ -532,22 +533,24 @@ void expand_cases(const RawOptions& raw, const ParseTarget& target, CaseOptions&
         for (const auto& mask : raw.spaced_list("mask", "none"))
           for (const auto& layout : raw.list("layout", "contiguous"))
             for (const auto& pass : raw.list("pass", "fwd"))
-              for (const auto& kernel : raw.list("kernel", "auto")) {
-                BenchmarkCase c = base;
-                c.spec.seq_len = seq_len;
-                c.spec.batch = batch.batch_for(seq_len);
-                c.spec.heads = parse_count("heads", heads);
-                c.spec.head_dim = parse_count("head-dim", dim);
-                c.spec.mask = make_pattern(mask, seq_len)->spec();  // canonical
-                c.layout = parse_layout(layout);
-                c.pass = parse_pass(pass);
-                c.kernel = parse_kernel_option(kernel, c.device);
-                if (target.max_cases && out.cases.size() >= target.max_cases)
-                  throw ConfigError("job",
-                                    "(more than " + std::to_string(target.max_cases) + " cases)",
-                                    "at most " + std::to_string(target.max_cases) + " cases");
-                add_placed_cases(c, scaling, world_size, out.cases, out.placements);
-              }
+              for (const auto& scheme : raw.list("scheme", "ring"))
+                for (const auto& kernel : raw.list("kernel", "auto")) {
+                  BenchmarkCase c = base;
+                  c.spec.seq_len = seq_len;
+                  c.spec.batch = batch.batch_for(seq_len);
+                  c.spec.heads = parse_count("heads", heads);
+                  c.spec.head_dim = parse_count("head-dim", dim);
+                  c.spec.mask = make_pattern(mask, seq_len)->spec();  // canonical
+                  c.layout = parse_layout(layout);
+                  c.pass = parse_pass(pass);
+                  c.scheme = parse_scheme(scheme);
+                  c.kernel = parse_kernel_option(kernel, c.device);
+                  if (target.max_cases && out.cases.size() >= target.max_cases)
+                    throw ConfigError("job",
+                                      "(more than " + std::to_string(target.max_cases) + " cases)",
+                                      "at most " + std::to_string(target.max_cases) + " cases");
+                  add_placed_cases(c, scaling, world_size, out.cases, out.placements);
+                }
 }
 
 // The tensors go into the results file; without one, --dump-tensors would do nothing.

@@ -70,6 +70,23 @@ std::string world_of(const RunRecord& run) {
 }
 
 // Under an emulated run's row: what was played and measured, and what was generated.
+// A gathering scheme's row: what it is, and its traffic beside the formula it follows (every rank
+// receives the P - 1 other blocks of K and V).
+void print_scheme_note(std::FILE* out, const RunRecord& run) {
+  const std::string scheme = config_value(run, "scheme");
+  if (scheme.empty() || scheme == "ring") return;
+  const double P = summary_value(run, "ring_size") > 0 ? summary_value(run, "ring_size")
+                                                       : static_cast<double>(run.world_size);
+  const double block = summary_value(run, "kv_block_bytes");
+  std::fprintf(out,
+               "#   scheme %s: every K/V block passed round the ring and kept%s; sent per rank "
+               "%.4g bytes, formula (P - 1) x block = %.0f x %.4g = %.4g\n",
+               scheme.c_str(),
+               scheme == "allgather" ? ", all of it before the other blocks' attention"
+                                     : ", each attended as soon as it lands",
+               summary_value(run, "bytes_sent_per_rank"), P - 1, block, (P - 1) * block);
+}
+
 void print_emulation_note(std::FILE* out, const RunRecord& run) {
   if (summary_value(run, "emulated") == 0) return;
   std::set<int> played;
@@ -133,6 +150,7 @@ void print_table_row(std::FILE* out, const RunRecord& run) {
       summary_value(run, "achieved_GBps"), end_clock(run).c_str(), joules_per_tflop(run).c_str(),
       gradient_error(run).c_str(), err);
   print_emulation_note(out, run);
+  print_scheme_note(out, run);
   std::fflush(out);
 }
 

@@ -56,6 +56,24 @@ PassKind parse_pass(std::string_view text) {
   throw ConfigError("pass", std::string(text), "fwd, bwd, fwdbwd");
 }
 
+std::string_view to_string(SchemeKind s) {
+  switch (s) {
+    case SchemeKind::ring:
+      return "ring";
+    case SchemeKind::allgather:
+      return "allgather";
+    case SchemeKind::allgather_pipelined:
+      return "allgather-pipelined";
+  }
+  return "?";
+}
+
+SchemeKind parse_scheme(std::string_view text) {
+  for (SchemeKind s : {SchemeKind::ring, SchemeKind::allgather, SchemeKind::allgather_pipelined})
+    if (text == to_string(s)) return s;
+  throw ConfigError("scheme", std::string(text), "ring, allgather, allgather-pipelined");
+}
+
 double default_tolerance(DType t) {
   switch (t) {
     case DType::fp32:
@@ -128,6 +146,7 @@ std::vector<std::pair<std::string, std::string>> BenchmarkCase::entries() const 
       {"device", std::string(to_string(device))},
       {"kernel", std::string(to_string(kernel))},
       {"pass", std::string(to_string(pass))},
+      {"scheme", std::string(to_string(scheme))},
       {"virtual-ranks", std::to_string(virtual_ranks)},
       {"ring-size", std::to_string(ring_size_option)},
       {"members", members},
@@ -205,6 +224,21 @@ void validate_gathered_rows(const BenchmarkCase& c, const SequenceLayout& layout
 namespace {
 // An emulated ring (--ring-size above the ranks) plays members of a larger ring in turn: its
 // forward is measured, and its outputs checked on sampled rows or whole per member.
+// The gathering schemes hold every K/V block of a resident ring and run the forward pass.
+void validate_scheme(const BenchmarkCase& c, int world_size) {
+  if (c.scheme == SchemeKind::ring) return;
+  const std::string scheme(to_string(c.scheme));
+  if (c.emulated(world_size))
+    throw ConfigError("scheme", scheme,
+                      "ring with an emulated ring (--ring-size above the ranks): a gather holds "
+                      "every member's block");
+  if (has_backward(c.pass))
+    throw ConfigError("pass", std::string(to_string(c.pass)),
+                      "fwd with scheme " + scheme +
+                          " (its backward, a reduce-scatter of dK/dV, is "
+                          "not built yet)");
+}
+
 void validate_emulation(const BenchmarkCase& c, int world_size) {
   const std::string size = std::to_string(c.ring_size_option);
   if (c.ring_size_option < 0 || (c.ring_size_option > 0 && c.ring_size_option < world_size))
@@ -254,6 +288,7 @@ void validate(const BenchmarkCase& c, int world_size) {
         "only in a one-rank run (this run has " + std::to_string(world_size) + " ranks)");
   if (!(c.timeout_s > 0)) throw ConfigError("timeout", number(c.timeout_s), "seconds > 0");
   validate_emulation(c, world_size);
+  validate_scheme(c, world_size);
   const SequenceLayout layout(c.layout, c.spec.seq_len, c.ring_size(world_size));  // bad seq-len
   validate_gathered_rows(c, layout);
   if (c.warmup < 0) throw ConfigError("warmup", std::to_string(c.warmup), "0 or more");

@@ -36,12 +36,20 @@ inline bool has_backward(PassKind p) {
   return p != PassKind::fwd;
 }
 
+// How the sequence is split over the ranks' work (context parallelism): the ring (K/V blocks
+// passed on while computing), or an all-gather of every K/V block first (Llama 3), or the same
+// gather with each block's attention as soon as it has landed (pipelined).
+enum class SchemeKind { ring, allgather, allgather_pipelined };
+std::string_view to_string(SchemeKind s);
+SchemeKind parse_scheme(std::string_view text);  // throws ConfigError (key "scheme")
+
 struct BenchmarkCase {
   ProblemSpec spec;
   LayoutKind layout = LayoutKind::contiguous;
   DeviceKind device = DeviceKind::cpu;
   KernelKind kernel = KernelKind::cpu;
   PassKind pass = PassKind::fwd;
+  SchemeKind scheme = SchemeKind::ring;
   int virtual_ranks = 0;         // > 1: run the schedule of a P-way ring inside one process
   int ring_size_option = 0;      // > ranks: an emulated ring of this many members (0: the ranks)
   std::string members = "auto";  // the emulated members played: auto, all, or a list "0,5,9"

@@ -55,8 +55,11 @@ Indexed index_runs(const std::vector<IdentifiedRun>& runs, std::vector<Unmatched
 
 std::string comparison_key(const RunRecord& run) {
   std::string key = "world_size = " + std::to_string(run.world_size) + "\n";
-  for (const auto& [k, v] : run.config)
+  for (const auto& [k, v] : run.config) {
+    // runs before schema 4 have no scheme key, and every one of them was a ring
+    if (k == "scheme" && v == "ring") continue;
     if (!measurement_keys().count(k)) key += k + " = " + v + "\n";
+  }
   return key;
 }
 

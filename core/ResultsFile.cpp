@@ -362,6 +362,7 @@ RunRecord read_run(const fs::path& file, const std::string& id) {
   if (std::none_of(run.config.begin(), run.config.end(),
                    [](const auto& kv) { return kv.first == "pass"; }))
     run.config.emplace_back("pass", "fwd");
+
   run.world_size = static_cast<int>(read_attr<std::int64_t>(g, "world_size"));
   run.status = read_string_attr(g, "status");
   run.error = read_string_attr(g, "error");

@@ -14,7 +14,7 @@ namespace ringbench {
 // 2: the backward pass (config key pass, timing/forward and timing/backward, fwd_*/bwd_* summary
 // keys, gradient errors in check). Version-1 files are read as forward-only runs (pass = fwd).
 // 3: attention patterns (mask holds a pattern spec, summary density, tensors/block_map).
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;  // 4: the scheme key
 
 // Throws ConfigError (key "output") when `file` cannot take results: its folder is missing, or it
 // exists and is not a ringbench results file.

@@ -26,9 +26,10 @@ std::vector<std::unique_ptr<RankBackend>> make_cpu_backends(
     const BenchmarkCase& c, const SequenceLayout& layout, const MpiRuntime& rt,
     const std::vector<int>& ranks, std::shared_ptr<const EmulatedBlocks> emulated = nullptr) {
   const bool backward = has_backward(c.pass);
+  const int received = received_blocks(c.scheme, layout.ranks());
   const std::size_t held = emulated ? 1 : ranks.size();  // an emulated ring: one for all members
   const double needed =
-      static_cast<double>(plan_host_rank(c.spec, layout.local_len(), backward)) * held;
+      static_cast<double>(plan_host_rank(c.spec, layout.local_len(), backward, received)) * held;
   refuse_unless_all_fit(rt, needed, device_memory(DeviceKind::cpu, rt).free, "host memory", c.spec);
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = std::max(1, cores / rt.local_size());
@@ -38,7 +39,7 @@ std::vector<std::unique_ptr<RankBackend>> make_cpu_backends(
     std::unique_ptr<Transport> link = std::make_unique<MpiTransport>(rt.world(), c.timeout_s);
     if (emulated) link = std::make_unique<EmulatedHostTransport>(std::move(link), emulated, c.spec);
     backends.push_back(std::make_unique<CpuBackend>(c.spec, layout.local_len(), std::move(link),
-                                                    threads, backward));
+                                                    threads, backward, nullptr, received));
     return backends;
   }
   auto ring = std::make_shared<VirtualRing>();
@@ -47,7 +48,7 @@ std::vector<std::unique_ptr<RankBackend>> make_cpu_backends(
   for (int r : ranks) {
     backends.push_back(std::make_unique<CpuBackend>(
         c.spec, layout.local_len(), std::make_unique<HostCopyTransport>(ring, r), threads, backward,
-        backward ? std::make_unique<RelayTransport>(relay, r) : nullptr));
+        backward ? std::make_unique<RelayTransport>(relay, r) : nullptr, received));
     ring->local_blocks.push_back(backends.back()->buffers().kv_local);
   }
   return backends;

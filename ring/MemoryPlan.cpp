@@ -122,7 +122,8 @@ DeviceMemoryPlan plan_device_rank(const BenchmarkCase& c, std::int64_t n, RankRo
   const DeviceTensorBytes t = device_tensor_bytes(c, n);
   DeviceMemoryPlan p;
   p.q = t.q;
-  p.kv_blocks = 3 * (t.kv + t.dkv);  // the local block and two receive buffers
+  // the local block and the receive buffers
+  p.kv_blocks = (1 + received_blocks(c.scheme, static_cast<int>(s.seq_len / n))) * (t.kv + t.dkv);
   p.output = t.o + t.lse;
   p.positions = device_positions_bytes(std::max(n, check_chunk(s)));
   if (c.check && c.check_rows == 0)  // sampled rows are checked on the host
@@ -136,12 +137,17 @@ DeviceMemoryPlan plan_device_rank(const BenchmarkCase& c, std::int64_t n, RankRo
   return p;
 }
 
-std::size_t plan_host_rank(const ProblemSpec& spec, std::int64_t n, bool backward) {
-  // Q, O, three K/V blocks (local + double buffer), LSE; all fp32. The backward adds dO, dQ, D,
+int received_blocks(SchemeKind scheme, int ranks) {
+  return scheme == SchemeKind::ring ? 2 : std::max(0, ranks - 1);
+}
+
+std::size_t plan_host_rank(const ProblemSpec& spec, std::int64_t n, bool backward, int received) {
+  // Q, O, the K/V blocks (local + receive buffers), LSE; all fp32. The backward adds dO, dQ, D,
   // the dK/dV accumulators travelling with each of the three blocks, this rank's share, and the
   // finished gradients of its own keys.
   const std::size_t q = q_elements(spec, n), kv = kv_elements(spec, n), rows = rows_of(spec, n);
-  const std::size_t forward = 2 * q + 3 * kv + rows;
+  const std::size_t blocks = 1 + static_cast<std::size_t>(received);
+  const std::size_t forward = 2 * q + blocks * kv + rows;
   const std::size_t extra = backward ? 2 * q + 5 * kv + rows : 0;
   return sizeof(float) * (forward + extra);
 }
@@ -152,7 +158,8 @@ TravellingBlock travelling_block(const BenchmarkCase& c, std::int64_t n) {
 }
 
 std::size_t plan_rank_bytes(const BenchmarkCase& c, std::int64_t n, RankRole role) {
-  return c.device == DeviceKind::cpu ? plan_host_rank(c.spec, n, has_backward(c.pass))
+  const int received = received_blocks(c.scheme, static_cast<int>(c.spec.seq_len / n));
+  return c.device == DeviceKind::cpu ? plan_host_rank(c.spec, n, has_backward(c.pass), received)
                                      : plan_device_rank(c, n, role).total();
 }
 

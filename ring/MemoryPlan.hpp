@@ -42,12 +42,18 @@ DeviceMemoryPlan plan_device_rank(const BenchmarkCase& c, std::int64_t local_len
 // The staging a linked rank's transport allocates (DeviceMemoryPlan::staging).
 std::size_t row_staging_bytes(const BenchmarkCase& c, std::int64_t local_len, RankRole role);
 
+// Receive buffers of a rank's K/V blocks: two for the ring (one read, one received), one per
+// other rank for the gathering schemes (every block stays).
+int received_blocks(SchemeKind scheme, int ranks);
+
 // Bytes a GPU keeps free beside a run (NCCL's buffers, the CUDA context): runs refuse cases that
 // leave less.
 inline constexpr double kDeviceReservedBytes = 1.0 * (1 << 30);
 
 // Host bytes of one CPU rank (fp32 throughout).
-std::size_t plan_host_rank(const ProblemSpec& spec, std::int64_t local_len, bool backward);
+// `received`: its receive buffers (received_blocks).
+std::size_t plan_host_rank(const ProblemSpec& spec, std::int64_t local_len, bool backward,
+                           int received = 2);
 
 // The bytes one rank of `c` holds on its device (host memory for CPU ranks, else GPU memory,
 // without cuDNN's workspace).

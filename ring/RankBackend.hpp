@@ -45,6 +45,10 @@ struct RankBuffers {
   // The K/V block's shape: planes (K then V, each batch x kv heads) of tokens rows, for
   // exchanges that move some rows only (ring/BlockTravel).
   std::int64_t kv_planes = 0, kv_tokens = 0;
+
+  // Every receive buffer: the two of kv_recv (ring), or one per other rank's block (the
+  // gathering schemes keep every block; kv_recv then points at the first two).
+  std::vector<void*> kv_slots = {};
 };
 
 // Frobenius sums of one rank's gradients against a reference (summed over ranks by the check).

@@ -97,7 +97,7 @@ LocalTimings run_iterations(const BenchmarkCase& c, const MpiRuntime& rt,
   const std::vector<RingMember> members = ring_members(locals);
   if (c.pass ==
       PassKind::bwd)  // the backward starts from the forward's O and LSE: made once, untimed
-    for (auto& l : locals) ring_attention_forward(l.schedule, *l.backend);
+    for (auto& l : locals) ring_attention_forward(l.schedule, *l.backend, c.scheme);
   std::vector<std::vector<IterationTiming>> forward(locals.size()), backward(locals.size());
   std::optional<double> energy_start;
   auto timed_start = std::chrono::steady_clock::now();
@@ -111,7 +111,8 @@ LocalTimings run_iterations(const BenchmarkCase& c, const MpiRuntime& rt,
     }
     if (has_forward(c.pass))
       for (std::size_t l = 0; l < locals.size(); ++l) {
-        IterationTiming timing = ring_attention_forward(locals[l].schedule, *locals[l].backend);
+        IterationTiming timing =
+            ring_attention_forward(locals[l].schedule, *locals[l].backend, c.scheme);
         if (timed) forward[l].push_back(std::move(timing));
       }
     if (has_backward(c.pass)) {
@@ -488,6 +489,7 @@ BenchmarkOutcome run_ring_benchmark(const BenchmarkCase& c, const MpiRuntime& rt
     run.summary["peak_mem_bytes"] = peak;
     run.summary["density"] = pattern_density(c.spec);
     run.summary["bytes_per_token"] = peak / static_cast<double>(c.spec.batch * layout.local_len());
+    run.summary["kv_block_bytes"] = static_cast<double>(locals.front().backend->buffers().kv_bytes);
     run.provenance = collect_provenance(rt, run.ranks);
     for (auto& [k, v] : locals.front().backend->provenance()) run.provenance[k] = v;
   }

@@ -7,11 +7,15 @@
 namespace ringbench {
 
 StepCost step_cost(const RingSchedule& schedule, int s, bool backward, const ProblemSpec& spec,
-                   std::size_t kv_bytes, std::size_t dkv_bytes) {
+                   std::size_t kv_bytes, std::size_t dkv_bytes, SchemeKind scheme) {
   const int steps = schedule.steps();
   const BlockMask m = schedule.mask(s);
   const double flops = m.empty() ? 0.0 : block_flops(spec, *m.pattern, m.q_runs, m.kv_runs);
   const bool whole = whole_boxes(m, spec.heads);
+  if (!backward && scheme == SchemeKind::allgather)
+    return {s == 0 ? static_cast<double>(kv_bytes) * (steps - 1) : 0.0, flops, whole};
+  if (!backward && scheme == SchemeKind::allgather_pipelined)
+    return {s + 1 < steps ? static_cast<double>(kv_bytes) : 0.0, flops, whole};
   if (!backward) {
     if (s + 1 >= steps || !schedule.passes_on(s)) return {0.0, flops, whole};
     // of the forward's block only the rows its later holders read travel on
@@ -33,7 +37,7 @@ StepWork schedule_work(const BenchmarkCase& c, const RingSchedule& schedule, std
   for (const bool backward : {false, true}) {
     if (backward ? !has_backward(c.pass) : !has_forward(c.pass)) continue;
     for (int s = 0; s < schedule.steps(); ++s) {
-      const StepCost cost = step_cost(schedule, s, backward, c.spec, kv_bytes, dkv_bytes);
+      const StepCost cost = step_cost(schedule, s, backward, c.spec, kv_bytes, dkv_bytes, c.scheme);
       w.bytes.push_back(cost.bytes);
       w.flops.push_back(cost.flops);
     }

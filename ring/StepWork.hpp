@@ -26,8 +26,11 @@ struct StepCost {
   bool whole = false;
 };
 // `kv_bytes`: one K/V block as it travels; `dkv_bytes`: its fp32 dK/dV in the backward.
+// `scheme`: a gathering scheme's forward sends every block round the whole ring, whole (the plain
+// all-gather all of it at step 0).
 StepCost step_cost(const RingSchedule& schedule, int step, bool backward, const ProblemSpec& spec,
-                   std::size_t kv_bytes, std::size_t dkv_bytes);
+                   std::size_t kv_bytes, std::size_t dkv_bytes,
+                   SchemeKind scheme = SchemeKind::ring);
 
 // Every timed step of the case's passes.
 StepWork schedule_work(const BenchmarkCase& c, const RingSchedule& schedule, std::size_t kv_bytes,

@@ -483,3 +483,25 @@ TEST_CASE("GPU backward checked against the GPU reference where the host one wou
     if (kernel != KernelKind::reference) REQUIRE(out.record.check->gradients->dq_rel_err > 1e-5);
   }
 }
+
+// The gathering schemes on the GPU: the same checks as the ring (virtual ranks on one GPU, the
+// real ring's NCCL links on several), every block gathered, memory as planned.
+TEST_CASE("GPU gathering schemes equal the GPU reference", "[gpu][scheme]") {
+  const MpiRuntime& rt = runtime();
+  for (auto scheme : {SchemeKind::allgather, SchemeKind::allgather_pipelined})
+    for (const std::string mask : {"none", "causal", "dilated:1200,4800:8,24"}) {
+      BenchmarkCase c = gpu_case(DType::bf16, 128, mask, LayoutKind::zigzag, 4800 * rt.size());
+      c.scheme = scheme;
+      c.virtual_ranks = rt.size() == 1 ? 4 : 0;
+      const int P = c.ring_size(rt.size());
+      INFO(to_string(scheme) << " " << mask << " ranks " << P);
+      const BenchmarkOutcome out = run_ring_benchmark(c, rt);
+      REQUIRE(out.record.check->rel_err < c.effective_tolerance());
+      REQUIRE_FALSE(out.check_failed);
+      if (!rt.is_root()) continue;
+      REQUIRE(out.record.summary.at("bytes_sent_per_rank") ==
+              (P - 1) * out.record.summary.at("kv_block_bytes"));
+      const RankRole role = rt.size() > 1 ? RankRole::linked : RankRole::resident;
+      REQUIRE(out.record.summary.at("peak_mem_bytes") == rank_memory(c, P, role));
+    }
+}

@@ -29,7 +29,7 @@ std::vector<float> values_if(bool wanted, std::size_t count) {
 
 CpuBackend::CpuBackend(const ProblemSpec& spec, std::int64_t local_len,
                        std::unique_ptr<Transport> transport, int threads, bool backward,
-                       std::unique_ptr<Transport> backward_transport)
+                       std::unique_ptr<Transport> backward_transport, int received_blocks)
     : spec_(spec),
       n_(local_len),
       backward_(backward),
@@ -37,7 +37,7 @@ CpuBackend::CpuBackend(const ProblemSpec& spec, std::int64_t local_len,
       // with the backward pass a block carries its dK/dV accumulators after K/V; the local
       // block's stay zero (they leave at step 0 as the empty accumulator)
       kv_local_(kv_values(spec, local_len) * (backward ? 2 : 1)),
-      kv_recv_{std::vector<float>(kv_local_.size()), std::vector<float>(kv_local_.size())},
+      kv_recv_(static_cast<std::size_t>(received_blocks), std::vector<float>(kv_local_.size())),
       o_(q_.size()),
       lse_(rows(spec, local_len)),
       d_o_(values_if(backward, q_.size())),
@@ -50,12 +50,12 @@ CpuBackend::CpuBackend(const ProblemSpec& spec, std::int64_t local_len,
       transport_(std::move(transport)),
       backward_transport_(std::move(backward_transport)) {
   omp_set_num_threads(std::max(1, threads));
-  buffers_ = {q_.data(),
-              kv_local_.data(),
-              {kv_recv_[0].data(), kv_recv_[1].data()},
-              kv_values(spec, local_len) * sizeof(float),
-              o_.data(),
-              lse_.data()};
+  buffers_ = {q_.data(),          kv_local_.data(),
+              {nullptr, nullptr}, kv_values(spec, local_len) * sizeof(float),
+              o_.data(),          lse_.data()};
+  for (auto& b : kv_recv_) buffers_.kv_slots.push_back(b.data());
+  for (std::size_t i = 0; i < 2 && i < kv_recv_.size(); ++i)
+    buffers_.kv_recv[i] = kv_recv_[i].data();
   buffers_.kv_planes = 2 * spec.batch * spec.effective_kv_heads();
   buffers_.kv_tokens = local_len;
   if (backward) {
@@ -69,7 +69,7 @@ CpuBackend::CpuBackend(const ProblemSpec& spec, std::int64_t local_len,
 }
 
 std::size_t CpuBackend::allocated_bytes() const {
-  return plan_host_rank(spec_, n_, backward_);
+  return plan_host_rank(spec_, n_, backward_, static_cast<int>(kv_recv_.size()));
 }
 
 void CpuBackend::generate_inputs(std::uint64_t seed, std::span<const PositionRun> runs) {

@@ -19,9 +19,10 @@ class CpuBackend final : public RankBackend {
   // `threads`: OpenMP threads for the kernels (cores on this node divided among its ranks).
   // `backward`: also allocate the backward pass's buffers; its blocks travel on
   // `backward_transport`, or on `transport` when that is null (real ranks: the same ring).
+  // `received_blocks`: receive buffers (2 for the ring; a gathering scheme's P - 1).
   CpuBackend(const ProblemSpec& spec, std::int64_t local_len, std::unique_ptr<Transport> transport,
              int threads, bool backward = false,
-             std::unique_ptr<Transport> backward_transport = nullptr);
+             std::unique_ptr<Transport> backward_transport = nullptr, int received_blocks = 2);
 
   std::string device_name() const override { return "cpu"; }
   std::string pci_bus_id() const override { return ""; }
@@ -45,7 +46,9 @@ class CpuBackend final : public RankBackend {
   std::int64_t n_;
   bool backward_ = false;
   // kv_local_ and kv_recv_ hold K, V and, with the backward pass, the block's dK, dV after them
-  std::vector<float> q_, kv_local_, kv_recv_[2], o_, lse_;
+  std::vector<float> q_, kv_local_;
+  std::vector<std::vector<float>> kv_recv_;  // received_blocks of them
+  std::vector<float> o_, lse_;
   std::vector<float> d_o_, dq_, delta_, dkv_part_, dkv_home_;  // the backward pass
   RankBuffers buffers_;
   CpuBlockKernel kernel_;

@@ -33,7 +33,6 @@ CudaBackend::CudaBackend(const BenchmarkCase& c, std::int64_t local_len, int ste
       comm_(parts.comm),
       q_(device_tensor_bytes(c, local_len).q),
       kv_local_(device_tensor_bytes(c, local_len).kv + device_tensor_bytes(c, local_len).dkv),
-      kv_recv_{DeviceBuffer(kv_local_.bytes()), DeviceBuffer(kv_local_.bytes())},
       o_(device_tensor_bytes(c, local_len).o),
       lse_(device_tensor_bytes(c, local_len).lse),
       d_o_(has_backward(c.pass) ? q_.bytes() : 0),
@@ -51,11 +50,13 @@ CudaBackend::CudaBackend(const BenchmarkCase& c, std::int64_t local_len, int ste
                                                    : nullptr),
       timer_(compute_.get(), steps + 1),
       nvml_(gpu.pci_bus_id) {
+  for (int i = 0; i < received_blocks(c.scheme, steps); ++i)
+    kv_recv_.emplace_back(kv_local_.bytes());
   const std::size_t dkv_bytes = device_tensor_bytes(c, local_len).dkv;
   const std::size_t kv_bytes = kv_local_.bytes() - dkv_bytes;
   buffers_ = {q_.get(),
               kv_local_.get(),
-              {kv_recv_[0].get(), kv_recv_[1].get()},
+              {nullptr, nullptr},
               kv_bytes,
               o_.get<float>(),
               lse_.get<float>(),
@@ -65,6 +66,9 @@ CudaBackend::CudaBackend(const BenchmarkCase& c, std::int64_t local_len, int ste
               dkv_part_.get<float>(),
               dkv_home_.get<float>(),
               dkv_bytes};
+  for (auto& b : kv_recv_) buffers_.kv_slots.push_back(b.get());
+  for (std::size_t i = 0; i < 2 && i < kv_recv_.size(); ++i)
+    buffers_.kv_recv[i] = kv_recv_[i].get();
   buffers_.kv_planes = 2 * c.spec.batch * c.spec.effective_kv_heads();
   buffers_.kv_tokens = local_len;
 }

@@ -77,7 +77,8 @@ class CudaBackend final : public RankBackend {
   GpuInfo gpu_;
   std::shared_ptr<NcclCommunicator> comm_;
   CudaStream compute_;
-  DeviceBuffer q_, kv_local_, kv_recv_[2], o_, lse_;
+  DeviceBuffer q_, kv_local_, o_, lse_;
+  std::vector<DeviceBuffer> kv_recv_;                    // received_blocks() of them
   DeviceBuffer d_o_, dq_, delta_, dkv_part_, dkv_home_;  // empty without a backward pass
   RankBuffers buffers_;
   std::unique_ptr<BlockKernel> kernel_;

@@ -138,23 +138,29 @@ RingPrediction predict_ring(const BenchmarkCase& c, const PlanCluster& cluster,
         flops_for_pairs(c.spec, n * n * c.spec.heads) * (backward ? kBackwardFlopsPerForward : 1.0);
     const ChosenCurve full_curve = model.curve(query, true, whole);
     std::optional<ChosenCurve> partial_curve;
+    const bool gather_first = !backward && c.scheme == SchemeKind::allgather;
     StepColumn col{std::vector<double>(P), std::vector<double>(P)};
     for (int s = 0; s < P; ++s) {
       for (int r = 0; r < P; ++r) {
-        const StepCost cost = step_cost(schedules[r], s, backward, c.spec, block.kv, block.dkv);
+        const StepCost cost =
+            step_cost(schedules[r], s, backward, c.spec, block.kv, block.dkv, c.scheme);
         const bool full = cost.whole;
         if (!full && cost.flops > 0 && !partial_curve)
           partial_curve = model.curve(query, false, cost.flops);
         col.compute[r] = full             ? full_curve.curve.ms(cost.flops)
                          : cost.flops > 0 ? partial_curve->curve.ms(cost.flops)
                                           : 0.0;
-        col.transfer[r] = link_from(cluster, r).ms(cost.bytes);
+        // the plain all-gather's P - 1 hops, one after another, at step 0
+        col.transfer[r] = gather_first
+                              ? (s == 0 ? (P - 1) * link_from(cluster, r).ms(block.kv) : 0.0)
+                              : link_from(cluster, r).ms(cost.bytes);
         compute[r] += col.compute[r];
         transfer[r] += col.transfer[r];
         bytes += cost.bytes;
       }
-      advance(col, cluster.intra.overlaps_compute(), cluster.one_process,
-              backward && lockstep_backward, clock);
+      // the plain all-gather starts once the local block's attention is done
+      advance(col, cluster.intra.overlaps_compute() && !(gather_first && s == 0),
+              cluster.one_process, backward && lockstep_backward, clock);
     }
     out.notes.push_back(query.pass + ": " + full_curve.words +
                         (partial_curve ? "; partial steps: " + partial_curve->words : ""));

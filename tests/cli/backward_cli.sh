@@ -46,5 +46,5 @@ for want in 'GROUP "backward"' 'GROUP "forward"' 'ATTRIBUTE "dq_rel_err"' 'ATTRI
 done
 # a fwdbwd run: [2 iterations, 2 ranks, 4 steps] overall, [2, 2, 2] per pass
 grep -q 'DATASPACE  SIMPLE { ( 2, 2, 4 ) / ( 2, 2, 4 ) }' <<<"$dump" || fail "no fwdbwd timing of 4 steps"
-h5dump -a /schema_version "$dir/r.h5" | grep -q '(0): 3' || fail "schema_version is not 3"
+h5dump -a /schema_version "$dir/r.h5" | grep -q '(0): 4' || fail "schema_version is not 4"
 echo "backward_cli: ok"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import h5py
 import numpy as np
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 TOOL_VERSION = "0.1.0"
 BACKWARD_FLOPS_PER_FORWARD = 2.5  # core/FlopCount.hpp
 

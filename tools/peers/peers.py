@@ -66,7 +66,7 @@ def ringbench_config(case, peer):
             "head-dim": case["head-dim"], "seq-len": str(tokens(case["seq-len"])),
             "dtype": case["dtype"], "mask": case["mask"],
             "softmax-scale": repr(1 / math.sqrt(int(case["head-dim"]))), "layout": "contiguous",
-            "device": "cuda", "kernel": peer, "pass": case["pass"], "virtual-ranks": "0",
+            "device": "cuda", "kernel": peer, "pass": case["pass"], "scheme": "ring", "virtual-ranks": "0",
             "ring-size": "0", "members": "auto", "sample-steps": "0", "gpu": "-1",
             "timeout": "600", "warmup": case["warmup"], "iters": case["iters"], "check": "false",
             "check-rows": "0", "tolerance": "0", "seed": case["seed"], "dump-tensors": "false"}

@@ -73,6 +73,7 @@ def _read_run(run_id, g):
     keys = _text(g.attrs["config_keys"]).split()
     config = {k: _text(g.attrs[k]) for k in keys}
     config.setdefault("pass", "fwd")  # schema 1 timed the forward pass only
+    config.setdefault("scheme", "ring")  # before schema 4 every run was a ring
     fixed = {"config_keys", "status", "error", "world_size", "complete"}
     provenance = {
         name: _text(value)

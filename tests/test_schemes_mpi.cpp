@@ -1,0 +1,70 @@
+// The gathering schemes (allgather, allgather-pipelined) on CPU ranks and virtual ranks: the same
+// float64 check as the ring for every layout and a range of patterns, traffic equal to its formula
+// ((P - 1) blocks per rank), the memory plan holding a block per rank; run under mpirun with
+// 1..4 ranks.
+#include <numeric>
+
+#include "core/PatternSpec.hpp"
+#include "ring/MemoryPlan.hpp"
+#include "ring/RingBenchmark.hpp"
+#include "tests/MpiTestRuntime.hpp"
+#include "tests/catch.hpp"
+
+using namespace ringbench;
+using ringbench::test::runtime;
+
+namespace {
+
+BenchmarkCase scheme_case(SchemeKind scheme, const std::string& mask, LayoutKind layout) {
+  BenchmarkCase c;
+  c.spec.heads = 4;
+  c.spec.kv_heads = 2;
+  c.spec.head_dim = 32;
+  c.spec.seq_len = 96;
+  c.spec.mask = mask;
+  c.layout = layout;
+  c.scheme = scheme;
+  c.warmup = 0;
+  c.iters = 1;
+  c.check = true;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("the gathering schemes equal the float64 reference and move (P - 1) blocks per rank",
+          "[mpi][scheme]") {
+  const MpiRuntime& rt = runtime();
+  for (auto scheme : {SchemeKind::allgather, SchemeKind::allgather_pipelined})
+    for (const std::string mask :
+         {"none", "causal", "window:5:3", "bigbird:8:3:1:2", "dilated:24,96:8,16"})
+      for (auto layout : {LayoutKind::contiguous, LayoutKind::zigzag, LayoutKind::striped})
+        for (int virtual_ranks : {0, 4}) {
+          BenchmarkCase c = scheme_case(scheme, mask, layout);
+          c.virtual_ranks = rt.size() == 1 ? virtual_ranks : 0;
+          const int P = c.ring_size(rt.size());
+          INFO(to_string(scheme) << " " << mask << " " << to_string(layout) << " P=" << P);
+          const BenchmarkOutcome out = run_ring_benchmark(c, rt);
+          REQUIRE_FALSE(out.check_failed);
+          REQUIRE(out.record.check->rel_err < 1e-6);
+          if (!rt.is_root()) continue;
+          const double block = out.record.summary.at("kv_block_bytes");
+          REQUIRE(out.record.summary.at("bytes_sent_per_rank") == (P - 1) * block);
+          for (int r = 0; r < P; ++r) {  // the plain gather sends it all at step 0
+            const auto first = out.record.bytes_sent.begin() + r * P;
+            REQUIRE(std::accumulate(first, first + P, std::int64_t{0}) == (P - 1) * block);
+            if (scheme == SchemeKind::allgather) REQUIRE(*first == (P - 1) * block);
+          }
+          REQUIRE(out.record.summary.at("peak_mem_bytes") ==
+                  static_cast<double>(plan_rank_bytes(c, c.spec.seq_len / P)));
+        }
+}
+
+TEST_CASE("a gathering scheme holds a block of every rank, the ring three", "[mpi][scheme]") {
+  BenchmarkCase c = scheme_case(SchemeKind::allgather, "none", LayoutKind::contiguous);
+  c.device = DeviceKind::cpu;
+  const std::size_t ring = plan_host_rank(c.spec, 12, false);
+  const std::size_t gathered = plan_rank_bytes(c, 12);  // 8 ranks of 12 tokens: 7 received blocks
+  const std::size_t block = 2 * 2 * 12 * 32 * sizeof(float);
+  REQUIRE(gathered == ring + 5 * block);
+}
