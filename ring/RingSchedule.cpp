@@ -22,6 +22,8 @@ int ring_last_needed_step(const SequenceLayout& layout, const AttentionPattern& 
   const int P = layout.ranks();
   if (pattern.dense_kind()) return P - 1;
   int last = 0;
+  // rank by rank in parallel: P^2 pair tests at thousands of ranks (`plan`)
+#pragma omp parallel for reduction(max : last) schedule(dynamic, 16)
   for (int r = 0; r < P; ++r)
     for (int s = P - 1; s > last; --s)
       if (step_allowed(layout, pattern, r, s, heads)) {

@@ -72,9 +72,9 @@ class RingSchedule {
   std::shared_ptr<const AttentionPattern> pattern_;
   std::vector<int> ring_steps_;  // empty: every step of the ring
   std::vector<bool> allowed_;    // per step of this schedule: some pair of the step is allowed
-  std::vector<std::int64_t> travelling_;  // rows passed on per ring step (patterns of row subsets)
-  std::int64_t heads_ = 0;
   int last_needed_step_ = 0;
+  std::int64_t heads_ = 0;
+  std::vector<std::int64_t> travelling_;  // rows passed on per ring step (patterns of row subsets)
 };
 
 }  // namespace ringbench

@@ -1,6 +1,7 @@
 #include "ring/plan/RingPrediction.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <numeric>
 #include <optional>
 
@@ -115,9 +116,13 @@ RingPrediction predict_ring(const BenchmarkCase& c, const PlanCluster& cluster,
   const double held = out.memory_bytes * (cluster.one_process && !cluster.emulated ? P : 1);
   out.fits = cluster.memory_per_rank <= 0 || needed_bytes(c, held) <= cluster.memory_per_rank;
 
-  std::vector<RingSchedule> schedules;
+  // Every rank's schedule and step costs, rank by rank in parallel (a sparse pattern's exact
+  // counts at thousands of ranks are millions of box counts).
   const int last_needed = ring_last_needed_step(layout, *pattern, c.spec.heads);
-  for (int r = 0; r < P; ++r) schedules.emplace_back(layout, r, pattern, c.spec.heads, last_needed);
+  std::vector<std::unique_ptr<RingSchedule>> schedules(static_cast<std::size_t>(P));
+#pragma omp parallel for schedule(dynamic, 16)
+  for (int r = 0; r < P; ++r)
+    schedules[r] = std::make_unique<RingSchedule>(layout, r, pattern, c.spec.heads, last_needed);
   std::vector<double> clock(static_cast<std::size_t>(P), 0.0), compute(clock), transfer(clock);
   double bytes = 0;
   // virtual ranks on one GPU run the backward in lockstep, their kernels side by side on the
@@ -140,10 +145,16 @@ RingPrediction predict_ring(const BenchmarkCase& c, const PlanCluster& cluster,
     std::optional<ChosenCurve> partial_curve;
     const bool gather_first = !backward && c.scheme == SchemeKind::allgather;
     StepColumn col{std::vector<double>(P), std::vector<double>(P)};
+    // costs[r * P + s]
+    std::vector<StepCost> costs(static_cast<std::size_t>(P) * P);
+#pragma omp parallel for schedule(dynamic, 16)
+    for (int r = 0; r < P; ++r)
+      for (int s = 0; s < P; ++s)
+        costs[static_cast<std::size_t>(r) * P + s] =
+            step_cost(*schedules[r], s, backward, c.spec, block.kv, block.dkv, c.scheme);
     for (int s = 0; s < P; ++s) {
       for (int r = 0; r < P; ++r) {
-        const StepCost cost =
-            step_cost(schedules[r], s, backward, c.spec, block.kv, block.dkv, c.scheme);
+        const StepCost& cost = costs[static_cast<std::size_t>(r) * P + s];
         const bool full = cost.whole;
         if (!full && cost.flops > 0 && !partial_curve)
           partial_curve = model.curve(query, false, cost.flops);
