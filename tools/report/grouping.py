@@ -6,7 +6,8 @@ from collections import OrderedDict
 import formatting as fmt
 
 # What a table holds fixed; sequence length, mask and layout vary inside one table.
-TABLE_KEYS = ("device", "kernel", "dtype", "heads", "kv-heads", "head-dim", "batch", "virtual-ranks", "pass")
+TABLE_KEYS = ("device", "kernel", "dtype", "heads", "kv-heads", "head-dim", "batch", "virtual-ranks", "pass",
+              "scheme")
 
 
 def table_key(run):
@@ -17,7 +18,7 @@ def table_title(run):
     ranks = f"{run.world_size} ranks" + (" (virtual, one device)" if run.virtual else "")
     return (f"{run.get('device')} · kernel {run.get('kernel')} · {run.get('dtype')} · {ranks} · "
             f"{run.get('heads')}/{run.get('kv-heads')} heads × {run.get('head-dim')} · batch {run.get('batch')} · "
-            f"pass {run.get('pass')}")
+            f"pass {run.get('pass')}" + ("" if run.get("scheme") == "ring" else f" · scheme {run.get('scheme')}"))
 
 
 def group_tables(runs):
@@ -36,6 +37,7 @@ def series_attrs(run):
         ("batch", f"batch {run.get('batch')}"), ("pass", run.get("pass")), ("layout", run.get("layout")),
         ("mask", run.get("mask")),
         ("ranks", f"{run.world_size}{'v' if run.virtual else ''} ranks"),
+        ("scheme", run.get("scheme")),
     ])
 
 

@@ -237,7 +237,9 @@ def scaling_series(runs, limit=8):
         for seq, same in by_len.items():
             same.sort(key=lambda r: r.world_size)
             if len({r.world_size for r in same}) > 1:
-                label = f"{fmt.tokens(seq)} {same[0].get('mask')} {same[0].get('layout')}"
+                scheme = same[0].get("scheme")
+                label = f"{fmt.tokens(seq)} {same[0].get('mask')} {same[0].get('layout')}" + \
+                    ("" if scheme == "ring" else f" {scheme}")
                 out.append((label, same))
     out.sort(key=lambda s: (-s[1][0].seq_len, s[0]))
     return out[:limit]
@@ -266,7 +268,8 @@ def scaling_efficiency(runs, out_dir):
         ax.xaxis.set_major_locator(FixedLocator(sizes))
         ax.xaxis.set_minor_locator(NullLocator())
         ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
-    _style(left, "Time vs ranks (dotted: ideal, time × P constant)", "time per iteration (ms)", "ranks (GPUs)")
+    _style(left, "Time vs ranks per case and scheme (dotted: ideal, time × P constant)", "time per iteration (ms)",
+           "ranks (GPUs)")
     _log_y(left)
     _style(right, "Strong-scaling efficiency vs the smallest ring", "efficiency (%)", "ranks (GPUs)")
     right.axhline(100, color="k", ls="--", lw=1, alpha=0.6)
