@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The whole GPU check in one command, for the GPU machine:
 #   tools/gpu-check.sh OUT_DIR [stages...]     stages: build tests bench ring backward growth patterns
-#                                              (default: all)
+#                                              schemes peers (default: all)
 # Unpacks carried dependencies (.gpu-deps, from ../shared/gpu-machine/fetch-deps.sh), configures
 # and builds with all cores, runs every test (GPU tests included) and the GPU benchmarks, and
 # writes logs and the HDF5 results into OUT_DIR. NCCL_NVLS_ENABLE=0 stays set in every process.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-out=${1:?usage: tools/gpu-check.sh OUT_DIR [build tests bench ring backward growth patterns]}; shift
-stages=${*:-build tests bench ring backward growth patterns}
+out=${1:?usage: tools/gpu-check.sh OUT_DIR [build tests bench ring backward growth patterns schemes peers]}; shift
+stages=${*:-build tests bench ring backward growth patterns schemes peers}
 mkdir -p "$out"
 source tools/mpi-env.sh
 export NCCL_NVLS_ENABLE=0
@@ -104,4 +104,26 @@ if [[ " $stages " == *" patterns "* ]]; then
   log "patterns, 256K: unsharded, then a ring of 4 virtual ranks"
   mpirun_n 1 "$rb" run --seq-len 256K --mask "${patterns[@]}" --warmup 1 --iters 3 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
   mpirun_n 1 "$rb" run --seq-len 256K --mask "${patterns[@]}" --virtual-ranks 4 --warmup 1 --iters 3 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
+fi
+
+if [[ " $stages " == *" schemes "* ]]; then
+  h5="$out/schemes.h5"
+  shape=(--heads 32 --head-dim 128 --dtype bf16 --kernel flash --output "$h5")
+  log "schemes: the GPU scheme tests, then ring, allgather, allgather-pipelined on 2, 4, 8 virtual ranks at 256K"
+  mpirun_n 1 "$build/tests/ringbench_gpu_tests" "[scheme]" 2>&1 | tail -3 | tee -a "$out/bench.log"
+  for p in 2 4 8; do
+    mpirun_n 1 "$rb" run --seq-len 256K --mask none causal --layout zigzag --virtual-ranks $p \
+      --scheme ring allgather allgather-pipelined --warmup 1 --iters 3 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
+  done
+fi
+
+if [[ " $stages " == *" peers "* ]]; then
+  # the own kernels and the peers (PyTorch SDPA cuDNN and FA2; FA3 where its wheel is on
+  # PYTHONPATH) on the same cases, in the same call, into one file
+  h5="$out/peers.h5"
+  for shape in "--heads 32 --head-dim 128" "--heads 8 --head-dim 64"; do
+    log "kernels and peers, 16K and 64K, both masks: $shape"
+    mpirun_n 1 "$rb" kernels --kernels flash cudnn --config configs/kernels.ini --seq-len 16K 64K $shape --output "$h5" 2>&1 | tee -a "$out/bench.log"
+    python3 tools/peers/peers.py --config configs/kernels.ini --seq-len 16K 64K $shape --output "$h5" 2>&1 | tee -a "$out/bench.log"
+  done
 fi
