@@ -1,6 +1,7 @@
 #include "apps/ResultTable.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 #include <string>
 
@@ -74,7 +75,7 @@ std::string world_of(const RunRecord& run) {
 // receives the P - 1 other blocks of K and V).
 void print_scheme_note(std::FILE* out, const RunRecord& run) {
   const std::string scheme = config_value(run, "scheme");
-  if (scheme.empty() || scheme == "ring") return;
+  if (scheme != "allgather" && scheme != "allgather-pipelined") return;
   const double P = summary_value(run, "ring_size") > 0 ? summary_value(run, "ring_size")
                                                        : static_cast<double>(run.world_size);
   const double block = summary_value(run, "kv_block_bytes");
@@ -85,6 +86,25 @@ void print_scheme_note(std::FILE* out, const RunRecord& run) {
                scheme == "allgather" ? ", all of it before the other blocks' attention"
                                      : ", each attended as soon as it lands",
                summary_value(run, "bytes_sent_per_rank"), P - 1, block, (P - 1) * block);
+}
+
+// Ulysses' row: its two all-to-alls beside the formula they follow, per rank: (P - 1)/P of the
+// rank's Q, K, V (kv heads replicated to the ranks that share one) in the input type, and of O
+// and LSE in fp32 back.
+void print_ulysses_note(std::FILE* out, const RunRecord& run) {
+  if (config_value(run, "scheme") != "ulysses") return;
+  const double P = run.world_size, S = std::stod(config_value(run, "seq-len"));
+  const double B = std::stod(config_value(run, "batch")), H = std::stod(config_value(run, "heads"));
+  const double Hkv = std::stod(config_value(run, "kv-heads")),
+               D = std::stod(config_value(run, "head-dim"));
+  const double n = S / P, group = H / Hkv, sent_kv = P * std::max(1.0, std::floor(H / P / group));
+  const double element = summary_value(run, "kv_block_bytes") / (2 * B * Hkv * n * D);
+  const double formula = (P - 1) / P * B * n * ((H + 2 * sent_kv) * D * element + H * (D + 1) * 4);
+  std::fprintf(out,
+               "#   scheme ulysses: all-to-all to head shards (%g heads per rank over every token) "
+               "and back; sent per rank %.4g bytes, formula (P-1)/P * B * S/P * ((H + 2*%g kv) * D "
+               "* %g B + H * (D+1) * 4 B) = %.4g\n",
+               H / P, summary_value(run, "bytes_sent_per_rank"), sent_kv, element, formula);
 }
 
 void print_emulation_note(std::FILE* out, const RunRecord& run) {
@@ -151,6 +171,7 @@ void print_table_row(std::FILE* out, const RunRecord& run) {
       gradient_error(run).c_str(), err);
   print_emulation_note(out, run);
   print_scheme_note(out, run);
+  print_ulysses_note(out, run);
   std::fflush(out);
 }
 

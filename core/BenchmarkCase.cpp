@@ -64,14 +64,17 @@ std::string_view to_string(SchemeKind s) {
       return "allgather";
     case SchemeKind::allgather_pipelined:
       return "allgather-pipelined";
+    case SchemeKind::ulysses:
+      return "ulysses";
   }
   return "?";
 }
 
 SchemeKind parse_scheme(std::string_view text) {
-  for (SchemeKind s : {SchemeKind::ring, SchemeKind::allgather, SchemeKind::allgather_pipelined})
+  for (SchemeKind s : {SchemeKind::ring, SchemeKind::allgather, SchemeKind::allgather_pipelined,
+                       SchemeKind::ulysses})
     if (text == to_string(s)) return s;
-  throw ConfigError("scheme", std::string(text), "ring, allgather, allgather-pipelined");
+  throw ConfigError("scheme", std::string(text), "ring, allgather, allgather-pipelined, ulysses");
 }
 
 double default_tolerance(DType t) {
@@ -224,6 +227,29 @@ void validate_gathered_rows(const BenchmarkCase& c, const SequenceLayout& layout
 namespace {
 // An emulated ring (--ring-size above the ranks) plays members of a larger ring in turn: its
 // forward is measured, and its outputs checked on sampled rows or whole per member.
+// Ulysses shards the heads: P must divide them, and a rank's query heads must share whole kv
+// heads or lie inside one (then it is replicated to the ranks that share it).
+void validate_ulysses(const BenchmarkCase& c, int P) {
+  if (c.device != DeviceKind::cpu)
+    throw ConfigError("scheme", "ulysses",
+                      "ring, allgather or allgather-pipelined on device cuda (ulysses runs on CPU "
+                      "ranks; its GPU path is not built yet)");
+  const std::int64_t H = c.spec.heads, group = H / c.spec.effective_kv_heads();
+  if (H % P != 0)
+    throw ConfigError("heads", std::to_string(H),
+                      "a multiple of the " + std::to_string(P) + " ranks with scheme ulysses");
+  const std::int64_t per_rank = H / P;
+  if (per_rank % group != 0 && group % per_rank != 0)
+    throw ConfigError("kv-heads", std::to_string(c.spec.effective_kv_heads()),
+                      "kv heads whose groups of " + std::to_string(group) +
+                          " query heads divide or are divided by the " + std::to_string(per_rank) +
+                          " heads per rank (scheme ulysses)");
+  if (make_pattern(c.spec.mask, c.spec.seq_len)->head_period() != 1)
+    throw ConfigError("mask", c.spec.mask,
+                      "a pattern the same in every head with scheme ulysses (a rank attends its "
+                      "own heads only; dilated offsets depend on the head)");
+}
+
 // The gathering schemes hold every K/V block of a resident ring and run the forward pass.
 void validate_scheme(const BenchmarkCase& c, int world_size) {
   if (c.scheme == SchemeKind::ring) return;
@@ -234,9 +260,8 @@ void validate_scheme(const BenchmarkCase& c, int world_size) {
                       "every member's block");
   if (has_backward(c.pass))
     throw ConfigError("pass", std::string(to_string(c.pass)),
-                      "fwd with scheme " + scheme +
-                          " (its backward, a reduce-scatter of dK/dV, is "
-                          "not built yet)");
+                      "fwd with scheme " + scheme + " (its backward is not built yet)");
+  if (c.scheme == SchemeKind::ulysses) validate_ulysses(c, c.ring_size(world_size));
 }
 
 void validate_emulation(const BenchmarkCase& c, int world_size) {

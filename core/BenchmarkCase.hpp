@@ -37,10 +37,15 @@ inline bool has_backward(PassKind p) {
 }
 
 // How the sequence is split over the ranks' work (context parallelism): the ring (K/V blocks
-// passed on while computing), or an all-gather of every K/V block first (Llama 3), or the same
-// gather with each block's attention as soon as it has landed (pipelined).
-enum class SchemeKind { ring, allgather, allgather_pipelined };
+// passed on while computing), an all-gather of every K/V block first (Llama 3), the same gather
+// with each block's attention as soon as it has landed (pipelined), or DeepSpeed-Ulysses
+// (all-to-all from sequence shards to head shards, full-sequence attention of heads / P heads).
+enum class SchemeKind { ring, allgather, allgather_pipelined, ulysses };
 std::string_view to_string(SchemeKind s);
+// The schemes that pass every K/V block round the whole ring and keep it.
+inline bool gathers_blocks(SchemeKind s) {
+  return s == SchemeKind::allgather || s == SchemeKind::allgather_pipelined;
+}
 SchemeKind parse_scheme(std::string_view text);  // throws ConfigError (key "scheme")
 
 struct BenchmarkCase {

@@ -264,4 +264,13 @@ std::string first_error(MPI_Comm comm, const std::string& error) {
   return first;
 }
 
+void all_to_all(MPI_Comm comm, const float* send, float* recv, std::size_t chunk) {
+  if (chunk > static_cast<std::size_t>(INT_MAX))
+    throw std::runtime_error("all_to_all: chunks of more than 2^31 values");
+  MPI_Request request = MPI_REQUEST_NULL;
+  RINGBENCH_CHECK_MPI(MPI_Ialltoall(send, static_cast<int>(chunk), MPI_FLOAT, recv,
+                                    static_cast<int>(chunk), MPI_FLOAT, comm, &request));
+  wait_for(request, peer_timeout_s(), WaitPace::prompt, "all-to-all");
+}
+
 }  // namespace ringbench

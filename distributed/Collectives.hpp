@@ -37,4 +37,8 @@ std::vector<std::string> gather(MPI_Comm comm, const std::string& text, int root
 // lets a failure found on one rank be refused by all with the same message.
 std::string first_error(MPI_Comm comm, const std::string& error);
 
+// Every rank sends `chunk` floats to every rank ([peer][chunk] in `send`) and receives as many
+// from each ([peer][chunk] in `recv`); bounded by the peer timeout like every other wait.
+void all_to_all(MPI_Comm comm, const float* send, float* recv, std::size_t chunk);
+
 }  // namespace ringbench

@@ -1,5 +1,7 @@
 #include "ring/MemoryPlan.hpp"
 
+#include "ring/UlyssesShape.hpp"
+
 #include <algorithm>
 
 #include "core/PatternSpec.hpp"
@@ -138,7 +140,8 @@ DeviceMemoryPlan plan_device_rank(const BenchmarkCase& c, std::int64_t n, RankRo
 }
 
 int received_blocks(SchemeKind scheme, int ranks) {
-  return scheme == SchemeKind::ring ? 2 : std::max(0, ranks - 1);
+  if (scheme == SchemeKind::ulysses) return 0;  // its K/V arrive by heads (UlyssesRing)
+  return gathers_blocks(scheme) ? std::max(0, ranks - 1) : 2;
 }
 
 std::size_t plan_host_rank(const ProblemSpec& spec, std::int64_t n, bool backward, int received) {
@@ -158,9 +161,16 @@ TravellingBlock travelling_block(const BenchmarkCase& c, std::int64_t n) {
 }
 
 std::size_t plan_rank_bytes(const BenchmarkCase& c, std::int64_t n, RankRole role) {
-  const int received = received_blocks(c.scheme, static_cast<int>(c.spec.seq_len / n));
-  return c.device == DeviceKind::cpu ? plan_host_rank(c.spec, n, has_backward(c.pass), received)
-                                     : plan_device_rank(c, n, role).total();
+  const int ranks = static_cast<int>(c.spec.seq_len / n);
+  const int received = received_blocks(c.scheme, ranks);
+  // Ulysses' head shards and exchange buffers (CPU ranks only)
+  const std::size_t ulysses =
+      c.scheme == SchemeKind::ulysses
+          ? static_cast<std::size_t>(ulysses_shape(c.spec, ranks).held_values()) * sizeof(float)
+          : 0;
+  return c.device == DeviceKind::cpu
+             ? plan_host_rank(c.spec, n, has_backward(c.pass), received) + ulysses
+             : plan_device_rank(c, n, role).total();
 }
 
 }  // namespace ringbench

@@ -32,7 +32,7 @@ IterationTiming ring_attention_forward(const RingSchedule& schedule, RankBackend
   // previous step has finished reading; a gathering scheme passes every block round the whole
   // ring (an all-gather over the ring's links), each into a slot of its own, and its plain
   // variant gathers everything before it attends to anything but the local block.
-  const bool gathering = scheme != SchemeKind::ring;
+  const bool gathering = gathers_blocks(scheme);
   const bool gather_first = scheme == SchemeKind::allgather;
   auto passes_on = [&](int step) {
     return step + 1 < steps && (gathering || schedule.passes_on(step));

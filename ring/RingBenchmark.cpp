@@ -28,6 +28,7 @@
 #include "ring/RingBackward.hpp"
 #include "ring/SampledRowCheck.hpp"
 #include "ring/StepWork.hpp"
+#include "ring/UlyssesRing.hpp"
 
 namespace ringbench {
 
@@ -95,6 +96,10 @@ std::vector<RingMember> ring_members(std::span<LocalRank> locals) {
 LocalTimings run_iterations(const BenchmarkCase& c, const MpiRuntime& rt,
                             std::span<LocalRank> locals) {
   const std::vector<RingMember> members = ring_members(locals);
+  // Ulysses: its head-sharded buffers made once, before the timed iterations
+  std::optional<UlyssesRing> ulysses;
+  if (c.scheme == SchemeKind::ulysses)
+    ulysses.emplace(c, locals.front().schedule.layout(), rt, locals);
   if (c.pass ==
       PassKind::bwd)  // the backward starts from the forward's O and LSE: made once, untimed
     for (auto& l : locals) ring_attention_forward(l.schedule, *l.backend, c.scheme);
@@ -109,7 +114,11 @@ LocalTimings run_iterations(const BenchmarkCase& c, const MpiRuntime& rt,
       energy_start = device_energy(locals);
       timed_start = std::chrono::steady_clock::now();
     }
-    if (has_forward(c.pass))
+    if (ulysses) {
+      std::vector<IterationTiming> timings = ulysses->forward();
+      for (std::size_t l = 0; timed && l < locals.size(); ++l)
+        forward[l].push_back(std::move(timings[l]));
+    } else if (has_forward(c.pass))
       for (std::size_t l = 0; l < locals.size(); ++l) {
         IterationTiming timing =
             ring_attention_forward(locals[l].schedule, *locals[l].backend, c.scheme);
@@ -474,8 +483,10 @@ BenchmarkOutcome run_ring_benchmark(const BenchmarkCase& c, const MpiRuntime& rt
   }
 
   double held = 0;
+  const std::size_t scheme_bytes =
+      c.scheme == SchemeKind::ulysses ? ulysses_host_bytes(c, layout.ranks()) : 0;
   for (const auto& l : locals)
-    held = std::max(held, static_cast<double>(l.backend->allocated_bytes()));
+    held = std::max(held, static_cast<double>(l.backend->allocated_bytes() + scheme_bytes));
   const double peak = max_all(rt.world(), held);
   const double energy = sum_all(rt.world(), t.energy_j), seconds = sum_all(rt.world(), t.energy_s);
   if (rt.is_root()) {

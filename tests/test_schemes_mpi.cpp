@@ -1,12 +1,14 @@
-// The gathering schemes (allgather, allgather-pipelined) on CPU ranks and virtual ranks: the same
-// float64 check as the ring for every layout and a range of patterns, traffic equal to its formula
-// ((P - 1) blocks per rank), the memory plan holding a block per rank; run under mpirun with
-// 1..4 ranks.
+// The schemes beside the ring on CPU ranks and virtual ranks: allgather, allgather-pipelined and
+// ulysses against the same float64 check as the ring for every layout and a range of patterns
+// (GQA, kv heads replicated under ulysses), traffic equal to each formula, memory to its plan;
+// run under mpirun with 1..4 ranks.
 #include <numeric>
 
+#include "core/Error.hpp"
 #include "core/PatternSpec.hpp"
 #include "ring/MemoryPlan.hpp"
 #include "ring/RingBenchmark.hpp"
+#include "ring/UlyssesShape.hpp"
 #include "tests/MpiTestRuntime.hpp"
 #include "tests/catch.hpp"
 
@@ -67,4 +69,34 @@ TEST_CASE("a gathering scheme holds a block of every rank, the ring three", "[mp
   const std::size_t gathered = plan_rank_bytes(c, 12);  // 8 ranks of 12 tokens: 7 received blocks
   const std::size_t block = 2 * 2 * 12 * 32 * sizeof(float);
   REQUIRE(gathered == ring + 5 * block);
+}
+
+TEST_CASE("ulysses equals the float64 reference and moves its two all-to-alls", "[mpi][scheme]") {
+  const MpiRuntime& rt = runtime();
+  for (const std::int64_t kv_heads : {12, 6, 2})
+    for (const std::string mask :
+         {"none", "causal", "window:5:3", "bigbird:8:3:1:2", "blocksparse:8:0.3"})
+      for (auto layout : {LayoutKind::contiguous, LayoutKind::zigzag, LayoutKind::striped})
+        for (int virtual_ranks : {0, 4}) {
+          BenchmarkCase c = scheme_case(SchemeKind::ulysses, mask, layout);
+          c.spec.heads = 12;  // divisible by 1..4 ranks
+          c.spec.kv_heads = kv_heads;
+          c.virtual_ranks = rt.size() == 1 ? virtual_ranks : 0;
+          const int P = c.ring_size(rt.size());
+          const std::int64_t per_rank = 12 / P, group = 12 / kv_heads;
+          if (per_rank % group != 0 && group % per_rank != 0) {  // refused, naming kv-heads
+            REQUIRE_THROWS_AS(validate(c, rt.size()), ConfigError);
+            continue;
+          }
+          INFO(mask << " " << to_string(layout) << " kv " << kv_heads << " P=" << P);
+          const BenchmarkOutcome out = run_ring_benchmark(c, rt);
+          REQUIRE_FALSE(out.check_failed);
+          REQUIRE(out.record.check->rel_err < 1e-6);
+          if (!rt.is_root()) continue;
+          const UlyssesShape u = ulysses_shape(c.spec, P);
+          REQUIRE(out.record.summary.at("bytes_sent_per_rank") ==
+                  static_cast<double>((P - 1) * (u.in_chunk() + u.out_chunk()) * 4));
+          REQUIRE(out.record.summary.at("peak_mem_bytes") ==
+                  static_cast<double>(plan_rank_bytes(c, c.spec.seq_len / P)));
+        }
 }

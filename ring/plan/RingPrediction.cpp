@@ -5,6 +5,7 @@
 #include <numeric>
 #include <optional>
 
+#include "core/Error.hpp"
 #include "core/FlopCount.hpp"
 #include "core/PatternSpec.hpp"
 #include "core/patterns/DilatedPattern.hpp"
@@ -100,6 +101,9 @@ std::int64_t longest_fitting(const BenchmarkCase& c, int ranks, double memory_pe
 RingPrediction predict_ring(const BenchmarkCase& c, const PlanCluster& cluster,
                             const ComputeModel& model) {
   RingPrediction out;
+  if (c.scheme == SchemeKind::ulysses)
+    throw ConfigError("scheme", "ulysses",
+                      "ring, allgather or allgather-pipelined (plan does not predict ulysses yet)");
   const int P = cluster.ranks;
   const SequenceLayout layout(c.layout, c.spec.seq_len, P);
   const std::shared_ptr<const AttentionPattern> pattern = make_pattern(c.spec.mask, c.spec.seq_len);
