@@ -65,13 +65,13 @@ std::vector<int> parse_gpus(const std::optional<std::vector<std::string>>& given
 
 std::string describe(const BenchmarkCase& c) {
   char text[256];
-  std::snprintf(text, sizeof text, "%s %s seq %lld, %lld/%lld heads x %lld, %s, %s, %s, scheme %s",
+  std::snprintf(text, sizeof text, "%s %s %s seq %lld, %lld/%lld heads x %lld, %s, %s, %s",
                 std::string(to_string(c.device)).c_str(), std::string(to_string(c.kernel)).c_str(),
-                static_cast<long long>(c.spec.seq_len), static_cast<long long>(c.spec.heads),
+                std::string(to_string(c.scheme)).c_str(), static_cast<long long>(c.spec.seq_len),
+                static_cast<long long>(c.spec.heads),
                 static_cast<long long>(c.spec.effective_kv_heads()),
                 static_cast<long long>(c.spec.head_dim), c.spec.mask.c_str(),
-                std::string(to_string(c.layout)).c_str(), std::string(to_string(c.pass)).c_str(),
-                std::string(to_string(c.scheme)).c_str());
+                std::string(to_string(c.layout)).c_str(), std::string(to_string(c.pass)).c_str());
   return text;
 }
 

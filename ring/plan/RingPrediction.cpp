@@ -12,6 +12,7 @@
 #include "ring/MemoryPlan.hpp"
 #include "ring/RingSchedule.hpp"
 #include "ring/StepWork.hpp"
+#include "ring/UlyssesShape.hpp"
 
 namespace ringbench {
 
@@ -98,12 +99,52 @@ std::int64_t longest_fitting(const BenchmarkCase& c, int ranks, double memory_pe
   return lo * unit;
 }
 
+// Ulysses: the all-to-all in, each rank's heads over the whole sequence, the all-to-all out, one
+// after another (UlyssesRing). An all-to-all moves P - 1 chunks each way, to the peers of its
+// host over the intra-node link and to the others over the inter-node one.
+RingPrediction predict_ulysses(const BenchmarkCase& c, const PlanCluster& cluster,
+                               const ComputeModel& model, const AttentionPattern& pattern,
+                               RingPrediction out) {
+  const int P = cluster.ranks;
+  const UlyssesShape u = ulysses_shape(c.spec, P);
+  const double element =
+      double(travelling_block(c, u.n).kv) / double(2 * u.batch * u.kv_heads * u.n * u.dim);
+  const int local = cluster.one_process ? P : std::min(P, std::max(1, cluster.ranks_per_host));
+  auto all_to_all_ms = [&](double chunk_bytes) {
+    return (local - 1) * cluster.intra.ms(chunk_bytes) +
+           (P - local) * cluster.inter.ms(chunk_bytes);
+  };
+  const std::vector<PositionRun> all = u.all_runs();
+  const BlockMask mask{&pattern, all, all, 0, false};
+  const ProblemSpec heads = u.rank_spec(c.spec);
+  const double flops = block_flops(heads, pattern, all, all);
+  const ComputeQuery query{std::string(to_string(c.device)),
+                           std::string(to_string(c.kernel)),
+                           "forward",
+                           std::string(to_string(c.spec.dtype)),
+                           static_cast<int>(c.spec.head_dim),
+                           cluster.concurrency,
+                           c.spec.mask};
+  const ChosenCurve curve = model.curve(query, whole_boxes(mask, heads.heads), flops);
+  const double in = P > 1 ? all_to_all_ms(double(u.in_chunk()) * element) : 0.0;
+  const double back = P > 1 ? all_to_all_ms(double(u.out_chunk()) * sizeof(float)) : 0.0;
+  out.compute_ms = curve.curve.ms(flops);
+  out.transfer_ms = in + back;
+  out.iteration_ms = out.compute_ms + out.transfer_ms;
+  out.exposed_ms = out.transfer_ms;
+  out.bytes_per_rank =
+      (P - 1) * (double(u.in_chunk()) * element + double(u.out_chunk()) * sizeof(float));
+  out.flops = attention_flops(c.spec);
+  out.tflops_per_rank =
+      out.iteration_ms > 0 ? out.flops / (out.iteration_ms * 1e-3) / P / 1e12 : 0.0;
+  out.notes.push_back("forward (ulysses, all-to-all then attention then all-to-all): " +
+                      curve.words);
+  return out;
+}
+
 RingPrediction predict_ring(const BenchmarkCase& c, const PlanCluster& cluster,
                             const ComputeModel& model) {
   RingPrediction out;
-  if (c.scheme == SchemeKind::ulysses)
-    throw ConfigError("scheme", "ulysses",
-                      "ring, allgather or allgather-pipelined (plan does not predict ulysses yet)");
   const int P = cluster.ranks;
   const SequenceLayout layout(c.layout, c.spec.seq_len, P);
   const std::shared_ptr<const AttentionPattern> pattern = make_pattern(c.spec.mask, c.spec.seq_len);
@@ -119,6 +160,7 @@ RingPrediction predict_ring(const BenchmarkCase& c, const PlanCluster& cluster,
   // virtual ranks hold a backend each; emulated members share one
   const double held = out.memory_bytes * (cluster.one_process && !cluster.emulated ? P : 1);
   out.fits = cluster.memory_per_rank <= 0 || needed_bytes(c, held) <= cluster.memory_per_rank;
+  if (c.scheme == SchemeKind::ulysses) return predict_ulysses(c, cluster, model, *pattern, out);
 
   // Every rank's schedule and step costs, rank by rank in parallel (a sparse pattern's exact
   // counts at thousands of ranks are millions of box counts).

@@ -22,15 +22,15 @@ timeout 300 "${mpirun[@]}" -np 2 "$ringbench" run "${shape[@]}" --seq-len 2K --m
   --layout zigzag --output "$dir/runs.h5" >/dev/null
 timeout 300 "$ringbench" run "${shape[@]}" --seq-len 2K --mask none causal --virtual-ranks 4 \
   --output "$dir/runs.h5" >/dev/null
-# the gathering schemes: the same steps, every block kept (memory), the plain gather first
+# the other schemes: the gathers (every block kept, the plain gather first) and ulysses
 timeout 300 "${mpirun[@]}" -np 2 "$ringbench" run "${shape[@]}" --seq-len 2K --mask causal \
-  --layout zigzag --scheme allgather allgather-pipelined --output "$dir/runs.h5" >/dev/null
+  --layout zigzag --scheme allgather allgather-pipelined ulysses --output "$dir/runs.h5" >/dev/null
 
 out=$("$ringbench" plan --calibration "$dir/cal1.h5" "$dir/cal2.h5" --validate "$dir/runs.h5" \
       --max-error 1.5) || { echo "$out"; fail "plan --validate found a run off by more than 150 % or a memory plan differing"; }
 echo "$out"
-[ "$(grep -c ' exact$' <<<"$out")" = 6 ] || fail "not 6 runs with the memory exactly as planned"
-grep -qE '^# 6 runs predicted: median \|error\| [0-9.]+ %, largest [0-9.]+ %' <<<"$out" || fail "no error summary"
+[ "$(grep -c ' exact$' <<<"$out")" = 7 ] || fail "not 7 runs with the memory exactly as planned"
+grep -qE '^# 7 runs predicted: median \|error\| [0-9.]+ %, largest [0-9.]+ %' <<<"$out" || fail "no error summary"
 
 table=$("$ringbench" plan --calibration "$dir/cal2.h5" "${shape[@]}" --seq-len 64K --mask causal \
         --layout zigzag --gpus 1,2,4,3 --gpus-per-node 2 --csv "$dir/plan.csv")
