@@ -267,10 +267,49 @@ std::string first_error(MPI_Comm comm, const std::string& error) {
 void all_to_all(MPI_Comm comm, const float* send, float* recv, std::size_t chunk) {
   if (chunk > static_cast<std::size_t>(INT_MAX))
     throw std::runtime_error("all_to_all: chunks of more than 2^31 values");
-  MPI_Request request = MPI_REQUEST_NULL;
-  RINGBENCH_CHECK_MPI(MPI_Ialltoall(send, static_cast<int>(chunk), MPI_FLOAT, recv,
-                                    static_cast<int>(chunk), MPI_FLOAT, comm, &request));
-  wait_for(request, peer_timeout_s(), WaitPace::prompt, "all-to-all");
+  int rank = 0, size = 1;
+  RINGBENCH_CHECK_MPI(MPI_Comm_rank(comm, &rank));
+  RINGBENCH_CHECK_MPI(MPI_Comm_size(comm, &size));
+  // One receive and one send per peer (not MPI_Ialltoall), so a timeout can name the peers
+  // that sent nothing.
+  const auto n = static_cast<int>(chunk);
+  std::vector<MPI_Request> receives(static_cast<std::size_t>(size), MPI_REQUEST_NULL);
+  std::vector<MPI_Request> sends(receives);
+  for (int p = 0; p < size; ++p) {
+    RINGBENCH_CHECK_MPI(MPI_Irecv(recv + p * chunk, n, MPI_FLOAT, p, 7, comm, &receives[p]));
+    RINGBENCH_CHECK_MPI(MPI_Isend(send + p * chunk, n, MPI_FLOAT, p, 7, comm, &sends[p]));
+  }
+  std::vector<int> arrived(static_cast<std::size_t>(size), 0), sent(arrived);
+  auto all_done = [&] {
+    bool done = true;
+    for (int p = 0; p < size; ++p) {
+      if (!arrived[p]) RINGBENCH_CHECK_MPI(MPI_Test(&receives[p], &arrived[p], MPI_STATUS_IGNORE));
+      if (!sent[p]) RINGBENCH_CHECK_MPI(MPI_Test(&sends[p], &sent[p], MPI_STATUS_IGNORE));
+      done = done && arrived[p] && sent[p];
+    }
+    return done;
+  };
+  try {
+    wait_until(all_done, peer_timeout_s(), WaitPace::prompt, [&] {
+      std::string from, to;
+      for (int p = 0; p < size; ++p) {
+        if (!arrived[p]) from += (from.empty() ? "" : ", ") + std::to_string(p);
+        if (!sent[p]) to += (to.empty() ? "" : ", ") + std::to_string(p);
+      }
+      std::string text = from.empty() ? "" : "nothing from rank " + from;
+      if (!to.empty())
+        text += (text.empty() ? "" : ", and ") + ("rank " + to + " did not take its chunk");
+      return "all-to-all: " + text + " within " + seconds_text(peer_timeout_s()) +
+             " (--timeout): stopped, dead or stuck";
+    });
+  } catch (const PeerTimeout&) {
+    // nothing may land later in buffers the caller gives up on
+    for (int p = 0; p < size; ++p) {
+      if (!arrived[p]) MPI_Cancel(&receives[p]), MPI_Wait(&receives[p], MPI_STATUS_IGNORE);
+      if (!sent[p]) MPI_Request_free(&sends[p]);
+    }
+    throw;
+  }
 }
 
 }  // namespace ringbench
