@@ -12,8 +12,8 @@ namespace {
 double ms_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
 }
-// Copies `rows` rows of `width` floats from `from` to `to`.
-void copy_rows(const float* from, float* to, std::int64_t rows, std::int64_t width) {
+// Copies `rows` rows of `width` floats from `from` to `to` (contiguous).
+void copy_floats(const float* from, float* to, std::int64_t rows, std::int64_t width) {
   std::memcpy(to, from, static_cast<std::size_t>(rows * width) * sizeof(float));
 }
 }  // namespace
@@ -58,10 +58,10 @@ void UlyssesRing::pack_in(Member& m) const {
   for (int j = 0; j < u.ranks; ++j) {
     float* out = m.send.data() + j * u.in_chunk();
     for (std::int64_t b = 0; b < u.batch; ++b, out += u.rank_heads * nd)
-      copy_rows(q + (b * u.heads + j * u.rank_heads) * nd, out, u.rank_heads, nd);
+      copy_floats(q + (b * u.heads + j * u.rank_heads) * nd, out, u.rank_heads, nd);
     for (const float* part : {kv, kv + half})
       for (std::int64_t b = 0; b < u.batch; ++b, out += u.rank_kv_heads * nd)
-        copy_rows(part + (b * u.kv_heads + u.kv_first(j)) * nd, out, u.rank_kv_heads, nd);
+        copy_floats(part + (b * u.kv_heads + u.kv_first(j)) * nd, out, u.rank_kv_heads, nd);
   }
 }
 
@@ -88,7 +88,7 @@ void UlyssesRing::unpack_in(Member& m) const {
     auto place = [&](float* to, std::int64_t planes) {
       for (std::int64_t p = 0; p < planes; ++p, in += nd)
         for_each_run(layout_, i, [&](std::int64_t local, std::int64_t row, std::int64_t rows) {
-          copy_rows(in + local * D, to + p * sd + row * D, rows, D);
+          copy_floats(in + local * D, to + p * sd + row * D, rows, D);
         });
     };
     place(m.q.data(), u.batch * u.rank_heads);
@@ -104,11 +104,11 @@ void UlyssesRing::pack_out(Member& m) const {
     float* out = m.send.data() + j * u.out_chunk();
     for (std::int64_t bh = 0; bh < rows; ++bh, out += nd)
       for_each_run(layout_, j, [&](std::int64_t local, std::int64_t row, std::int64_t count) {
-        copy_rows(m.o.data() + bh * sd + row * u.dim, out + local * u.dim, count, u.dim);
+        copy_floats(m.o.data() + bh * sd + row * u.dim, out + local * u.dim, count, u.dim);
       });
     for (std::int64_t bh = 0; bh < rows; ++bh, out += u.n)
       for_each_run(layout_, j, [&](std::int64_t local, std::int64_t row, std::int64_t count) {
-        copy_rows(m.lse.data() + bh * u.seq + row, out + local, count, 1);
+        copy_floats(m.lse.data() + bh * u.seq + row, out + local, count, 1);
       });
   }
 }
@@ -121,9 +121,9 @@ void UlyssesRing::unpack_out(Member& m) const {
   for (int i = 0; i < u.ranks; ++i) {
     const float* in = m.recv.data() + i * u.out_chunk();
     for (std::int64_t b = 0; b < u.batch; ++b, in += u.rank_heads * nd)
-      copy_rows(in, buf.o + (b * u.heads + i * u.rank_heads) * nd, u.rank_heads, nd);
+      copy_floats(in, buf.o + (b * u.heads + i * u.rank_heads) * nd, u.rank_heads, nd);
     for (std::int64_t b = 0; b < u.batch; ++b, in += u.rank_heads * u.n)
-      copy_rows(in, buf.lse + (b * u.heads + i * u.rank_heads) * u.n, u.rank_heads, u.n);
+      copy_floats(in, buf.lse + (b * u.heads + i * u.rank_heads) * u.n, u.rank_heads, u.n);
   }
 }
 
@@ -138,8 +138,8 @@ std::vector<double> UlyssesRing::exchange(std::size_t chunk) {
   for (std::size_t r = 0; r < members_.size(); ++r) {
     const auto begin = std::chrono::steady_clock::now();
     for (std::size_t i = 0; i < members_.size(); ++i)
-      copy_rows(members_[i].send.data() + r * chunk, members_[r].recv.data() + i * chunk, 1,
-                static_cast<std::int64_t>(chunk));
+      copy_floats(members_[i].send.data() + r * chunk, members_[r].recv.data() + i * chunk, 1,
+                  static_cast<std::int64_t>(chunk));
     ms.push_back(ms_since(begin));
   }
   return ms;
@@ -153,38 +153,37 @@ std::vector<IterationTiming> UlyssesRing::forward() {
     t.compute_ms.assign(static_cast<std::size_t>(P), 0.0);
     t.wait_ms = t.comm_ms = t.compute_ms;
   }
-  auto timed = [&](std::size_t k, auto&& work) {
+  auto timed = [](auto&& work) {
     const auto begin = std::chrono::steady_clock::now();
     work();
     return ms_since(begin);
   };
-  for (std::size_t k = 0; k < members_.size(); ++k)
-    busy[k] += timed(k, [&] { pack_in(members_[k]); });
+  for (std::size_t k = 0; k < members_.size(); ++k) busy[k] += timed([&] { pack_in(members_[k]); });
   const std::vector<double> in = P > 1 ? exchange(static_cast<std::size_t>(shape_.in_chunk()))
                                        : std::vector<double>(members_.size(), 0.0);
   const BlockMask all{&members_[0].local->schedule.pattern(), all_runs_, all_runs_, 0, false};
   for (std::size_t k = 0; k < members_.size(); ++k) {
     Member& m = members_[k];
     if (P > 1)
-      busy[k] += timed(k, [&] { unpack_in(m); });
+      busy[k] += timed([&] { unpack_in(m); });
     else  // one rank: its shard is the whole sequence, in its own heads
-      busy[k] += timed(k, [&] {
+      busy[k] += timed([&] {
         std::copy_n(static_cast<const float*>(m.local->backend->buffers().q), m.q.size(),
                     m.q.data());
         std::copy_n(static_cast<const float*>(m.local->backend->buffers().kv_local), m.kv.size(),
                     m.kv.data());
       });
-    out[k].compute_ms[0] = timed(k, [&] {
+    out[k].compute_ms[0] = timed([&] {
       kernel_.reset(m.o.data(), m.lse.data());
       kernel_.attend(m.q.data(), m.kv.data(), all, m.o.data(), m.lse.data());
     });
-    busy[k] += timed(k, [&] { pack_out(m); });
+    busy[k] += timed([&] { pack_out(m); });
   }
   const std::vector<double> back = P > 1 ? exchange(static_cast<std::size_t>(shape_.out_chunk()))
                                          : std::vector<double>(members_.size(), 0.0);
   for (std::size_t k = 0; k < members_.size(); ++k) {
     if (P > 1)
-      busy[k] += timed(k, [&] { unpack_out(members_[k]); });
+      busy[k] += timed([&] { unpack_out(members_[k]); });
     else {
       const RankBuffers& buf = members_[k].local->backend->buffers();
       std::copy_n(members_[k].o.data(), members_[k].o.size(), buf.o);
