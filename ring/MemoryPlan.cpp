@@ -151,7 +151,8 @@ std::size_t plan_host_rank(const ProblemSpec& spec, std::int64_t n, bool backwar
   const std::size_t q = q_elements(spec, n), kv = kv_elements(spec, n), rows = rows_of(spec, n);
   const std::size_t blocks = 1 + static_cast<std::size_t>(received);
   const std::size_t forward = 2 * q + blocks * kv + rows;
-  const std::size_t extra = backward ? 2 * q + 5 * kv + rows : 0;
+  // (the accumulators behind every block, this rank's share and its finished gradients)
+  const std::size_t extra = backward ? 2 * q + (blocks + 2) * kv + rows : 0;
   return sizeof(float) * (forward + extra);
 }
 

@@ -7,13 +7,17 @@ namespace ringbench {
 
 namespace {
 
-// One rank's backward pass, cut where the ranks of a virtual ring must take turns: send(hop)
-// folds the previous step's share into the block in hand and starts the hop's exchange;
-// finish(hop) computes the step and waits for the exchange. Hop P (P > 1) only brings the
-// accumulators home.
-class BackwardPass {
- public:
-  BackwardPass(const RingSchedule& schedule, RankBackend& backend)
+// Virtual ranks take turns: each one's total is the sum of its steps.
+double own_steps_ms(const IterationTiming& t) {
+  return std::accumulate(t.compute_ms.begin(), t.compute_ms.end(), 0.0) +
+         std::accumulate(t.wait_ms.begin(), t.wait_ms.end(), 0.0);
+}
+
+// What every backward pass of a rank works with, and what they share: the wall clock, the
+// accumulators behind a block's K/V, and the end of an iteration.
+class PassResources {
+ protected:
+  PassResources(const RingSchedule& schedule, RankBackend& backend)
       : schedule_(schedule),
         backend_(backend),
         buf_(backend.buffers()),
@@ -23,11 +27,50 @@ class BackwardPass {
         steps_(schedule.steps()),
         in_{buf_.q, buf_.d_o, buf_.o, buf_.lse, buf_.delta} {}
 
+  void begin_iteration() {
+    wall_begin_ = std::chrono::steady_clock::now();
+    timer_.iteration_begin();
+  }
+  // The timings of `hops` timed hops, after the backend has finished.
+  IterationTiming end_iteration(int hops) {
+    timer_.iteration_end();
+    backend_.synchronize();
+    IterationTiming t = timer_.collect(hops);
+    t.wall_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall_begin_)
+            .count();
+    t.comm_ms = transport_.take_comm_ms();
+    return t;
+  }
+  float* grads(void* block) const {
+    return reinterpret_cast<float*>(static_cast<char*>(block) + buf_.kv_bytes);
+  }
+  std::size_t dkv_values() const { return buf_.dkv_bytes / sizeof(float); }
+
+  const RingSchedule& schedule_;
+  RankBackend& backend_;
+  const RankBuffers& buf_;
+  BlockBackwardKernel& kernel_;
+  Transport& transport_;
+  StepTimer& timer_;
+  int steps_;
+  BackwardInputs in_;
+  std::chrono::steady_clock::time_point wall_begin_;
+};
+
+// One rank's backward pass, cut where the ranks of a virtual ring must take turns: send(hop)
+// folds the previous step's share into the block in hand and starts the hop's exchange;
+// finish(hop) computes the step and waits for the exchange. Hop P (P > 1) only brings the
+// accumulators home.
+class BackwardPass : PassResources {
+ public:
+  BackwardPass(const RingSchedule& schedule, RankBackend& backend)
+      : PassResources(schedule, backend) {}
+
   int hops() const { return steps_ > 1 ? steps_ + 1 : 1; }
 
   void begin() {
-    wall_begin_ = std::chrono::steady_clock::now();
-    timer_.iteration_begin();
+    begin_iteration();
     share_pending_ = false;
   }
 
@@ -53,13 +96,7 @@ class BackwardPass {
   }
 
   IterationTiming end(bool alone) {
-    timer_.iteration_end();
-    backend_.synchronize();
-    IterationTiming t = timer_.collect(hops());
-    t.wall_ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall_begin_)
-            .count();
-    t.comm_ms = transport_.take_comm_ms();
+    IterationTiming t = end_iteration(hops());
     fold_last_hop(t);
     if (!alone) t.total_ms = t.wall_ms = own_steps_ms(t);
     return t;
@@ -83,10 +120,6 @@ class BackwardPass {
     return hop == 0 ? const_cast<void*>(buf_.kv_local) : buf_.kv_recv[(hop - 1) % 2];
   }
   void* incoming(int hop) const { return buf_.kv_recv[hop % 2]; }
-  float* grads(void* block) const {
-    return reinterpret_cast<float*>(static_cast<char*>(block) + buf_.kv_bytes);
-  }
-  std::size_t dkv_values() const { return buf_.dkv_bytes / sizeof(float); }
 
   // The hop home is timed as a step of its own; it belongs to the last step.
   void fold_last_hop(IterationTiming& t) const {
@@ -103,27 +136,67 @@ class BackwardPass {
     t.comm_ms.resize(P, 0.0);
   }
 
-  static double own_steps_ms(const IterationTiming& t) {
-    return std::accumulate(t.compute_ms.begin(), t.compute_ms.end(), 0.0) +
-           std::accumulate(t.wait_ms.begin(), t.wait_ms.end(), 0.0);
-  }
-
-  const RingSchedule& schedule_;
-  RankBackend& backend_;
-  const RankBuffers& buf_;
-  BlockBackwardKernel& kernel_;
-  Transport& transport_;
-  StepTimer& timer_;
-  int steps_;
-  BackwardInputs in_;
   bool share_pending_ = false;  // dkv_part holds a share not yet folded into its accumulator
-  std::chrono::steady_clock::time_point wall_begin_;
 };
 
-}  // namespace
+// The gathering schemes' backward: every block's K/V is on every rank already (the forward's
+// slots), so only the dK/dV accumulators travel. Block s's accumulator starts on rank s + 1 (its
+// share written into the block's slot, behind the K/V), gains each next rank's share and arrives
+// home after P - 1 hops, where the owner's own share (step 0, written into dkv_home) takes it in.
+// send(step) computes the step's share, folds it in and posts the hop; finish(step) waits.
+class GatheredBackwardPass : PassResources {
+ public:
+  GatheredBackwardPass(const RingSchedule& schedule, RankBackend& backend)
+      : PassResources(schedule, backend) {}
 
-std::vector<IterationTiming> ring_attention_backward(std::span<const RingMember> members) {
-  std::vector<BackwardPass> passes;
+  int hops() const { return steps_; }
+
+  void begin() { begin_iteration(); }
+
+  void send(int step) {
+    timer_.compute_begin(step);
+    if (step == 0) kernel_.prepare(in_, buf_.dq);
+    const BlockMask mask = schedule_.mask(step);
+    if (step <= 1) {  // the owner's share, or the first share of the block's accumulator
+      kernel_.attend_backward(in_, block(step), mask, buf_.dq, step == 0 ? buf_.dkv_home : acc(1));
+    } else if (!mask.empty()) {
+      kernel_.attend_backward(in_, block(step), mask, buf_.dq, buf_.dkv_part);
+      kernel_.accumulate(acc(step), buf_.dkv_part, dkv_values());
+    }
+    timer_.compute_end(step);
+    // the accumulator on to the next rank; the predecessor's lands for the next step (or home)
+    if (step >= 1)
+      transport_.start_exchange(acc(step), step + 1 < steps_ ? acc(step + 1) : arriving_home(),
+                                buf_.dkv_bytes);
+  }
+
+  void finish(int step) {
+    if (step >= 1) transport_.wait_exchange();
+    timer_.wait_end(step);
+  }
+
+  IterationTiming end(bool alone) {
+    if (steps_ > 1) kernel_.accumulate(buf_.dkv_home, arriving_home(), dkv_values());
+    IterationTiming t = end_iteration(steps_);
+    t.comm_ms.insert(t.comm_ms.begin(), 0.0);  // step 0 sends nothing
+    t.comm_ms.resize(static_cast<std::size_t>(steps_), 0.0);
+    if (!alone) t.total_ms = t.wall_ms = own_steps_ms(t);
+    return t;
+  }
+
+ private:
+  const void* block(int step) const {
+    return step == 0 ? buf_.kv_local : buf_.kv_slots[static_cast<std::size_t>(step - 1)];
+  }
+  // The accumulator of step `step`'s block: behind its K/V in its slot.
+  float* acc(int step) const { return grads(buf_.kv_slots[static_cast<std::size_t>(step - 1)]); }
+  // Where this rank's own block's accumulator arrives: the local block's (otherwise unused) room.
+  float* arriving_home() const { return grads(const_cast<void*>(buf_.kv_local)); }
+};
+
+template <class Pass>
+std::vector<IterationTiming> run_passes(std::span<const RingMember> members) {
+  std::vector<Pass> passes;
   passes.reserve(members.size());
   for (const auto& m : members) passes.emplace_back(*m.schedule, *m.backend);
   for (auto& p : passes) p.begin();
@@ -135,6 +208,14 @@ std::vector<IterationTiming> ring_attention_backward(std::span<const RingMember>
   std::vector<IterationTiming> timings;
   for (auto& p : passes) timings.push_back(p.end(passes.size() == 1));
   return timings;
+}
+
+}  // namespace
+
+std::vector<IterationTiming> ring_attention_backward(std::span<const RingMember> members,
+                                                     SchemeKind scheme) {
+  return gathers_blocks(scheme) ? run_passes<GatheredBackwardPass>(members)
+                                : run_passes<BackwardPass>(members);
 }
 
 }  // namespace ringbench

@@ -14,6 +14,7 @@
 #include <span>
 #include <vector>
 
+#include "core/BenchmarkCase.hpp"
 #include "ring/RankBackend.hpp"
 #include "ring/RingSchedule.hpp"
 
@@ -31,6 +32,9 @@ struct RingMember {
 // the next block is in (at the last step: until the accumulators are home). Folding a share into
 // the travelling accumulator (2·head_dim adds per key and kv head) runs between steps: it counts
 // in total_ms only. Virtual ranks take turns, so each one's total is the sum of its steps.
-std::vector<IterationTiming> ring_attention_backward(std::span<const RingMember> members);
+// `scheme`: a gathering scheme's blocks are all on every rank (from its forward), so only their
+// dK/dV travel: P - 1 hops of the accumulators, none of K/V.
+std::vector<IterationTiming> ring_attention_backward(std::span<const RingMember> members,
+                                                     SchemeKind scheme = SchemeKind::ring);
 
 }  // namespace ringbench

@@ -125,7 +125,7 @@ LocalTimings run_iterations(const BenchmarkCase& c, const MpiRuntime& rt,
         if (timed) forward[l].push_back(std::move(timing));
       }
     if (has_backward(c.pass)) {
-      std::vector<IterationTiming> timings = ring_attention_backward(members);
+      std::vector<IterationTiming> timings = ring_attention_backward(members, c.scheme);
       for (std::size_t l = 0; timed && l < locals.size(); ++l)
         backward[l].push_back(std::move(timings[l]));
     }

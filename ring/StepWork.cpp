@@ -45,6 +45,9 @@ StepCost step_cost(const RingSchedule& schedule, int s, bool backward, const Pro
     const double tokens = static_cast<double>(schedule.layout().local_len());
     return {static_cast<double>(kv_bytes) * rows / tokens, flops, whole};
   }
+  // a gathering scheme's backward sends dK, dV only, at every step but the first
+  if (gathers_blocks(scheme))
+    return {s >= 1 ? double(dkv_bytes) : 0.0, kBackwardFlopsPerForward * flops, whole};
   // the backward sends (K, V, dK, dV) until the last step, which sends dK, dV on and then home
   const double travelling = double(kv_bytes + dkv_bytes), last = 2.0 * double(dkv_bytes);
   return {steps == 1      ? 0.0

@@ -2,6 +2,7 @@
 // ulysses against the same float64 check as the ring for every layout and a range of patterns
 // (GQA, kv heads replicated under ulysses), traffic equal to each formula, memory to its plan;
 // run under mpirun with 1..4 ranks.
+#include <algorithm>
 #include <numeric>
 
 #include "core/Error.hpp"
@@ -38,28 +39,40 @@ TEST_CASE("the gathering schemes equal the float64 reference and move (P - 1) bl
           "[mpi][scheme]") {
   const MpiRuntime& rt = runtime();
   for (auto scheme : {SchemeKind::allgather, SchemeKind::allgather_pipelined})
-    for (const std::string mask :
-         {"none", "causal", "window:5:3", "bigbird:8:3:1:2", "dilated:24,96:8,16"})
-      for (auto layout : {LayoutKind::contiguous, LayoutKind::zigzag, LayoutKind::striped})
-        for (int virtual_ranks : {0, 4}) {
-          BenchmarkCase c = scheme_case(scheme, mask, layout);
-          c.virtual_ranks = rt.size() == 1 ? virtual_ranks : 0;
-          const int P = c.ring_size(rt.size());
-          INFO(to_string(scheme) << " " << mask << " " << to_string(layout) << " P=" << P);
-          const BenchmarkOutcome out = run_ring_benchmark(c, rt);
-          REQUIRE_FALSE(out.check_failed);
-          REQUIRE(out.record.check->rel_err < 1e-6);
-          if (!rt.is_root()) continue;
-          const double block = out.record.summary.at("kv_block_bytes");
-          REQUIRE(out.record.summary.at("bytes_sent_per_rank") == (P - 1) * block);
-          for (int r = 0; r < P; ++r) {  // the plain gather sends it all at step 0
-            const auto first = out.record.bytes_sent.begin() + r * P;
-            REQUIRE(std::accumulate(first, first + P, std::int64_t{0}) == (P - 1) * block);
-            if (scheme == SchemeKind::allgather) REQUIRE(*first == (P - 1) * block);
+    for (auto pass : {PassKind::fwd, PassKind::fwdbwd})
+      for (const std::string mask :
+           {"none", "causal", "window:5:3", "bigbird:8:3:1:2", "dilated:24,96:8,16"})
+        for (auto layout : {LayoutKind::contiguous, LayoutKind::zigzag, LayoutKind::striped})
+          for (int virtual_ranks : {0, 4}) {
+            BenchmarkCase c = scheme_case(scheme, mask, layout);
+            c.pass = pass;
+            c.virtual_ranks = rt.size() == 1 ? virtual_ranks : 0;
+            const int P = c.ring_size(rt.size());
+            INFO(to_string(scheme) << " " << to_string(pass) << " " << mask << " "
+                                   << to_string(layout) << " P=" << P);
+            const BenchmarkOutcome out = run_ring_benchmark(c, rt);
+            REQUIRE_FALSE(out.check_failed);
+            REQUIRE(out.record.check->rel_err < 1e-6);
+            if (pass == PassKind::fwdbwd) {
+              const GradientErrors& g = *out.record.check->gradients;
+              REQUIRE(std::max({g.dq_rel_err, g.dk_rel_err, g.dv_rel_err}) < 2e-6);
+            }
+            if (!rt.is_root()) continue;
+            // forward: (P - 1) K/V blocks; backward: (P - 1) fp32 dK/dV, as large on CPU ranks
+            const double block = out.record.summary.at("kv_block_bytes");
+            const int passes = pass == PassKind::fwdbwd ? 2 : 1, steps = passes * P;
+            REQUIRE(out.record.summary.at("bytes_sent_per_rank") == passes * (P - 1) * block);
+            for (int r = 0; r < P; ++r)
+              for (int k = 0; k < passes; ++k) {
+                const auto first = out.record.bytes_sent.begin() + r * steps + k * P;
+                REQUIRE(std::accumulate(first, first + P, std::int64_t{0}) == (P - 1) * block);
+                // the plain gather sends its K/V at step 0, the backward nothing at step 0
+                if (k == 0 && scheme == SchemeKind::allgather) REQUIRE(*first == (P - 1) * block);
+                if (k == 1) REQUIRE(*first == 0);
+              }
+            REQUIRE(out.record.summary.at("peak_mem_bytes") ==
+                    static_cast<double>(plan_rank_bytes(c, c.spec.seq_len / P)));
           }
-          REQUIRE(out.record.summary.at("peak_mem_bytes") ==
-                  static_cast<double>(plan_rank_bytes(c, c.spec.seq_len / P)));
-        }
 }
 
 TEST_CASE("a gathering scheme holds a block of every rank, the ring three", "[mpi][scheme]") {
