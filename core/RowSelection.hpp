@@ -12,7 +12,6 @@ namespace ringbench {
 // Rows first, first + stride, ... (count of them) of a block, by local index.
 struct RowSelection {
   std::int64_t first = 0, stride = 1, count = 0;
-  std::int64_t last() const { return first + (count - 1) * stride; }
 };
 
 inline std::int64_t row_count(std::span<const RowSelection> rows) {
