@@ -88,23 +88,29 @@ void print_scheme_note(std::FILE* out, const RunRecord& run) {
                summary_value(run, "bytes_sent_per_rank"), P - 1, block, (P - 1) * block);
 }
 
-// Ulysses' row: its two all-to-alls beside the formula they follow, per rank: (P - 1)/P of the
-// rank's Q, K, V (kv heads replicated to the ranks that share one) in the input type, and of O
-// and LSE in fp32 back.
+// Ulysses' row: its all-to-alls beside the formula they follow, per rank: (P - 1)/P of the rank's
+// Q, K, V (kv heads replicated to the ranks that share one) in the input type, and of O and LSE in
+// fp32 back; the backward's dO in the input type, dQ, dK, dV in fp32 back.
 void print_ulysses_note(std::FILE* out, const RunRecord& run) {
   if (config_value(run, "scheme") != "ulysses") return;
   const double P = run.world_size, S = std::stod(config_value(run, "seq-len"));
   const double B = std::stod(config_value(run, "batch")), H = std::stod(config_value(run, "heads"));
   const double Hkv = std::stod(config_value(run, "kv-heads")),
                D = std::stod(config_value(run, "head-dim"));
+  const std::string pass = config_value(run, "pass");
+  const bool forward = pass != "bwd", backward = pass != "fwd";
   const double n = S / P, group = H / Hkv, sent_kv = P * std::max(1.0, std::floor(H / P / group));
-  const double element = summary_value(run, "kv_block_bytes") / (2 * B * Hkv * n * D);
-  const double formula = (P - 1) / P * B * n * ((H + 2 * sent_kv) * D * element + H * (D + 1) * 4);
+  const double e = summary_value(run, "kv_block_bytes") / (2 * B * Hkv * n * D);
+  const double fwd = (H + 2 * sent_kv) * D * e + H * (D + 1) * 4;
+  const double bwd = H * D * e + (H + 2 * sent_kv) * D * 4;
+  const double formula = (P - 1) / P * B * n * ((forward ? fwd : 0) + (backward ? bwd : 0));
   std::fprintf(out,
                "#   scheme ulysses: all-to-all to head shards (%g heads per rank over every token) "
-               "and back; sent per rank %.4g bytes, formula (P-1)/P * B * S/P * ((H + 2*%g kv) * D "
-               "* %g B + H * (D+1) * 4 B) = %.4g\n",
-               H / P, summary_value(run, "bytes_sent_per_rank"), sent_kv, element, formula);
+               "and back; sent per rank %.4g bytes, formula (P-1)/P * B * S/P * (%s%s%s) = %.4g "
+               "(e = %g B, kv' = %g)\n",
+               H / P, summary_value(run, "bytes_sent_per_rank"),
+               forward ? "fwd: (H + 2 kv') D e + H (D+1) 4" : "", forward && backward ? " + " : "",
+               backward ? "bwd: H D e + (H + 2 kv') D 4" : "", formula, e, sent_kv);
 }
 
 void print_emulation_note(std::FILE* out, const RunRecord& run) {

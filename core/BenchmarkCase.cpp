@@ -258,9 +258,6 @@ void validate_scheme(const BenchmarkCase& c, int world_size) {
     throw ConfigError("scheme", scheme,
                       "ring with an emulated ring (--ring-size above the ranks): a gather holds "
                       "every member's block");
-  if (c.scheme == SchemeKind::ulysses && has_backward(c.pass))
-    throw ConfigError("pass", std::string(to_string(c.pass)),
-                      "fwd with scheme " + scheme + " (its backward is not built yet)");
   if (c.scheme == SchemeKind::ulysses) validate_ulysses(c, c.ring_size(world_size));
 }
 

@@ -167,7 +167,9 @@ std::size_t plan_rank_bytes(const BenchmarkCase& c, std::int64_t n, RankRole rol
   // Ulysses' head shards and exchange buffers (CPU ranks only)
   const std::size_t ulysses =
       c.scheme == SchemeKind::ulysses
-          ? static_cast<std::size_t>(ulysses_shape(c.spec, ranks).held_values()) * sizeof(float)
+          ? static_cast<std::size_t>(
+                ulysses_shape(c.spec, ranks).held_values(has_backward(c.pass))) *
+                sizeof(float)
           : 0;
   return c.device == DeviceKind::cpu
              ? plan_host_rank(c.spec, n, has_backward(c.pass), received) + ulysses

@@ -10,18 +10,23 @@ namespace ringbench {
 namespace {
 // Ulysses: step 0 the all-to-all in ((P - 1) chunks of Q, K, V in the backend's type) and the
 // rank's heads over every token; step 1 the all-to-all out ((P - 1) chunks of fp32 O and LSE).
-StepCost ulysses_step_cost(const RingSchedule& schedule, int s, const ProblemSpec& spec,
-                           std::size_t kv_bytes) {
+// The backward: dO in (the backend's type), the gradients, dQ, dK, dV out (fp32).
+StepCost ulysses_step_cost(const RingSchedule& schedule, int s, bool backward,
+                           const ProblemSpec& spec, std::size_t kv_bytes) {
   const SequenceLayout& layout = schedule.layout();
   const UlyssesShape u = ulysses_shape(spec, layout.ranks());
   const double element = double(kv_bytes) / double(2 * u.batch * u.kv_heads * u.n * u.dim);
   const double peers = double(u.ranks - 1);
   if (s == 0) {
     const std::vector<PositionRun> all = u.all_runs();
-    return {peers * double(u.in_chunk()) * element,
-            block_flops(u.rank_spec(spec), schedule.pattern(), all, all), false};
+    const double flops = block_flops(u.rank_spec(spec), schedule.pattern(), all, all);
+    return backward ? StepCost{peers * double(u.grad_in_chunk()) * element,
+                               kBackwardFlopsPerForward * flops, false}
+                    : StepCost{peers * double(u.in_chunk()) * element, flops, false};
   }
-  if (s == 1) return {peers * double(u.out_chunk()) * sizeof(float), 0.0, false};
+  if (s == 1)
+    return {peers * double(backward ? u.grad_out_chunk() : u.out_chunk()) * sizeof(float), 0.0,
+            false};
   return {};
 }
 }  // namespace
@@ -32,8 +37,8 @@ StepCost step_cost(const RingSchedule& schedule, int s, bool backward, const Pro
   const BlockMask m = schedule.mask(s);
   const double flops = m.empty() ? 0.0 : block_flops(spec, *m.pattern, m.q_runs, m.kv_runs);
   const bool whole = whole_boxes(m, spec.heads);
-  if (!backward && scheme == SchemeKind::ulysses)
-    return ulysses_step_cost(schedule, s, spec, kv_bytes);
+  if (scheme == SchemeKind::ulysses)
+    return ulysses_step_cost(schedule, s, backward, spec, kv_bytes);
   if (!backward && scheme == SchemeKind::allgather)
     return {s == 0 ? static_cast<double>(kv_bytes) * (steps - 1) : 0.0, flops, whole};
   if (!backward && scheme == SchemeKind::allgather_pipelined)

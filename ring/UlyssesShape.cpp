@@ -27,10 +27,12 @@ ProblemSpec UlyssesShape::rank_spec(const ProblemSpec& spec) const {
   return s;
 }
 
-std::int64_t UlyssesShape::held_values() const {
+std::int64_t UlyssesShape::held_values(bool backward) const {
   const std::int64_t exchange = 2 * ranks * std::max(in_chunk(), out_chunk());  // send, receive
   const std::int64_t q = batch * rank_heads * seq * dim, kv = 2 * batch * rank_kv_heads * seq * dim;
-  return exchange + q + kv + q + batch * rank_heads * seq;  // Q, K/V, O, LSE of the heads
+  const std::int64_t rows = batch * rank_heads * seq;
+  const std::int64_t forward = exchange + q + kv + q + rows;  // Q, K/V, O, LSE of the heads
+  return backward ? forward + 2 * q + rows + kv : forward;    // dO, dQ, D, dK/dV
 }
 
 }  // namespace ringbench

@@ -24,13 +24,18 @@ struct UlyssesShape {
   // O and LSE of the peer's tokens in its own heads.
   std::int64_t in_chunk() const { return (rank_heads + 2 * rank_kv_heads) * batch * n * dim; }
   std::int64_t out_chunk() const { return rank_heads * batch * n * (dim + 1); }
+  // The backward's: dO of its tokens in the peer's heads (input type); then dQ, dK and dV (fp32)
+  // of the peer's tokens in its own heads (a replicated kv head's dK, dV summed on the owner).
+  std::int64_t grad_in_chunk() const { return rank_heads * batch * n * dim; }
+  std::int64_t grad_out_chunk() const { return in_chunk(); }
   // The problem a rank attends: its heads over every token.
   ProblemSpec rank_spec(const ProblemSpec& spec) const;
   // The full-sequence rows a rank attends: every token, in position order (row = position), so
   // the kernel sees increasing positions whatever the layout.
   std::vector<PositionRun> all_runs() const { return {PositionRun{0, 0, seq, 1}}; }
-  // Values a rank holds for the exchange and the full-sequence attention (fp32 on the host).
-  std::int64_t held_values() const;
+  // Values a rank holds for the exchange and the full-sequence attention (fp32 on the host), with
+  // the backward's dO, dQ, D, dK and dV of its heads when `backward`.
+  std::int64_t held_values(bool backward) const;
 };
 
 UlyssesShape ulysses_shape(const ProblemSpec& spec, int ranks);

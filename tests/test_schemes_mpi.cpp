@@ -1,7 +1,7 @@
 // The schemes beside the ring on CPU ranks and virtual ranks: allgather, allgather-pipelined and
-// ulysses against the same float64 check as the ring for every layout and a range of patterns
-// (GQA, kv heads replicated under ulysses), traffic equal to each formula, memory to its plan;
-// run under mpirun with 1..4 ranks.
+// ulysses against the same float64 check as the ring (forward and gradients) for every layout and
+// a range of patterns (GQA, kv heads replicated under ulysses), traffic equal to each formula,
+// memory to its plan; run under mpirun with 1..4 ranks.
 #include <algorithm>
 #include <numeric>
 
@@ -84,32 +84,43 @@ TEST_CASE("a gathering scheme holds a block of every rank, the ring three", "[mp
   REQUIRE(gathered == ring + 5 * block);
 }
 
-TEST_CASE("ulysses equals the float64 reference and moves its two all-to-alls", "[mpi][scheme]") {
+TEST_CASE("ulysses equals the float64 reference and moves its all-to-alls, both passes",
+          "[mpi][scheme]") {
   const MpiRuntime& rt = runtime();
-  for (const std::int64_t kv_heads : {12, 6, 2})
-    for (const std::string mask :
-         {"none", "causal", "window:5:3", "bigbird:8:3:1:2", "blocksparse:8:0.3"})
-      for (auto layout : {LayoutKind::contiguous, LayoutKind::zigzag, LayoutKind::striped})
-        for (int virtual_ranks : {0, 4}) {
-          BenchmarkCase c = scheme_case(SchemeKind::ulysses, mask, layout);
-          c.spec.heads = 12;  // divisible by 1..4 ranks
-          c.spec.kv_heads = kv_heads;
-          c.virtual_ranks = rt.size() == 1 ? virtual_ranks : 0;
-          const int P = c.ring_size(rt.size());
-          const std::int64_t per_rank = 12 / P, group = 12 / kv_heads;
-          if (per_rank % group != 0 && group % per_rank != 0) {  // refused, naming kv-heads
-            REQUIRE_THROWS_AS(validate(c, rt.size()), ConfigError);
-            continue;
+  for (auto pass : {PassKind::fwd, PassKind::fwdbwd, PassKind::bwd})
+    for (const std::int64_t kv_heads : {12, 6, 2})
+      for (const std::string mask :
+           {"none", "causal", "window:5:3", "bigbird:8:3:1:2", "blocksparse:8:0.3"})
+        for (auto layout : {LayoutKind::contiguous, LayoutKind::zigzag, LayoutKind::striped})
+          for (int virtual_ranks : {0, 4}) {
+            BenchmarkCase c = scheme_case(SchemeKind::ulysses, mask, layout);
+            c.spec.heads = 12;  // divisible by 1..4 ranks
+            c.spec.kv_heads = kv_heads;
+            c.pass = pass;
+            c.virtual_ranks = rt.size() == 1 ? virtual_ranks : 0;
+            const int P = c.ring_size(rt.size());
+            const std::int64_t per_rank = 12 / P, group = 12 / kv_heads;
+            if (per_rank % group != 0 && group % per_rank != 0) {  // refused, naming kv-heads
+              REQUIRE_THROWS_AS(validate(c, rt.size()), ConfigError);
+              continue;
+            }
+            INFO(to_string(pass) << " " << mask << " " << to_string(layout) << " kv " << kv_heads
+                                 << " P=" << P);
+            const BenchmarkOutcome out = run_ring_benchmark(c, rt);
+            REQUIRE_FALSE(out.check_failed);
+            REQUIRE(out.record.check->rel_err < 1e-6);
+            if (has_backward(pass)) {  // a replicated kv head's dK, dV sum every rank's share
+              const GradientErrors& g = *out.record.check->gradients;
+              REQUIRE(std::max({g.dq_rel_err, g.dk_rel_err, g.dv_rel_err}) < 2e-6);
+            }
+            if (!rt.is_root()) continue;
+            const UlyssesShape u = ulysses_shape(c.spec, P);
+            const std::int64_t forward = has_forward(pass) ? u.in_chunk() + u.out_chunk() : 0;
+            const std::int64_t backward =
+                has_backward(pass) ? u.grad_in_chunk() + u.grad_out_chunk() : 0;
+            REQUIRE(out.record.summary.at("bytes_sent_per_rank") ==
+                    static_cast<double>((P - 1) * (forward + backward) * 4));
+            REQUIRE(out.record.summary.at("peak_mem_bytes") ==
+                    static_cast<double>(plan_rank_bytes(c, c.spec.seq_len / P)));
           }
-          INFO(mask << " " << to_string(layout) << " kv " << kv_heads << " P=" << P);
-          const BenchmarkOutcome out = run_ring_benchmark(c, rt);
-          REQUIRE_FALSE(out.check_failed);
-          REQUIRE(out.record.check->rel_err < 1e-6);
-          if (!rt.is_root()) continue;
-          const UlyssesShape u = ulysses_shape(c.spec, P);
-          REQUIRE(out.record.summary.at("bytes_sent_per_rank") ==
-                  static_cast<double>((P - 1) * (u.in_chunk() + u.out_chunk()) * 4));
-          REQUIRE(out.record.summary.at("peak_mem_bytes") ==
-                  static_cast<double>(plan_rank_bytes(c, c.spec.seq_len / P)));
-        }
 }

@@ -118,27 +118,35 @@ RingPrediction predict_ulysses(const BenchmarkCase& c, const PlanCluster& cluste
   const BlockMask mask{&pattern, all, all, 0, false};
   const ProblemSpec heads = u.rank_spec(c.spec);
   const double flops = block_flops(heads, pattern, all, all);
-  const ComputeQuery query{std::string(to_string(c.device)),
-                           std::string(to_string(c.kernel)),
-                           "forward",
-                           std::string(to_string(c.spec.dtype)),
-                           static_cast<int>(c.spec.head_dim),
-                           cluster.concurrency,
-                           c.spec.mask};
-  const ChosenCurve curve = model.curve(query, whole_boxes(mask, heads.heads), flops);
-  const double in = P > 1 ? all_to_all_ms(double(u.in_chunk()) * element) : 0.0;
-  const double back = P > 1 ? all_to_all_ms(double(u.out_chunk()) * sizeof(float)) : 0.0;
-  out.compute_ms = curve.curve.ms(flops);
-  out.transfer_ms = in + back;
+  // each pass: its all-to-all in, its attention (forward or gradients), its all-to-all out
+  auto pass = [&](bool backward, double in_bytes, double out_bytes) {
+    const ComputeQuery query{std::string(to_string(c.device)),
+                             std::string(to_string(c.kernel)),
+                             backward ? "backward" : "forward",
+                             std::string(to_string(c.spec.dtype)),
+                             static_cast<int>(c.spec.head_dim),
+                             cluster.concurrency,
+                             c.spec.mask};
+    const double work = flops * (backward ? kBackwardFlopsPerForward : 1.0);
+    const ChosenCurve curve = model.curve(query, whole_boxes(mask, heads.heads), work);
+    const double moved = P > 1 ? all_to_all_ms(in_bytes) + all_to_all_ms(out_bytes) : 0.0;
+    out.compute_ms += curve.curve.ms(work);
+    out.transfer_ms += moved;
+    out.bytes_per_rank += (P - 1) * (in_bytes + out_bytes);
+    out.notes.push_back(std::string(backward ? "backward" : "forward") +
+                        " (ulysses, all-to-all then attention then all-to-all): " + curve.words);
+  };
+  out.compute_ms = out.transfer_ms = out.bytes_per_rank = 0.0;
+  if (has_forward(c.pass))
+    pass(false, double(u.in_chunk()) * element, double(u.out_chunk()) * sizeof(float));
+  if (has_backward(c.pass))
+    pass(true, double(u.grad_in_chunk()) * element, double(u.grad_out_chunk()) * sizeof(float));
   out.iteration_ms = out.compute_ms + out.transfer_ms;
   out.exposed_ms = out.transfer_ms;
-  out.bytes_per_rank =
-      (P - 1) * (double(u.in_chunk()) * element + double(u.out_chunk()) * sizeof(float));
-  out.flops = attention_flops(c.spec);
+  out.flops = (has_forward(c.pass) ? attention_flops(c.spec) : 0.0) +
+              (has_backward(c.pass) ? kBackwardFlopsPerForward * attention_flops(c.spec) : 0.0);
   out.tflops_per_rank =
       out.iteration_ms > 0 ? out.flops / (out.iteration_ms * 1e-3) / P / 1e12 : 0.0;
-  out.notes.push_back("forward (ulysses, all-to-all then attention then all-to-all): " +
-                      curve.words);
   return out;
 }
 
