@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The whole GPU check in one command, for the GPU machine:
 #   tools/gpu-check.sh OUT_DIR [stages...]     stages: build tests bench ring backward growth patterns
-#                                              schemes peers (default: all)
+#                                              schemes schemes-bwd peers (default: all)
+#   BUILD_TARGETS=ringbench builds the app alone (default: all)
 # Unpacks carried dependencies (.gpu-deps, from ../shared/gpu-machine/fetch-deps.sh), configures
 # and builds with all cores, runs every test (GPU tests included) and the GPU benchmarks, and
 # writes logs and the HDF5 results into OUT_DIR. NCCL_NVLS_ENABLE=0 stays set in every process.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-out=${1:?usage: tools/gpu-check.sh OUT_DIR [build tests bench ring backward growth patterns schemes peers]}; shift
-stages=${*:-build tests bench ring backward growth patterns schemes peers}
+out=${1:?usage: tools/gpu-check.sh OUT_DIR [build tests bench ring backward growth patterns schemes schemes-bwd peers]}; shift
+stages=${*:-build tests bench ring backward growth patterns schemes schemes-bwd peers}
 mkdir -p "$out"
 source tools/mpi-env.sh
 export NCCL_NVLS_ENABLE=0
@@ -25,7 +26,8 @@ if [[ " $stages " == *" build "* ]]; then
     extra+=(-DCUDNN_FRONTEND_INCLUDE_DIR="$PWD/.gpu-deps/cudnn-frontend/include")
   { nvidia-smi; nvidia-smi topo -m; nvcc --version; } >"$out/machine.log" 2>&1
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DRINGBENCH_CUDA=ON "${extra[@]}" >"$out/build.log" 2>&1 &&
-    cmake --build "$build" -j "$(nproc)" >>"$out/build.log" 2>&1 || { tail -60 "$out/build.log"; exit 1; }
+    cmake --build "$build" -j "$(nproc)" --target ${BUILD_TARGETS:-all} >>"$out/build.log" 2>&1 ||
+    { tail -60 "$out/build.log"; exit 1; }
   echo "build ok"
 fi
 
@@ -114,6 +116,16 @@ if [[ " $stages " == *" schemes "* ]]; then
   for p in 2 4 8; do
     mpirun_n 1 "$rb" run --seq-len 256K --mask none causal --layout zigzag --virtual-ranks $p \
       --scheme ring allgather allgather-pipelined --warmup 1 --iters 3 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
+  done
+fi
+
+if [[ " $stages " == *" schemes-bwd "* ]]; then
+  h5="$out/schemes.h5"
+  shape=(--heads 32 --head-dim 128 --dtype bf16 --kernel flash --output "$h5")
+  log "schemes, fwd+bwd: ring, allgather, allgather-pipelined on 2, 4, 8 virtual ranks at 128K"
+  for p in 2 4 8; do
+    mpirun_n 1 "$rb" run --seq-len 128K --mask none causal --layout zigzag --virtual-ranks $p --pass fwdbwd \
+      --scheme ring allgather allgather-pipelined --warmup 1 --iters 2 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
   done
 fi
 
