@@ -99,6 +99,18 @@ std::int64_t longest_fitting(const BenchmarkCase& c, int ranks, double memory_pe
   return lo * unit;
 }
 
+// The calibrated curve a pass of the case reads: its device, kernel, pass, dtype, head dim,
+// concurrency and mask.
+ComputeQuery compute_query(const BenchmarkCase& c, const PlanCluster& cluster, bool backward) {
+  return {std::string(to_string(c.device)),
+          std::string(to_string(c.kernel)),
+          backward ? "backward" : "forward",
+          std::string(to_string(c.spec.dtype)),
+          static_cast<int>(c.spec.head_dim),
+          cluster.concurrency,
+          c.spec.mask};
+}
+
 // Ulysses: the all-to-all in, each rank's heads over the whole sequence, the all-to-all out, one
 // after another (UlyssesRing). An all-to-all moves P - 1 chunks each way, to the peers of its
 // host over the intra-node link and to the others over the inter-node one.
@@ -120,13 +132,7 @@ RingPrediction predict_ulysses(const BenchmarkCase& c, const PlanCluster& cluste
   const double flops = block_flops(heads, pattern, all, all);
   // each pass: its all-to-all in, its attention (forward or gradients), its all-to-all out
   auto pass = [&](bool backward, double in_bytes, double out_bytes) {
-    const ComputeQuery query{std::string(to_string(c.device)),
-                             std::string(to_string(c.kernel)),
-                             backward ? "backward" : "forward",
-                             std::string(to_string(c.spec.dtype)),
-                             static_cast<int>(c.spec.head_dim),
-                             cluster.concurrency,
-                             c.spec.mask};
+    const ComputeQuery query = compute_query(c, cluster, backward);
     const double work = flops * (backward ? kBackwardFlopsPerForward : 1.0);
     const ChosenCurve curve = model.curve(query, whole_boxes(mask, heads.heads), work);
     const double moved = P > 1 ? all_to_all_ms(in_bytes) + all_to_all_ms(out_bytes) : 0.0;
@@ -185,13 +191,7 @@ RingPrediction predict_ring(const BenchmarkCase& c, const PlanCluster& cluster,
       cluster.one_process && !cluster.emulated && P > 1 && c.device == DeviceKind::cuda;
   for (const bool backward : {false, true}) {
     if (backward ? !has_backward(c.pass) : !has_forward(c.pass)) continue;
-    const ComputeQuery query{std::string(to_string(c.device)),
-                             std::string(to_string(c.kernel)),
-                             backward ? "backward" : "forward",
-                             std::string(to_string(c.spec.dtype)),
-                             static_cast<int>(c.spec.head_dim),
-                             cluster.concurrency,
-                             c.spec.mask};
+    const ComputeQuery query = compute_query(c, cluster, backward);
     // the curves of whole and of partial blocks, the kernel picked at a whole block's work
     const double whole =
         flops_for_pairs(c.spec, n * n * c.spec.heads) * (backward ? kBackwardFlopsPerForward : 1.0);
