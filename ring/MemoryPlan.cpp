@@ -166,11 +166,7 @@ std::size_t plan_rank_bytes(const BenchmarkCase& c, std::int64_t n, RankRole rol
   const int received = received_blocks(c.scheme, ranks);
   // Ulysses' head shards and exchange buffers (CPU ranks only)
   const std::size_t ulysses =
-      c.scheme == SchemeKind::ulysses
-          ? static_cast<std::size_t>(
-                ulysses_shape(c.spec, ranks).held_values(has_backward(c.pass))) *
-                sizeof(float)
-          : 0;
+      c.scheme == SchemeKind::ulysses ? ulysses_host_bytes(c.spec, ranks, has_backward(c.pass)) : 0;
   return c.device == DeviceKind::cpu
              ? plan_host_rank(c.spec, n, has_backward(c.pass), received) + ulysses
              : plan_device_rank(c, n, role).total();

@@ -488,7 +488,9 @@ BenchmarkOutcome run_ring_benchmark(const BenchmarkCase& c, const MpiRuntime& rt
 
   double held = 0;
   const std::size_t scheme_bytes =
-      c.scheme == SchemeKind::ulysses ? ulysses_host_bytes(c, layout.ranks()) : 0;
+      c.scheme == SchemeKind::ulysses
+          ? ulysses_host_bytes(c.spec, layout.ranks(), has_backward(c.pass))
+          : 0;
   for (const auto& l : locals)
     held = std::max(held, static_cast<double>(l.backend->allocated_bytes() + scheme_bytes));
   const double peak = max_all(rt.world(), held);

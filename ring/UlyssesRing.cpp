@@ -19,11 +19,6 @@ void copy_floats(const float* from, float* to, std::int64_t rows, std::int64_t w
 }
 }  // namespace
 
-std::size_t ulysses_host_bytes(const BenchmarkCase& c, int ranks) {
-  return static_cast<std::size_t>(ulysses_shape(c.spec, ranks).held_values(has_backward(c.pass))) *
-         sizeof(float);
-}
-
 namespace {
 // Heads [first, first + count) of a [batch][heads][plane] tensor, appended at `out`; returns the
 // end of what was written.

@@ -44,9 +44,9 @@ class UlyssesRing {
     std::vector<float> q, kv, o, lse;        // the rank's heads over every token
     std::vector<float> d_o, dq, delta, dkv;  // the backward's, the same heads (empty in fwd)
   };
-  // One pass: pack every member's chunks, exchange, unpack, compute, pack, exchange, unpack; the
-  // four phases are the pass's, each member's step 0 its compute (and the first exchange) and
-  // step 1 the second exchange.
+  // What a pass does, in order, for every member: pack its chunks for the peers, exchange them,
+  // unpack, compute, pack the results, exchange them, unpack. Step 0 times the first exchange and
+  // the compute, step 1 the second exchange.
   struct Phases {
     void (UlyssesRing::*pack_in)(Member&) const;
     std::int64_t in_chunk;
@@ -81,8 +81,5 @@ class UlyssesRing {
   BlockMask all_;                                     // every token against every token
   bool virtual_ranks_;
 };
-
-// What UlyssesRing holds per rank, from the case alone.
-std::size_t ulysses_host_bytes(const BenchmarkCase& c, int ranks);
 
 }  // namespace ringbench

@@ -35,4 +35,8 @@ std::int64_t UlyssesShape::held_values(bool backward) const {
   return backward ? forward + 2 * q + rows + kv : forward;    // dO, dQ, D, dK/dV
 }
 
+std::size_t ulysses_host_bytes(const ProblemSpec& spec, int ranks, bool backward) {
+  return static_cast<std::size_t>(ulysses_shape(spec, ranks).held_values(backward)) * sizeof(float);
+}
+
 }  // namespace ringbench

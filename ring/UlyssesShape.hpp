@@ -3,6 +3,7 @@
 // rank attends. Shared by the run (UlyssesRing), its work and bytes (StepWork) and its memory.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -39,5 +40,8 @@ struct UlyssesShape {
 };
 
 UlyssesShape ulysses_shape(const ProblemSpec& spec, int ranks);
+
+// What UlyssesRing holds per rank beside its backend, from the problem and the passes alone.
+std::size_t ulysses_host_bytes(const ProblemSpec& spec, int ranks, bool backward);
 
 }  // namespace ringbench
