@@ -49,7 +49,9 @@ po::options_description case_options_description() {
       "longformer:L:R:G | bigbird:B:W:G:N[:SEED] | dilated:W1,W2,..:R1,R2,.. | "
       "blocksparse:B:DENSITY[:SEED], each optionally +causal [none]")(
       "layout", list(), "contiguous | zigzag | striped, list [contiguous]")(
-      "scheme", list(), "context parallelism: ring | allgather | allgather-pipelined, list [ring]")(
+      "scheme", list(),
+      "context parallelism: ring | allgather | allgather-pipelined | ulysses | hybrid:UxR (Ulysses "
+      "in groups of U ranks, the ring across R groups), list [ring]")(
       "pass", list(),
       "fwd | bwd | fwdbwd: forward, backward (from an untimed forward), or both, list [fwd]")(
       "softmax-scale", text(), "score scale; 0 = 1/sqrt(head-dim) [0]")("device", text(),
@@ -543,7 +545,7 @@ void expand_cases(const RawOptions& raw, const ParseTarget& target, CaseOptions&
                   c.spec.mask = make_pattern(mask, seq_len)->spec();  // canonical
                   c.layout = parse_layout(layout);
                   c.pass = parse_pass(pass);
-                  c.scheme = parse_scheme(scheme);
+                  c.set_scheme(parse_scheme(scheme));
                   c.kernel = parse_kernel_option(kernel, c.device);
                   if (target.max_cases && out.cases.size() >= target.max_cases)
                     throw ConfigError("job",

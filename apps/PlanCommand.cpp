@@ -67,7 +67,7 @@ std::string describe(const BenchmarkCase& c) {
   char text[256];
   std::snprintf(text, sizeof text, "%s %s %s seq %lld, %lld/%lld heads x %lld, %s, %s, %s",
                 std::string(to_string(c.device)).c_str(), std::string(to_string(c.kernel)).c_str(),
-                std::string(to_string(c.scheme)).c_str(), static_cast<long long>(c.spec.seq_len),
+                c.scheme_text().c_str(), static_cast<long long>(c.spec.seq_len),
                 static_cast<long long>(c.spec.heads),
                 static_cast<long long>(c.spec.effective_kv_heads()),
                 static_cast<long long>(c.spec.head_dim), c.spec.mask.c_str(),

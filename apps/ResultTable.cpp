@@ -88,29 +88,45 @@ void print_scheme_note(std::FILE* out, const RunRecord& run) {
                summary_value(run, "bytes_sent_per_rank"), P - 1, block, (P - 1) * block);
 }
 
-// Ulysses' row: its all-to-alls beside the formula they follow, per rank: (P - 1)/P of the rank's
-// Q, K, V (kv heads replicated to the ranks that share one) in the input type, and of O and LSE in
-// fp32 back; the backward's dO in the input type, dQ, dK, dV in fp32 back.
-void print_ulysses_note(std::FILE* out, const RunRecord& run) {
-  if (config_value(run, "scheme") != "ulysses") return;
-  const double P = run.world_size, S = std::stod(config_value(run, "seq-len"));
+// A head-sharding scheme's row: its traffic beside the formula it follows, per rank. The
+// all-to-alls inside a group of U ranks (every rank for ulysses): (U - 1)/U of the rank's Q, K, V
+// (kv heads replicated to the ranks that share one) in the input type, and of O and LSE in fp32
+// back; the backward's dO in the input type, dQ, dK, dV in fp32 back. A hybrid's ring across its
+// R groups adds a dense ring's blocks of the rank's kv heads over a group's tokens: R - 1 of K, V
+// forward; backward R - 1 of K, V, dK, dV and dK, dV twice (the last step and the hop home).
+void print_head_sharded_note(std::FILE* out, const RunRecord& run) {
+  const std::string scheme = config_value(run, "scheme");
+  const bool hybrid = scheme.starts_with("hybrid:");
+  if (scheme != "ulysses" && !hybrid) return;
+  const double P = summary_value(run, "ring_size") > 0 ? summary_value(run, "ring_size")
+                                                       : static_cast<double>(run.world_size);
+  const double U = hybrid ? std::stod(scheme.substr(7)) : P, R = P / U;
+  const double S = std::stod(config_value(run, "seq-len"));
   const double B = std::stod(config_value(run, "batch")), H = std::stod(config_value(run, "heads"));
   const double Hkv = std::stod(config_value(run, "kv-heads")),
                D = std::stod(config_value(run, "head-dim"));
   const std::string pass = config_value(run, "pass");
   const bool forward = pass != "bwd", backward = pass != "fwd";
-  const double n = S / P, group = H / Hkv, sent_kv = P * std::max(1.0, std::floor(H / P / group));
+  const double n = S / P, group = H / Hkv, rank_kv = std::max(1.0, std::floor(H / U / group));
+  const double sent_kv = U * rank_kv;
   const double e = summary_value(run, "kv_block_bytes") / (2 * B * Hkv * n * D);
   const double fwd = (H + 2 * sent_kv) * D * e + H * (D + 1) * 4;
   const double bwd = H * D * e + (H + 2 * sent_kv) * D * 4;
-  const double formula = (P - 1) / P * B * n * ((forward ? fwd : 0) + (backward ? bwd : 0));
+  const double exchanged = (U - 1) / U * B * n * ((forward ? fwd : 0) + (backward ? bwd : 0));
+  const double kv = 2 * B * rank_kv * (S / R) * D, ring_fwd = (R - 1) * kv * e;
+  const double ring_bwd = R > 1 ? (R - 1) * kv * (e + 4) + 2 * kv * 4 : 0;
+  const double ring = (forward ? ring_fwd : 0) + (backward ? ring_bwd : 0);
   std::fprintf(out,
-               "#   scheme ulysses: all-to-all to head shards (%g heads per rank over every token) "
-               "and back; sent per rank %.4g bytes, formula (P-1)/P * B * S/P * (%s%s%s) = %.4g "
-               "(e = %g B, kv' = %g)\n",
-               H / P, summary_value(run, "bytes_sent_per_rank"),
+               "#   scheme %s: all-to-all to head shards (%g heads per rank over %s) and back; "
+               "sent per rank %.4g bytes, formula (U-1)/U * B * S/P * (%s%s%s)%s = %.4g (U = %g, "
+               "e = %g B, kv' = %g)\n",
+               scheme.c_str(), H / U,
+               hybrid ? "its group's tokens, a ring across the groups" : "every token",
+               summary_value(run, "bytes_sent_per_rank"),
                forward ? "fwd: (H + 2 kv') D e + H (D+1) 4" : "", forward && backward ? " + " : "",
-               backward ? "bwd: H D e + (H + 2 kv') D 4" : "", formula, e, sent_kv);
+               backward ? "bwd: H D e + (H + 2 kv') D 4" : "",
+               hybrid ? " + the dense ring of R groups on blocks 2 B kv'/U S/R D" : "",
+               exchanged + ring, U, e, sent_kv);
 }
 
 void print_emulation_note(std::FILE* out, const RunRecord& run) {
@@ -177,7 +193,7 @@ void print_table_row(std::FILE* out, const RunRecord& run) {
       gradient_error(run).c_str(), err);
   print_emulation_note(out, run);
   print_scheme_note(out, run);
-  print_ulysses_note(out, run);
+  print_head_sharded_note(out, run);
   std::fflush(out);
 }
 

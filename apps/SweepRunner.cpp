@@ -118,7 +118,7 @@ std::string describe_case(const BenchmarkCase& c, const CasePlacement& p) {
        {"seq-len", "batch", "heads", "head-dim", "mask", "layout", "kernel"})
     for (const auto& [k, v] : entries)
       if (k == key) text += (text.empty() ? "" : " ") + k + "=" + v;
-  if (c.scheme != SchemeKind::ring) text += " scheme=" + std::string(to_string(c.scheme));
+  if (c.scheme != SchemeKind::ring) text += " scheme=" + c.scheme_text();
   text += " ranks=" + std::to_string(p.ranks);
   if (p.role != ScalingRole::none) text += " (" + std::string(to_string(p.role)) + ")";
   return text;

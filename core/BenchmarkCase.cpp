@@ -66,15 +66,36 @@ std::string_view to_string(SchemeKind s) {
       return "allgather-pipelined";
     case SchemeKind::ulysses:
       return "ulysses";
+    case SchemeKind::hybrid:
+      return "hybrid";
   }
   return "?";
 }
 
-SchemeKind parse_scheme(std::string_view text) {
+SchemeChoice parse_scheme(std::string_view text) {
   for (SchemeKind s : {SchemeKind::ring, SchemeKind::allgather, SchemeKind::allgather_pipelined,
                        SchemeKind::ulysses})
-    if (text == to_string(s)) return s;
-  throw ConfigError("scheme", std::string(text), "ring, allgather, allgather-pipelined, ulysses");
+    if (text == to_string(s)) return {s, 0, 0};
+  const std::string allowed =
+      "ring, allgather, allgather-pipelined, ulysses, hybrid:UxR (U ranks per Ulysses group, R "
+      "groups in the ring, U and R positive)";
+  const std::string_view prefix = "hybrid:";
+  if (!text.starts_with(prefix)) throw ConfigError("scheme", std::string(text), allowed);
+  const std::string sizes(text.substr(prefix.size()));
+  const std::size_t x = sizes.find('x');
+  auto count = [&](const std::string& digits) {
+    if (digits.empty() || digits.size() > 6 ||
+        digits.find_first_not_of("0123456789") != std::string::npos || std::stoi(digits) <= 0)
+      throw ConfigError("scheme", std::string(text), allowed);
+    return std::stoi(digits);
+  };
+  if (x == std::string::npos) throw ConfigError("scheme", std::string(text), allowed);
+  return {SchemeKind::hybrid, count(sizes.substr(0, x)), count(sizes.substr(x + 1))};
+}
+
+std::string BenchmarkCase::scheme_text() const {
+  if (scheme != SchemeKind::hybrid) return std::string(to_string(scheme));
+  return "hybrid:" + std::to_string(scheme_group_ranks) + "x" + std::to_string(scheme_groups);
 }
 
 double default_tolerance(DType t) {
@@ -149,7 +170,7 @@ std::vector<std::pair<std::string, std::string>> BenchmarkCase::entries() const 
       {"device", std::string(to_string(device))},
       {"kernel", std::string(to_string(kernel))},
       {"pass", std::string(to_string(pass))},
-      {"scheme", std::string(to_string(scheme))},
+      {"scheme", scheme_text()},
       {"virtual-ranks", std::to_string(virtual_ranks)},
       {"ring-size", std::to_string(ring_size_option)},
       {"members", members},
@@ -227,38 +248,53 @@ void validate_gathered_rows(const BenchmarkCase& c, const SequenceLayout& layout
 namespace {
 // An emulated ring (--ring-size above the ranks) plays members of a larger ring in turn: its
 // forward is measured, and its outputs checked on sampled rows or whole per member.
-// Ulysses shards the heads: P must divide them, and a rank's query heads must share whole kv
-// heads or lie inside one (then it is replicated to the ranks that share it).
-void validate_ulysses(const BenchmarkCase& c, int P) {
+// Ulysses shards the heads over its group (every rank; hybrid:UxR's U ranks): the group's size
+// must divide them, and a rank's query heads must share whole kv heads or lie inside one (then it
+// is replicated to the ranks that share it). A hybrid's groups form the ring of R members, each
+// holding what one rank of an R-rank layout of the same kind holds (contiguous and zigzag only).
+void validate_head_sharding(const BenchmarkCase& c, int P) {
+  const std::string scheme = c.scheme_text();
   if (c.device != DeviceKind::cpu)
-    throw ConfigError("scheme", "ulysses",
-                      "ring, allgather or allgather-pipelined on device cuda (ulysses runs on CPU "
-                      "ranks; its GPU path is not built yet)");
+    throw ConfigError("scheme", scheme,
+                      "ring, allgather or allgather-pipelined on device cuda (" + scheme +
+                          " runs on CPU ranks; its GPU path is not built yet)");
+  if (c.scheme == SchemeKind::hybrid && c.scheme_group_ranks * c.scheme_groups != P)
+    throw ConfigError("scheme", scheme,
+                      "hybrid:UxR with U x R = the ring's " + std::to_string(P) +
+                          " ranks (U ranks per Ulysses group, R groups in the ring)");
+  const int U = c.head_group_ranks(P);
+  if (c.scheme == SchemeKind::hybrid && c.scheme_groups > 1 && c.layout == LayoutKind::striped)
+    throw ConfigError("layout", "striped",
+                      "contiguous or zigzag with scheme " + scheme +
+                          " (a group of consecutive ranks must hold one shard of the R-member "
+                          "ring; striped groups do not)");
   const std::int64_t H = c.spec.heads, group = H / c.spec.effective_kv_heads();
-  if (H % P != 0)
-    throw ConfigError("heads", std::to_string(H),
-                      "a multiple of the " + std::to_string(P) + " ranks with scheme ulysses");
-  const std::int64_t per_rank = H / P;
+  if (H % U != 0)
+    throw ConfigError(
+        "heads", std::to_string(H),
+        "a multiple of the " + std::to_string(U) + " ranks of a group with scheme " + scheme);
+  const std::int64_t per_rank = H / U;
   if (per_rank % group != 0 && group % per_rank != 0)
     throw ConfigError("kv-heads", std::to_string(c.spec.effective_kv_heads()),
                       "kv heads whose groups of " + std::to_string(group) +
                           " query heads divide or are divided by the " + std::to_string(per_rank) +
-                          " heads per rank (scheme ulysses)");
+                          " heads per rank (scheme " + scheme + ")");
   if (make_pattern(c.spec.mask, c.spec.seq_len)->head_period() != 1)
     throw ConfigError("mask", c.spec.mask,
-                      "a pattern the same in every head with scheme ulysses (a rank attends its "
-                      "own heads only; dilated offsets depend on the head)");
+                      "a pattern the same in every head with scheme " + scheme +
+                          " (a rank attends its own heads only; dilated offsets depend on the "
+                          "head)");
 }
 
 // The gathering schemes hold every K/V block of a resident ring and run the forward pass.
 void validate_scheme(const BenchmarkCase& c, int world_size) {
   if (c.scheme == SchemeKind::ring) return;
-  const std::string scheme(to_string(c.scheme));
+  const std::string scheme = c.scheme_text();
   if (c.emulated(world_size))
     throw ConfigError("scheme", scheme,
                       "ring with an emulated ring (--ring-size above the ranks): a gather holds "
                       "every member's block");
-  if (c.scheme == SchemeKind::ulysses) validate_ulysses(c, c.ring_size(world_size));
+  if (shards_heads(c.scheme)) validate_head_sharding(c, c.ring_size(world_size));
 }
 
 void validate_emulation(const BenchmarkCase& c, int world_size) {

@@ -38,15 +38,25 @@ inline bool has_backward(PassKind p) {
 
 // How the sequence is split over the ranks' work (context parallelism): the ring (K/V blocks
 // passed on while computing), an all-gather of every K/V block first (Llama 3), the same gather
-// with each block's attention as soon as it has landed (pipelined), or DeepSpeed-Ulysses
-// (all-to-all from sequence shards to head shards, full-sequence attention of heads / P heads).
-enum class SchemeKind { ring, allgather, allgather_pipelined, ulysses };
+// with each block's attention as soon as it has landed (pipelined), DeepSpeed-Ulysses (all-to-all
+// from sequence shards to head shards, full-sequence attention of heads / P heads), or USP's
+// hybrid (Ulysses within groups of U consecutive ranks, the ring across the R groups).
+enum class SchemeKind { ring, allgather, allgather_pipelined, ulysses, hybrid };
 std::string_view to_string(SchemeKind s);
+// The schemes that shard heads with an all-to-all (ring/UlyssesRing runs both).
+inline bool shards_heads(SchemeKind s) {
+  return s == SchemeKind::ulysses || s == SchemeKind::hybrid;
+}
 // The schemes that pass every K/V block round the whole ring and keep it.
 inline bool gathers_blocks(SchemeKind s) {
   return s == SchemeKind::allgather || s == SchemeKind::allgather_pipelined;
 }
-SchemeKind parse_scheme(std::string_view text);  // throws ConfigError (key "scheme")
+// A --scheme value: the scheme, and for hybrid:UxR its group size U and group count R.
+struct SchemeChoice {
+  SchemeKind kind = SchemeKind::ring;
+  int group_ranks = 0, groups = 0;  // hybrid only
+};
+SchemeChoice parse_scheme(std::string_view text);  // throws ConfigError (key "scheme")
 
 struct BenchmarkCase {
   ProblemSpec spec;
@@ -55,6 +65,7 @@ struct BenchmarkCase {
   KernelKind kernel = KernelKind::cpu;
   PassKind pass = PassKind::fwd;
   SchemeKind scheme = SchemeKind::ring;
+  int scheme_group_ranks = 0, scheme_groups = 0;  // hybrid:UxR: U ranks per group, R groups
   int virtual_ranks = 0;         // > 1: run the schedule of a P-way ring inside one process
   int ring_size_option = 0;      // > ranks: an emulated ring of this many members (0: the ranks)
   std::string members = "auto";  // the emulated members played: auto, all, or a list "0,5,9"
@@ -77,6 +88,14 @@ struct BenchmarkCase {
   // A ring larger than the ranks that run it: each rank plays some of its members in turn.
   bool emulated(int world_size) const {
     return ring_size(world_size) > world_size && virtual_ranks <= 1;
+  }
+  void set_scheme(const SchemeChoice& s) {
+    scheme = s.kind, scheme_group_ranks = s.group_ranks, scheme_groups = s.groups;
+  }
+  std::string scheme_text() const;  // "ring", ..., "hybrid:2x4"
+  // Ranks of one all-to-all group of a head-sharding scheme: every rank for ulysses, U for hybrid.
+  int head_group_ranks(int world_size) const {
+    return scheme == SchemeKind::hybrid ? scheme_group_ranks : ring_size(world_size);
   }
   std::vector<std::pair<std::string, std::string>> entries() const;  // canonical key/value pairs
   std::string canonical() const;                                     // "key = value\n" lines

@@ -31,8 +31,7 @@ std::vector<std::unique_ptr<RankBackend>> make_cpu_backends(
   const double needed =
       static_cast<double>(plan_host_rank(c.spec, layout.local_len(), backward, received)) * held;
   refuse_unless_all_fit(rt, needed, device_memory(DeviceKind::cpu, rt).free, "host memory", c.spec);
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int threads = std::max(1, cores / rt.local_size());
+  const int threads = cpu_threads(rt);
 
   std::vector<std::unique_ptr<RankBackend>> backends;
   if (c.virtual_ranks <= 1) {
@@ -42,15 +41,9 @@ std::vector<std::unique_ptr<RankBackend>> make_cpu_backends(
                                                     threads, backward, nullptr, received));
     return backends;
   }
-  auto ring = std::make_shared<VirtualRing>();
-  auto relay =
-      std::make_shared<RelayRing>(static_cast<int>(ranks.size()));  // the backward's blocks change
-  for (int r : ranks) {
-    backends.push_back(std::make_unique<CpuBackend>(
-        c.spec, layout.local_len(), std::make_unique<HostCopyTransport>(ring, r), threads, backward,
-        backward ? std::make_unique<RelayTransport>(relay, r) : nullptr, received));
-    ring->local_blocks.push_back(backends.back()->buffers().kv_local);
-  }
+  for (auto& b : make_virtual_cpu_ring(c.spec, layout.local_len(), static_cast<int>(ranks.size()),
+                                       threads, backward, received))
+    backends.push_back(std::move(b));
   return backends;
 }
 
@@ -82,6 +75,27 @@ std::vector<LocalRank> make_emulated_members(const BenchmarkCase& c, const Seque
 }
 
 }  // namespace
+
+int cpu_threads(const MpiRuntime& rt) {
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::max(1, cores / rt.local_size());
+}
+
+std::vector<std::unique_ptr<CpuBackend>> make_virtual_cpu_ring(const ProblemSpec& spec,
+                                                               std::int64_t local_len, int ranks,
+                                                               int threads, bool backward,
+                                                               int received) {
+  auto ring = std::make_shared<VirtualRing>();
+  auto relay = std::make_shared<RelayRing>(ranks);  // the backward's blocks change on the way
+  std::vector<std::unique_ptr<CpuBackend>> backends;
+  for (int r = 0; r < ranks; ++r) {
+    backends.push_back(std::make_unique<CpuBackend>(
+        spec, local_len, std::make_unique<HostCopyTransport>(ring, r), threads, backward,
+        backward ? std::make_unique<RelayTransport>(relay, r) : nullptr, received));
+    ring->local_blocks.push_back(backends.back()->buffers().kv_local);
+  }
+  return backends;
+}
 
 void release_device_resources() {
 #ifdef RINGBENCH_HAVE_CUDA

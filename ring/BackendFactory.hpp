@@ -13,6 +13,7 @@
 #include "ring/EmulatedRing.hpp"
 #include "ring/RankBackend.hpp"
 #include "ring/RingSchedule.hpp"
+#include "ring/cpu/CpuBackend.hpp"
 
 namespace ringbench {
 
@@ -37,6 +38,18 @@ struct DeviceMemory {
   double free = 0, total = 0;
 };
 DeviceMemory device_memory(DeviceKind device, const MpiRuntime& rt);
+
+// OpenMP threads of one CPU rank: this host's cores shared among its ranks.
+int cpu_threads(const MpiRuntime& rt);
+
+// The CPU backends of one ring of `ranks` members simulated in this process (virtual ranks):
+// each receives the forward's blocks as copies of their owners' and the backward's through a
+// relay (its blocks change on the way). Their tokens are set afterwards (generate_inputs, or the
+// inputs a resharding scheme writes).
+std::vector<std::unique_ptr<CpuBackend>> make_virtual_cpu_ring(const ProblemSpec& spec,
+                                                               std::int64_t local_len, int ranks,
+                                                               int threads, bool backward,
+                                                               int received);
 
 // Frees what the device backends keep between cases (the NCCL communicator); call before MPI ends.
 void release_device_resources();

@@ -140,7 +140,7 @@ DeviceMemoryPlan plan_device_rank(const BenchmarkCase& c, std::int64_t n, RankRo
 }
 
 int received_blocks(SchemeKind scheme, int ranks) {
-  if (scheme == SchemeKind::ulysses) return 0;  // its K/V arrive by heads (UlyssesRing)
+  if (shards_heads(scheme)) return 0;  // its K/V arrive by heads (UlyssesRing)
   return gathers_blocks(scheme) ? std::max(0, ranks - 1) : 2;
 }
 
@@ -165,8 +165,7 @@ std::size_t plan_rank_bytes(const BenchmarkCase& c, std::int64_t n, RankRole rol
   const int ranks = static_cast<int>(c.spec.seq_len / n);
   const int received = received_blocks(c.scheme, ranks);
   // Ulysses' head shards and exchange buffers (CPU ranks only)
-  const std::size_t ulysses =
-      c.scheme == SchemeKind::ulysses ? ulysses_host_bytes(c.spec, ranks, has_backward(c.pass)) : 0;
+  const std::size_t ulysses = shards_heads(c.scheme) ? ulysses_host_bytes(c, ranks) : 0;
   return c.device == DeviceKind::cpu
              ? plan_host_rank(c.spec, n, has_backward(c.pass), received) + ulysses
              : plan_device_rank(c, n, role).total();

@@ -98,8 +98,7 @@ LocalTimings run_iterations(const BenchmarkCase& c, const MpiRuntime& rt,
   const std::vector<RingMember> members = ring_members(locals);
   // Ulysses: its head-sharded buffers made once, before the timed iterations
   std::optional<UlyssesRing> ulysses;
-  if (c.scheme == SchemeKind::ulysses)
-    ulysses.emplace(c, locals.front().schedule.layout(), rt, locals);
+  if (shards_heads(c.scheme)) ulysses.emplace(c, locals.front().schedule.layout(), rt, locals);
   if (c.pass == PassKind::bwd) {  // the backward starts from the forward's O and LSE: untimed
     if (ulysses)
       ulysses->forward();
@@ -488,9 +487,7 @@ BenchmarkOutcome run_ring_benchmark(const BenchmarkCase& c, const MpiRuntime& rt
 
   double held = 0;
   const std::size_t scheme_bytes =
-      c.scheme == SchemeKind::ulysses
-          ? ulysses_host_bytes(c.spec, layout.ranks(), has_backward(c.pass))
-          : 0;
+      shards_heads(c.scheme) ? ulysses_host_bytes(c, layout.ranks()) : 0;
   for (const auto& l : locals)
     held = std::max(held, static_cast<double>(l.backend->allocated_bytes() + scheme_bytes));
   const double peak = max_all(rt.world(), held);

@@ -3,31 +3,37 @@
 #include <algorithm>
 
 #include "core/FlopCount.hpp"
+#include "core/PatternSpec.hpp"
 #include "ring/UlyssesShape.hpp"
 
 namespace ringbench {
 
 namespace {
-// Ulysses: step 0 the all-to-all in ((P - 1) chunks of Q, K, V in the backend's type) and the
-// rank's heads over every token; step 1 the all-to-all out ((P - 1) chunks of fp32 O and LSE).
-// The backward: dO in (the backend's type), the gradients, dQ, dK, dV out (fp32).
-StepCost ulysses_step_cost(const RingSchedule& schedule, int s, bool backward,
-                           const ProblemSpec& spec, std::size_t kv_bytes) {
+// A head-sharding scheme's steps (UlyssesRing): its ring across the groups' steps 0..R-1 (the
+// rank's heads over its group's tokens, blocks of the ring's own size), with the all-to-all in
+// ((U - 1) chunks of Q, K, V in the backend's type; the backward's dO) at step 0 and the
+// all-to-all out ((U - 1) chunks of fp32 O and LSE; the backward's dQ, dK, dV) at step R.
+std::vector<StepCost> head_sharded_costs(const BenchmarkCase& c, const RingSchedule& schedule,
+                                         bool backward, std::size_t kv_bytes) {
   const SequenceLayout& layout = schedule.layout();
-  const UlyssesShape u = ulysses_shape(spec, layout.ranks());
+  const UlyssesShape u = ulysses_shape(c, layout.ranks());
   const double element = double(kv_bytes) / double(2 * u.batch * u.kv_heads * u.n * u.dim);
+  const ProblemSpec heads = u.rank_spec(c.spec);
+  const SequenceLayout groups = u.group_layout(layout.kind());
+  const RingSchedule ring(groups, u.group_of(schedule.rank()),
+                          make_pattern(c.spec.mask, c.spec.seq_len), heads.heads);
+  const auto block = static_cast<double>(2 * u.batch * u.rank_kv_heads * u.tokens * u.dim);
+  std::vector<StepCost> costs(static_cast<std::size_t>(schedule.steps()));
+  for (int s = 0; s < ring.steps(); ++s)
+    costs[static_cast<std::size_t>(s)] =
+        step_cost(ring, s, backward, heads, static_cast<std::size_t>(block * element),
+                  static_cast<std::size_t>(block * sizeof(float)));
   const double peers = double(u.ranks - 1);
-  if (s == 0) {
-    const std::vector<PositionRun> all = u.all_runs();
-    const double flops = block_flops(u.rank_spec(spec), schedule.pattern(), all, all);
-    return backward ? StepCost{peers * double(u.grad_in_chunk()) * element,
-                               kBackwardFlopsPerForward * flops, false}
-                    : StepCost{peers * double(u.in_chunk()) * element, flops, false};
-  }
-  if (s == 1)
-    return {peers * double(backward ? u.grad_out_chunk() : u.out_chunk()) * sizeof(float), 0.0,
-            false};
-  return {};
+  costs[0].bytes += peers * double(backward ? u.grad_in_chunk() : u.in_chunk()) * element;
+  if (u.ranks > 1)
+    costs[static_cast<std::size_t>(u.groups)].bytes +=
+        peers * double(backward ? u.grad_out_chunk() : u.out_chunk()) * sizeof(float);
+  return costs;
 }
 }  // namespace
 
@@ -37,8 +43,6 @@ StepCost step_cost(const RingSchedule& schedule, int s, bool backward, const Pro
   const BlockMask m = schedule.mask(s);
   const double flops = m.empty() ? 0.0 : block_flops(spec, *m.pattern, m.q_runs, m.kv_runs);
   const bool whole = whole_boxes(m, spec.heads);
-  if (scheme == SchemeKind::ulysses)
-    return ulysses_step_cost(schedule, s, backward, spec, kv_bytes);
   if (!backward && scheme == SchemeKind::allgather)
     return {s == 0 ? static_cast<double>(kv_bytes) * (steps - 1) : 0.0, flops, whole};
   if (!backward && scheme == SchemeKind::allgather_pipelined)
@@ -66,8 +70,13 @@ StepWork schedule_work(const BenchmarkCase& c, const RingSchedule& schedule, std
   StepWork w;
   for (const bool backward : {false, true}) {
     if (backward ? !has_backward(c.pass) : !has_forward(c.pass)) continue;
-    for (int s = 0; s < schedule.steps(); ++s) {
-      const StepCost cost = step_cost(schedule, s, backward, c.spec, kv_bytes, dkv_bytes, c.scheme);
+    std::vector<StepCost> costs;
+    if (shards_heads(c.scheme))
+      costs = head_sharded_costs(c, schedule, backward, kv_bytes);
+    else
+      for (int s = 0; s < schedule.steps(); ++s)
+        costs.push_back(step_cost(schedule, s, backward, c.spec, kv_bytes, dkv_bytes, c.scheme));
+    for (const StepCost& cost : costs) {
       w.bytes.push_back(cost.bytes);
       w.flops.push_back(cost.flops);
     }

@@ -5,7 +5,11 @@
 #include <cstring>
 #include <functional>
 
+#include "core/PatternSpec.hpp"
 #include "distributed/Collectives.hpp"
+#include "distributed/MpiTransport.hpp"
+#include "ring/RingAttention.hpp"
+#include "ring/RingBackward.hpp"
 
 namespace ringbench {
 
@@ -44,74 +48,96 @@ const float* put_heads(const float* in, const UlyssesShape& u, std::int64_t head
   return in;
 }
 
-// Calls f(local row, full-sequence row, rows) for the runs of rank i's tokens: a full-sequence
-// row is the token's position.
+// Calls f(local row, group row, rows) for the runs of rank i's tokens: a group row is the token's
+// local index in the ring across the groups (its position when there is one group). A run of
+// consecutive positions stays consecutive there: contiguous and zigzag groups hold whole chunks.
 template <class F>
-void for_each_run(const SequenceLayout& layout, int i, F&& f) {
+void for_each_run(const SequenceLayout& layout, const SequenceLayout& groups, int i, F&& f) {
   for (const PositionRun& r : layout.runs(i)) {
     if (r.stride == 1) {
-      f(r.local_start, r.global_start, r.length);
+      f(r.local_start, groups.locate(r.global_start).second, r.length);
       continue;
     }
     for (std::int64_t t = 0; t < r.length; ++t)
-      f(r.local_start + t, r.global_start + t * r.stride, 1);
+      f(r.local_start + t, groups.locate(r.global_start + t * r.stride).second, 1);
   }
 }
 
-// `planes` planes of rank i's tokens ([plane][n][width] at `in`) to their positions in
-// [plane][seq][width] at `to`; returns the end of what was read.
-const float* scatter_rows(const SequenceLayout& layout, int i, const UlyssesShape& u,
-                          const float* in, std::int64_t planes, std::int64_t width, float* to) {
+// `planes` planes of rank i's tokens ([plane][n][width] at `in`) to their rows in the group's
+// [plane][tokens][width] at `to`; returns the end of what was read.
+const float* scatter_rows(const SequenceLayout& layout, const SequenceLayout& groups, int i,
+                          const UlyssesShape& u, const float* in, std::int64_t planes,
+                          std::int64_t width, float* to) {
   for (std::int64_t p = 0; p < planes; ++p, in += u.n * width)
-    for_each_run(layout, i, [&](std::int64_t local, std::int64_t row, std::int64_t rows) {
-      copy_floats(in + local * width, to + (p * u.seq + row) * width, rows, width);
+    for_each_run(layout, groups, i, [&](std::int64_t local, std::int64_t row, std::int64_t rows) {
+      copy_floats(in + local * width, to + (p * u.tokens + row) * width, rows, width);
     });
   return in;
 }
 
-// The reverse: rank j's tokens of `planes` full-sequence planes, appended at `out`.
-float* gather_rows(const SequenceLayout& layout, int j, const UlyssesShape& u, const float* from,
-                   std::int64_t planes, std::int64_t width, float* out) {
+// The reverse: rank j's tokens of `planes` group planes, appended at `out`.
+float* gather_rows(const SequenceLayout& layout, const SequenceLayout& groups, int j,
+                   const UlyssesShape& u, const float* from, std::int64_t planes,
+                   std::int64_t width, float* out) {
   for (std::int64_t p = 0; p < planes; ++p, out += u.n * width)
-    for_each_run(layout, j, [&](std::int64_t local, std::int64_t row, std::int64_t rows) {
-      copy_floats(from + (p * u.seq + row) * width, out + local * width, rows, width);
+    for_each_run(layout, groups, j, [&](std::int64_t local, std::int64_t row, std::int64_t rows) {
+      copy_floats(from + (p * u.tokens + row) * width, out + local * width, rows, width);
     });
   return out;
 }
 
-std::vector<float> values_if(bool wanted, std::size_t count) {
-  return wanted ? std::vector<float>(count) : std::vector<float>{};
-}
 }  // namespace
 
 UlyssesRing::UlyssesRing(const BenchmarkCase& c, const SequenceLayout& layout, const MpiRuntime& rt,
                          std::span<LocalRank> locals)
     : rt_(rt),
       layout_(layout),
-      shape_(ulysses_shape(c.spec, layout.ranks())),
-      all_runs_(shape_.all_runs()),
-      kernel_(shape_.rank_spec(c.spec), shape_.seq),
+      shape_(ulysses_shape(c, layout.ranks())),
+      group_layout_(shape_.group_layout(layout.kind())),
       virtual_ranks_(locals.size() > 1) {
-  const bool backward = has_backward(c.pass);
-  if (backward) backward_kernel_.emplace(shape_.rank_spec(c.spec), shape_.seq);
-  all_ = BlockMask{&locals.front().schedule.pattern(), all_runs_, all_runs_, 0, false};
-  const auto P = static_cast<std::size_t>(shape_.ranks);
-  const auto exchange =
-      P * static_cast<std::size_t>(std::max(shape_.in_chunk(), shape_.out_chunk()));
-  const auto head_rows = static_cast<std::size_t>(shape_.batch * shape_.rank_heads * shape_.seq);
-  const auto kv_rows =
-      static_cast<std::size_t>(2 * shape_.batch * shape_.rank_kv_heads * shape_.seq);
-  const auto D = static_cast<std::size_t>(shape_.dim);
-  for (LocalRank& l : locals)
-    members_.push_back({&l, std::vector<float>(exchange), std::vector<float>(exchange),
-                        std::vector<float>(head_rows * D), std::vector<float>(kv_rows * D),
-                        std::vector<float>(head_rows * D), std::vector<float>(head_rows),
-                        values_if(backward, head_rows * D), values_if(backward, head_rows * D),
-                        values_if(backward, head_rows), values_if(backward, kv_rows * D)});
+  const std::shared_ptr<const AttentionPattern> pattern = make_pattern(c.spec.mask, c.spec.seq_len);
+  const std::int64_t heads = shape_.rank_heads;
+  const int last_needed = ring_last_needed_step(group_layout_, *pattern, heads);
+  std::vector<std::unique_ptr<CpuBackend>> backends = make_head_backends(c);
+  const auto exchange = static_cast<std::size_t>(shape_.exchange_values() / 2);
+  members_.reserve(locals.size());
+  for (std::size_t k = 0; k < locals.size(); ++k) {
+    const int rank = locals[k].rank, g = shape_.group_of(rank);
+    members_.push_back({&locals[k], g, shape_.index_of(rank), std::vector<float>(exchange),
+                        std::vector<float>(exchange), std::move(backends[k]),
+                        RingSchedule(group_layout_, g, pattern, heads, last_needed)});
+  }
 }
 
-// Chunk for peer j: Q of this rank's tokens in j's heads [b][h][n][D], then K and V in the kv
-// heads j's heads use [b][kv][n][D].
+// The backends of this process's members, in the order of `locals`: for virtual ranks one
+// simulated ring per place in a group (its members the places' ranks of every group), for a real
+// rank one linked to its ring across the groups.
+std::vector<std::unique_ptr<CpuBackend>> UlyssesRing::make_head_backends(const BenchmarkCase& c) {
+  const ProblemSpec spec = shape_.rank_spec(c.spec);
+  const bool backward = has_backward(c.pass);
+  const int U = static_cast<int>(shape_.ranks), R = static_cast<int>(shape_.groups);
+  const int received = R > 1 ? 2 : 0, threads = cpu_threads(rt_);
+  std::vector<std::unique_ptr<CpuBackend>> out;
+  if (virtual_ranks_) {
+    out.resize(static_cast<std::size_t>(U * R));
+    for (int index = 0; index < U; ++index) {
+      auto ring = make_virtual_cpu_ring(spec, shape_.tokens, R, threads, backward, received);
+      for (int g = 0; g < R; ++g)
+        out[static_cast<std::size_t>(rank_of(g, index))] = std::move(ring[g]);
+    }
+    return out;
+  }
+  const int g = shape_.group_of(rt_.rank()), index = shape_.index_of(rt_.rank());
+  group_comm_.emplace(rt_.world(), g, index, "the all-to-all group of " + std::to_string(U));
+  ring_comm_.emplace(rt_.world(), index, g, "the ring across " + std::to_string(R) + " groups");
+  out.push_back(std::make_unique<CpuBackend>(
+      spec, shape_.tokens, std::make_unique<MpiTransport>(ring_comm_->get(), c.timeout_s), threads,
+      backward, nullptr, received));
+  return out;
+}
+
+// Chunk for group peer j: Q of this rank's tokens in j's heads [b][h][n][D], then K and V in the
+// kv heads j's heads use [b][kv][n][D].
 void UlyssesRing::pack_in(Member& m) const {
   const UlyssesShape& u = shape_;
   const RankBuffers& buf = m.local->backend->buffers();
@@ -126,33 +152,40 @@ void UlyssesRing::pack_in(Member& m) const {
   }
 }
 
-// Chunk from peer i: its tokens, placed at their positions in every head of the full sequence.
+// Chunk from group peer i: its tokens, placed at their rows of the group in every head.
 void UlyssesRing::unpack_in(Member& m) const {
   const UlyssesShape& u = shape_;
+  const CpuBackend::HostInputs to = m.heads->inputs();
   for (int i = 0; i < u.ranks; ++i) {
+    const int peer = rank_of(m.group, i);
     const float* in = m.recv.data() + i * u.in_chunk();
-    in = scatter_rows(layout_, i, u, in, u.batch * u.rank_heads, u.dim, m.q.data());
-    scatter_rows(layout_, i, u, in, 2 * u.batch * u.rank_kv_heads, u.dim, m.kv.data());
+    in = scatter_rows(layout_, group_layout_, peer, u, in, u.batch * u.rank_heads, u.dim, to.q);
+    scatter_rows(layout_, group_layout_, peer, u, in, 2 * u.batch * u.rank_kv_heads, u.dim, to.kv);
   }
 }
 
-void UlyssesRing::attend(Member& m) {
-  kernel_.reset(m.o.data(), m.lse.data());
-  kernel_.attend(m.q.data(), m.kv.data(), all_, m.o.data(), m.lse.data());
+// The rings across the groups, each member's forward in turn (virtual ranks read the blocks of
+// the others from their backends, which hold them from the unpacking).
+std::vector<IterationTiming> UlyssesRing::attend() {
+  std::vector<IterationTiming> out;
+  for (Member& m : members_) out.push_back(ring_attention_forward(m.schedule, *m.heads));
+  return out;
 }
 
-// Chunk for peer j: O [b][h][n][D] and LSE [b][h][n] of j's tokens in this rank's heads.
+// Chunk for group peer j: O [b][h][n][D] and LSE [b][h][n] of j's tokens in this rank's heads.
 void UlyssesRing::pack_out(Member& m) const {
   const UlyssesShape& u = shape_;
+  const RankBuffers& heads = m.heads->buffers();
   const std::int64_t planes = u.batch * u.rank_heads;
   for (int j = 0; j < u.ranks; ++j) {
+    const int peer = rank_of(m.group, j);
     float* out = m.send.data() + j * u.out_chunk();
-    out = gather_rows(layout_, j, u, m.o.data(), planes, u.dim, out);
-    gather_rows(layout_, j, u, m.lse.data(), planes, 1, out);
+    out = gather_rows(layout_, group_layout_, peer, u, heads.o, planes, u.dim, out);
+    gather_rows(layout_, group_layout_, peer, u, heads.lse, planes, 1, out);
   }
 }
 
-// Chunk from peer i: its heads (i * heads / P ...) of this rank's tokens, into O and LSE.
+// Chunk from group peer i: its heads (i * heads / U ...) of this rank's tokens, into O and LSE.
 void UlyssesRing::unpack_out(Member& m) const {
   const UlyssesShape& u = shape_;
   const RankBuffers& buf = m.local->backend->buffers();
@@ -163,7 +196,7 @@ void UlyssesRing::unpack_out(Member& m) const {
   }
 }
 
-// Chunk for peer j: dO of this rank's tokens in j's heads, like Q's.
+// Chunk for group peer j: dO of this rank's tokens in j's heads, like Q's.
 void UlyssesRing::pack_grad_in(Member& m) const {
   const UlyssesShape& u = shape_;
   const auto* d_o = static_cast<const float*>(m.local->backend->buffers().d_o);
@@ -175,30 +208,49 @@ void UlyssesRing::pack_grad_in(Member& m) const {
 void UlyssesRing::unpack_grad_in(Member& m) const {
   const UlyssesShape& u = shape_;
   for (int i = 0; i < u.ranks; ++i)
-    scatter_rows(layout_, i, u, m.recv.data() + i * u.grad_in_chunk(), u.batch * u.rank_heads,
-                 u.dim, m.d_o.data());
+    scatter_rows(layout_, group_layout_, rank_of(m.group, i), u,
+                 m.recv.data() + i * u.grad_in_chunk(), u.batch * u.rank_heads, u.dim,
+                 m.heads->inputs().d_o);
 }
 
-// The rank's heads' gradients over the whole sequence: one block, every key.
-void UlyssesRing::attend_backward(Member& m) {
-  const BackwardInputs in{m.q.data(), m.d_o.data(), m.o.data(), m.lse.data(), m.delta.data()};
-  backward_kernel_->prepare(in, m.dq.data());
-  backward_kernel_->attend_backward(in, m.kv.data(), all_, m.dq.data(), m.dkv.data());
+// The rings' backward: a real rank's ring on its own, or each simulated ring's members in
+// lockstep (its blocks change on the way).
+std::vector<IterationTiming> UlyssesRing::attend_backward() {
+  if (!virtual_ranks_) {
+    const RingMember me{&members_[0].schedule, members_[0].heads.get()};
+    return ring_attention_backward(std::span(&me, 1));
+  }
+  std::vector<IterationTiming> out(members_.size());
+  for (int index = 0; index < shape_.ranks; ++index) {
+    std::vector<RingMember> ring;
+    for (int g = 0; g < shape_.groups; ++g) {
+      Member& m = members_[static_cast<std::size_t>(rank_of(g, index))];
+      ring.push_back({&m.schedule, m.heads.get()});
+    }
+    std::vector<IterationTiming> timings = ring_attention_backward(ring);
+    for (int g = 0; g < shape_.groups; ++g)
+      out[static_cast<std::size_t>(rank_of(g, index))] = std::move(timings[g]);
+  }
+  return out;
 }
 
-// Chunk for peer j: dQ of j's tokens in this rank's heads, then dK and dV in its kv heads.
+// Chunk for group peer j: dQ of j's tokens in this rank's heads, then dK and dV in its kv heads.
 void UlyssesRing::pack_grad_out(Member& m) const {
   const UlyssesShape& u = shape_;
+  const RankBuffers& heads = m.heads->buffers();
   const std::int64_t kv_planes = u.batch * u.rank_kv_heads;
   for (int j = 0; j < u.ranks; ++j) {
+    const int peer = rank_of(m.group, j);
     float* out = m.send.data() + j * u.grad_out_chunk();
-    out = gather_rows(layout_, j, u, m.dq.data(), u.batch * u.rank_heads, u.dim, out);
-    for (const float* part : {m.dkv.data(), m.dkv.data() + kv_planes * u.seq * u.dim})
-      out = gather_rows(layout_, j, u, part, kv_planes, u.dim, out);
+    out =
+        gather_rows(layout_, group_layout_, peer, u, heads.dq, u.batch * u.rank_heads, u.dim, out);
+    for (const float* part : {heads.dkv_home, heads.dkv_home + kv_planes * u.tokens * u.dim})
+      out = gather_rows(layout_, group_layout_, peer, u, part, kv_planes, u.dim, out);
   }
 }
 
-// Chunk from peer i: dQ of its heads, dK and dV of its kv heads, summed where ranks share one.
+// Chunk from group peer i: dQ of its heads, dK and dV of its kv heads, summed where ranks share
+// one.
 void UlyssesRing::unpack_grad_out(Member& m) const {
   const UlyssesShape& u = shape_;
   const RankBuffers& buf = m.local->backend->buffers();
@@ -213,18 +265,20 @@ void UlyssesRing::unpack_grad_out(Member& m) const {
 }
 
 std::vector<double> UlyssesRing::exchange(std::size_t chunk) {
-  std::vector<double> ms;
   if (!virtual_ranks_) {
     const auto begin = std::chrono::steady_clock::now();
-    all_to_all(rt_.world(), members_[0].send.data(), members_[0].recv.data(), chunk);
+    all_to_all(group_comm_->get(), members_[0].send.data(), members_[0].recv.data(), chunk);
     return {ms_since(begin)};
   }
-  // virtual ranks: each receives its chunk of every member's send
-  for (std::size_t r = 0; r < members_.size(); ++r) {
+  // virtual ranks: each receives its chunk of every group peer's send
+  std::vector<double> ms;
+  for (Member& to : members_) {
     const auto begin = std::chrono::steady_clock::now();
-    for (std::size_t i = 0; i < members_.size(); ++i)
-      copy_floats(members_[i].send.data() + r * chunk, members_[r].recv.data() + i * chunk, 1,
+    for (int i = 0; i < shape_.ranks; ++i) {
+      const Member& from = members_[static_cast<std::size_t>(rank_of(to.group, i))];
+      copy_floats(from.send.data() + to.index * chunk, to.recv.data() + i * chunk, 1,
                   static_cast<std::int64_t>(chunk));
+    }
     ms.push_back(ms_since(begin));
   }
   return ms;
@@ -242,43 +296,40 @@ std::vector<IterationTiming> UlyssesRing::backward() {
               &UlyssesRing::unpack_grad_out});
 }
 
-// A ring of one exchanges with itself: its chunk for "peer 0" is its own, so the same phases
-// run with a copy in place of the exchange.
+// A group of one exchanges with itself: its chunk for "peer 0" is its own, so the same phases
+// run with a copy in place of the exchange. The ring's steps become the pass's first R steps; the
+// all-to-alls are exposed communication of step 0 (in) and step R (out).
 std::vector<IterationTiming> UlyssesRing::run(const Phases& phases) {
-  const int P = layout_.ranks();
-  std::vector<IterationTiming> out(members_.size());
+  const int P = layout_.ranks(), U = static_cast<int>(shape_.ranks);
+  const auto R = static_cast<std::size_t>(shape_.groups);
   std::vector<double> busy(members_.size(), 0.0);  // each member's packing and unpacking
-  for (auto& t : out) {
-    t.compute_ms.assign(static_cast<std::size_t>(P), 0.0);
-    t.wait_ms = t.comm_ms = t.compute_ms;
-  }
-  auto timed = [](auto&& work) {
-    const auto begin = std::chrono::steady_clock::now();
-    work();
-    return ms_since(begin);
-  };
   auto each_member = [&](auto phase) {
-    for (std::size_t k = 0; k < members_.size(); ++k)
-      busy[k] += timed([&] { (this->*phase)(members_[k]); });
+    for (std::size_t k = 0; k < members_.size(); ++k) {
+      const auto begin = std::chrono::steady_clock::now();
+      (this->*phase)(members_[k]);
+      busy[k] += ms_since(begin);
+    }
   };
   auto swap_in_place = [&](std::int64_t chunk) {
-    if (P > 1) return exchange(static_cast<std::size_t>(chunk));
+    if (U > 1) return exchange(static_cast<std::size_t>(chunk));
     for (Member& m : members_) std::copy_n(m.send.data(), chunk, m.recv.data());
     return std::vector<double>(members_.size(), 0.0);
   };
   each_member(phases.pack_in);
   const std::vector<double> in = swap_in_place(phases.in_chunk);
   each_member(phases.unpack_in);
-  for (std::size_t k = 0; k < members_.size(); ++k)
-    out[k].compute_ms[0] = timed([&] { (this->*phases.compute)(members_[k]); });
+  std::vector<IterationTiming> out = (this->*phases.compute)();
   each_member(phases.pack_out);
   const std::vector<double> back = swap_in_place(phases.out_chunk);
   each_member(phases.unpack_out);
   for (std::size_t k = 0; k < members_.size(); ++k) {
     IterationTiming& t = out[k];
-    t.comm_ms[0] = t.wait_ms[0] = in[k];
-    if (P > 1) t.comm_ms[1] = t.wait_ms[1] = back[k];
-    t.total_ms = t.wall_ms = busy[k] + t.compute_ms[0] + in[k] + back[k];
+    for (auto* steps : {&t.compute_ms, &t.comm_ms, &t.wait_ms})
+      steps->resize(static_cast<std::size_t>(P), 0.0);
+    t.comm_ms[0] += in[k], t.wait_ms[0] += in[k];
+    if (U > 1) t.comm_ms[R] += back[k], t.wait_ms[R] += back[k];
+    t.total_ms += busy[k] + in[k] + back[k];
+    t.wall_ms += busy[k] + in[k] + back[k];
   }
   return out;
 }

@@ -1,11 +1,15 @@
-// DeepSpeed-Ulysses on CPU ranks: an all-to-all turns this process's sequence shards of Q, K and V
-// into head shards (heads / P heads, every token), each rank attends its heads over the whole
-// sequence with the block kernel, and a second all-to-all brings O and LSE back to the sequence
-// shards, where the check and the results read them as after a ring. The backward reverses it:
-// an all-to-all of dO to the head shards (Q, K, V, O and LSE are still there from the forward),
-// each rank's heads' gradients over the whole sequence, an all-to-all of dQ, dK, dV back (a kv
-// head replicated to several ranks gets the sum of their shares). Real ranks exchange one
-// send/receive per peer (bounded by the peer timeout); the virtual ranks of one process copy.
+// DeepSpeed-Ulysses on CPU ranks, and USP's hybrid of it with the ring (hybrid:UxR). The ranks form
+// groups of U consecutive ranks (plain Ulysses: one group of every rank). An all-to-all inside each
+// group turns the rank's sequence shards of Q, K and V into head shards: heads / U heads over the
+// group's tokens. The ranks at the same place of every group then form a ring of R members across
+// the groups, which runs the ring algorithm itself (ring_attention_forward, on a CpuBackend of the
+// rank's heads); with one group that ring has one member, whose block is every token. A second
+// all-to-all brings O and LSE back to the sequence shards, where the check and the results read
+// them as after a ring. The backward reverses it: an all-to-all of dO to the head shards (Q, K, V,
+// O and LSE are still there from the forward), the ring's backward (ring_attention_backward), an
+// all-to-all of dQ, dK, dV back (a kv head replicated to several ranks gets the sum of their
+// shares). Real ranks exchange over communicators made once per case (the group's, the ring's),
+// every wait bounded by the peer timeout; the virtual ranks of one process copy.
 #pragma once
 
 #include <cstddef>
@@ -16,11 +20,12 @@
 
 #include "core/BenchmarkCase.hpp"
 #include "distributed/MpiRuntime.hpp"
+#include "distributed/SubCommunicator.hpp"
 #include "ring/BackendFactory.hpp"
+#include "ring/RingSchedule.hpp"
 #include "ring/StepTimer.hpp"
 #include "ring/UlyssesShape.hpp"
-#include "ring/cpu/CpuBackwardKernel.hpp"
-#include "ring/cpu/CpuBlockKernel.hpp"
+#include "ring/cpu/CpuBackend.hpp"
 
 namespace ringbench {
 
@@ -29,56 +34,56 @@ class UlyssesRing {
   // `locals`: this process's ranks (one, or every virtual rank), their inputs generated.
   UlyssesRing(const BenchmarkCase& c, const SequenceLayout& layout, const MpiRuntime& rt,
               std::span<LocalRank> locals);
-  // One forward pass of every local rank: step 0 the all-to-all in and the attention, step 1 the
-  // all-to-all out.
+  // One forward pass of every local rank. Steps 0..R-1 are the ring's across the groups, the
+  // all-to-all in counted at step 0, the all-to-all out at step R (step 1 of plain Ulysses).
   std::vector<IterationTiming> forward();
-  // One backward pass of every local rank, after a forward (whose head shards it reads): step 0
-  // the all-to-all of dO and the gradients, step 1 the all-to-all of dQ, dK, dV. Leaves dQ and
-  // dK, dV (dkv_home) in each backend's buffers, as the ring's backward does.
+  // One backward pass of every local rank, after a forward (whose head shards it reads), timed
+  // the same way. Leaves dQ and dK, dV (dkv_home) in each backend's buffers, as the ring's does.
   std::vector<IterationTiming> backward();
 
  private:
   struct Member {
-    LocalRank* local;
-    std::vector<float> send, recv;           // [peer][chunk]
-    std::vector<float> q, kv, o, lse;        // the rank's heads over every token
-    std::vector<float> d_o, dq, delta, dkv;  // the backward's, the same heads (empty in fwd)
+    LocalRank* local;                   // the rank's sequence shard
+    int group, index;                   // its group, and its place in it (and its ring)
+    std::vector<float> send, recv;      // [group peer][chunk]
+    std::unique_ptr<CpuBackend> heads;  // its heads over its group's tokens
+    RingSchedule schedule;              // member `group` of the ring across the groups
   };
-  // What a pass does, in order, for every member: pack its chunks for the peers, exchange them,
-  // unpack, compute, pack the results, exchange them, unpack. Step 0 times the first exchange and
-  // the compute, step 1 the second exchange.
+  // What a pass does, in order: every member packs its chunks for its group peers, the groups
+  // exchange them, every member unpacks; the rings across the groups compute; then pack, exchange
+  // and unpack the results.
   struct Phases {
     void (UlyssesRing::*pack_in)(Member&) const;
     std::int64_t in_chunk;
     void (UlyssesRing::*unpack_in)(Member&) const;
-    void (UlyssesRing::*compute)(Member&);
+    std::vector<IterationTiming> (UlyssesRing::*compute)();
     void (UlyssesRing::*pack_out)(Member&) const;
     std::int64_t out_chunk;
     void (UlyssesRing::*unpack_out)(Member&) const;
   };
   std::vector<IterationTiming> run(const Phases& phases);
 
+  std::vector<std::unique_ptr<CpuBackend>> make_head_backends(const BenchmarkCase& c);
   void pack_in(Member& m) const;
   void unpack_in(Member& m) const;
-  void attend(Member& m);
+  std::vector<IterationTiming> attend();
   void pack_out(Member& m) const;
   void unpack_out(Member& m) const;
   void pack_grad_in(Member& m) const;
   void unpack_grad_in(Member& m) const;
-  void attend_backward(Member& m);
+  std::vector<IterationTiming> attend_backward();
   void pack_grad_out(Member& m) const;
   void unpack_grad_out(Member& m) const;
-  // The exchange of every member's [peer][chunk]; the ms each member's part took.
+  // The exchange of every member's [peer][chunk] inside its group; the ms each member's part took.
   std::vector<double> exchange(std::size_t chunk);
+  int rank_of(int group, int index) const { return group * static_cast<int>(shape_.ranks) + index; }
 
   const MpiRuntime& rt_;
   const SequenceLayout& layout_;
   UlyssesShape shape_;
-  std::vector<PositionRun> all_runs_;
+  SequenceLayout group_layout_;  // the ring across the groups: member g holds group g's tokens
+  std::optional<SubCommunicator> group_comm_, ring_comm_;  // real ranks: its group, its ring
   std::vector<Member> members_;
-  CpuBlockKernel kernel_;                             // the full-sequence problem of a rank's heads
-  std::optional<CpuBackwardKernel> backward_kernel_;  // the same, for cases with a backward
-  BlockMask all_;                                     // every token against every token
   bool virtual_ranks_;
 };
 

@@ -2,18 +2,22 @@
 
 #include <algorithm>
 
+#include "ring/MemoryPlan.hpp"
+
 namespace ringbench {
 
-UlyssesShape ulysses_shape(const ProblemSpec& spec, int ranks) {
+UlyssesShape ulysses_shape(const BenchmarkCase& c, int ranks) {
+  const ProblemSpec& spec = c.spec;
   UlyssesShape u;
-  u.ranks = ranks;
-  u.seq = spec.seq_len;
+  u.ranks = c.head_group_ranks(ranks);
+  u.groups = ranks / u.ranks;
   u.n = spec.seq_len / ranks;
+  u.tokens = spec.seq_len / u.groups;
   u.batch = spec.batch;
   u.heads = spec.heads;
   u.kv_heads = spec.effective_kv_heads();
   u.dim = spec.head_dim;
-  u.rank_heads = spec.heads / ranks;
+  u.rank_heads = spec.heads / u.ranks;
   u.group = u.heads / u.kv_heads;
   u.rank_kv_heads = std::max<std::int64_t>(1, u.rank_heads / u.group);
   return u;
@@ -27,16 +31,22 @@ ProblemSpec UlyssesShape::rank_spec(const ProblemSpec& spec) const {
   return s;
 }
 
-std::int64_t UlyssesShape::held_values(bool backward) const {
-  const std::int64_t exchange = 2 * ranks * std::max(in_chunk(), out_chunk());  // send, receive
-  const std::int64_t q = batch * rank_heads * seq * dim, kv = 2 * batch * rank_kv_heads * seq * dim;
-  const std::int64_t rows = batch * rank_heads * seq;
-  const std::int64_t forward = exchange + q + kv + q + rows;  // Q, K/V, O, LSE of the heads
-  return backward ? forward + 2 * q + rows + kv : forward;    // dO, dQ, D, dK/dV
+SequenceLayout UlyssesShape::group_layout(LayoutKind kind) const {
+  // one group holds every token in position order, whatever the ranks' layout
+  return SequenceLayout(groups == 1 ? LayoutKind::contiguous : kind, tokens * groups,
+                        static_cast<int>(groups));
 }
 
-std::size_t ulysses_host_bytes(const ProblemSpec& spec, int ranks, bool backward) {
-  return static_cast<std::size_t>(ulysses_shape(spec, ranks).held_values(backward)) * sizeof(float);
+std::int64_t UlyssesShape::exchange_values() const {
+  return 2 * ranks * std::max(in_chunk(), out_chunk());  // the backward's chunks are no larger
+}
+
+std::size_t ulysses_host_bytes(const BenchmarkCase& c, int ranks) {
+  const UlyssesShape u = ulysses_shape(c, ranks);
+  const bool backward = has_backward(c.pass);
+  const int received = u.groups > 1 ? 2 : 0;  // a ring of one group receives nothing
+  return static_cast<std::size_t>(u.exchange_values()) * sizeof(float) +
+         plan_host_rank(u.rank_spec(c.spec), u.tokens, backward, received);
 }
 
 }  // namespace ringbench

@@ -1,7 +1,7 @@
-// The schemes beside the ring on CPU ranks and virtual ranks: allgather, allgather-pipelined and
-// ulysses against the same float64 check as the ring (forward and gradients) for every layout and
-// a range of patterns (GQA, kv heads replicated under ulysses), traffic equal to each formula,
-// memory to its plan; run under mpirun with 1..4 ranks.
+// The schemes beside the ring on CPU ranks and virtual ranks: allgather, allgather-pipelined,
+// ulysses and hybrid:UxR against the same float64 check as the ring (forward and gradients) for
+// every layout and a range of patterns (GQA, kv heads replicated under ulysses), traffic equal to
+// each formula, memory to its plan; run under mpirun with 1..4 ranks.
 #include <algorithm>
 #include <numeric>
 
@@ -114,7 +114,7 @@ TEST_CASE("ulysses equals the float64 reference and moves its all-to-alls, both 
               REQUIRE(std::max({g.dq_rel_err, g.dk_rel_err, g.dv_rel_err}) < 2e-6);
             }
             if (!rt.is_root()) continue;
-            const UlyssesShape u = ulysses_shape(c.spec, P);
+            const UlyssesShape u = ulysses_shape(c, P);
             const std::int64_t forward = has_forward(pass) ? u.in_chunk() + u.out_chunk() : 0;
             const std::int64_t backward =
                 has_backward(pass) ? u.grad_in_chunk() + u.grad_out_chunk() : 0;
@@ -123,4 +123,61 @@ TEST_CASE("ulysses equals the float64 reference and moves its all-to-alls, both 
             REQUIRE(out.record.summary.at("peak_mem_bytes") ==
                     static_cast<double>(plan_rank_bytes(c, c.spec.seq_len / P)));
           }
+}
+
+TEST_CASE("hybrid:UxR equals the float64 reference for every split of the ranks, both passes",
+          "[mpi][scheme]") {
+  const MpiRuntime& rt = runtime();
+  for (int virtual_ranks : {0, 4}) {
+    const int P = rt.size() == 1 && virtual_ranks > 1 ? virtual_ranks : rt.size();
+    for (int U = 1; U <= P; ++U) {
+      if (P % U != 0) continue;
+      const int R = P / U;
+      for (auto pass : {PassKind::fwd, PassKind::fwdbwd, PassKind::bwd})
+        for (const std::int64_t kv_heads : {12, 2})
+          for (const std::string mask : {"none", "causal", "window:5:3", "blocksparse:8:0.3"})
+            for (auto layout : {LayoutKind::contiguous, LayoutKind::zigzag, LayoutKind::striped}) {
+              BenchmarkCase c = scheme_case(SchemeKind::hybrid, mask, layout);
+              c.set_scheme({SchemeKind::hybrid, U, R});
+              c.spec.heads = 12;  // divisible by 1..4 ranks
+              c.spec.kv_heads = kv_heads;
+              c.pass = pass;
+              c.virtual_ranks = rt.size() == 1 ? virtual_ranks : 0;
+              const std::int64_t per_rank = 12 / U, group = 12 / kv_heads;
+              INFO(c.scheme_text() << " " << to_string(pass) << " " << mask << " "
+                                   << to_string(layout) << " kv " << kv_heads << " P=" << P);
+              if ((per_rank % group != 0 && group % per_rank != 0) ||
+                  (layout == LayoutKind::striped && R > 1)) {  // refused, naming the key
+                REQUIRE_THROWS_AS(validate(c, rt.size()), ConfigError);
+                continue;
+              }
+              const BenchmarkOutcome out = run_ring_benchmark(c, rt);
+              REQUIRE_FALSE(out.check_failed);
+              REQUIRE(out.record.check->rel_err < 1e-6);
+              if (has_backward(pass)) {
+                const GradientErrors& g = *out.record.check->gradients;
+                REQUIRE(std::max({g.dq_rel_err, g.dk_rel_err, g.dv_rel_err}) < 2e-6);
+              }
+              if (!rt.is_root()) continue;
+              // the all-to-alls of a group, and a dense ring of R members on the rank's heads
+              const UlyssesShape u = ulysses_shape(c, P);
+              REQUIRE((u.ranks == U && u.groups == R && u.tokens == c.spec.seq_len / R));
+              const std::int64_t kv = 2 * u.rank_kv_heads * u.tokens * u.dim;
+              std::int64_t values = 0;
+              if (has_forward(pass))
+                values += (U - 1) * (u.in_chunk() + u.out_chunk()) + (R - 1) * kv;
+              if (has_backward(pass))
+                values += (U - 1) * (u.grad_in_chunk() + u.grad_out_chunk()) +
+                          (R > 1 ? (R - 1) * 2 * kv + 2 * kv : 0);
+              const double sent = out.record.summary.at("bytes_sent_per_rank");
+              if (mask == "none" || mask == "causal")
+                REQUIRE(sent == static_cast<double>(values * 4));
+              else  // a sparse ring passes on only the blocks and rows its members read
+                REQUIRE(sent <= static_cast<double>(values * 4));
+              REQUIRE(out.record.summary.at("peak_mem_bytes") ==
+                      static_cast<double>(plan_rank_bytes(c, c.spec.seq_len / P)));
+            }
+    }
+    if (rt.size() > 1) break;  // virtual ranks only in a one-rank run
+  }
 }

@@ -111,50 +111,57 @@ ComputeQuery compute_query(const BenchmarkCase& c, const PlanCluster& cluster, b
           c.spec.mask};
 }
 
-// Ulysses: the all-to-all in, each rank's heads over the whole sequence, the all-to-all out, one
-// after another (UlyssesRing). An all-to-all moves P - 1 chunks each way, to the peers of its
-// host over the intra-node link and to the others over the inter-node one.
-RingPrediction predict_ulysses(const BenchmarkCase& c, const PlanCluster& cluster,
-                               const ComputeModel& model, const AttentionPattern& pattern,
-                               RingPrediction out) {
-  const int P = cluster.ranks;
-  const UlyssesShape u = ulysses_shape(c.spec, P);
+namespace {
+// Ulysses and the hybrid: the all-to-all in, the ring across the groups on the rank's heads (the
+// ring's own prediction, a ring of one for plain Ulysses), the all-to-all out, one after another
+// (UlyssesRing). An all-to-all moves U - 1 chunks each way, to the peers of its host over the
+// intra-node link and to the others over the inter-node one; groups of consecutive ranks put a
+// host's ranks in as few groups as they can, so the ring across groups leaves the host unless a
+// host holds several groups.
+RingPrediction predict_head_sharded(const BenchmarkCase& c, const PlanCluster& cluster,
+                                    const ComputeModel& model, RingPrediction out) {
+  const UlyssesShape u = ulysses_shape(c, cluster.ranks);
+  const int U = static_cast<int>(u.ranks), R = static_cast<int>(u.groups);
   const double element =
       double(travelling_block(c, u.n).kv) / double(2 * u.batch * u.kv_heads * u.n * u.dim);
-  const int local = cluster.one_process ? P : std::min(P, std::max(1, cluster.ranks_per_host));
+  const int per_host = std::max(1, cluster.ranks_per_host);
+  const int local = cluster.one_process ? U : std::min(U, per_host);
   auto all_to_all_ms = [&](double chunk_bytes) {
     return (local - 1) * cluster.intra.ms(chunk_bytes) +
-           (P - local) * cluster.inter.ms(chunk_bytes);
+           (U - local) * cluster.inter.ms(chunk_bytes);
   };
-  const std::vector<PositionRun> all = u.all_runs();
-  const BlockMask mask{&pattern, all, all, 0, false};
-  const ProblemSpec heads = u.rank_spec(c.spec);
-  const double flops = block_flops(heads, pattern, all, all);
-  // each pass: its all-to-all in, its attention (forward or gradients), its all-to-all out
-  auto pass = [&](bool backward, double in_bytes, double out_bytes) {
-    const ComputeQuery query = compute_query(c, cluster, backward);
-    const double work = flops * (backward ? kBackwardFlopsPerForward : 1.0);
-    const ChosenCurve curve = model.curve(query, whole_boxes(mask, heads.heads), work);
-    const double moved = P > 1 ? all_to_all_ms(in_bytes) + all_to_all_ms(out_bytes) : 0.0;
-    out.compute_ms += curve.curve.ms(work);
-    out.transfer_ms += moved;
-    out.bytes_per_rank += (P - 1) * (in_bytes + out_bytes);
-    out.notes.push_back(std::string(backward ? "backward" : "forward") +
-                        " (ulysses, all-to-all then attention then all-to-all): " + curve.words);
+  BenchmarkCase heads = c;
+  heads.spec = u.rank_spec(c.spec);
+  heads.set_scheme({});
+  if (R == 1) heads.layout = LayoutKind::contiguous;  // one group: every token in order
+  PlanCluster across = cluster;
+  across.ranks = R;
+  across.ranks_per_host = cluster.one_process ? R : std::max(1, per_host / U);
+  across.memory_per_rank = 0;  // this case's memory is the whole rank's, judged above
+  const RingPrediction ring = predict_ring(heads, across, model);
+  double moved = 0, bytes = 0;
+  auto pass = [&](double in_bytes, double out_bytes) {
+    if (U > 1) moved += all_to_all_ms(in_bytes) + all_to_all_ms(out_bytes);
+    bytes += (U - 1) * (in_bytes + out_bytes);
   };
-  out.compute_ms = out.transfer_ms = out.bytes_per_rank = 0.0;
-  if (has_forward(c.pass))
-    pass(false, double(u.in_chunk()) * element, double(u.out_chunk()) * sizeof(float));
+  if (has_forward(c.pass)) pass(double(u.in_chunk()) * element, double(u.out_chunk()) * 4.0);
   if (has_backward(c.pass))
-    pass(true, double(u.grad_in_chunk()) * element, double(u.grad_out_chunk()) * sizeof(float));
-  out.iteration_ms = out.compute_ms + out.transfer_ms;
-  out.exposed_ms = out.transfer_ms;
-  out.flops = (has_forward(c.pass) ? attention_flops(c.spec) : 0.0) +
-              (has_backward(c.pass) ? kBackwardFlopsPerForward * attention_flops(c.spec) : 0.0);
+    pass(double(u.grad_in_chunk()) * element, double(u.grad_out_chunk()) * 4.0);
+  out.compute_ms = ring.compute_ms;
+  out.transfer_ms = ring.transfer_ms + moved;
+  out.iteration_ms = ring.iteration_ms + moved;
+  out.exposed_ms = std::max(0.0, out.iteration_ms - out.compute_ms);
+  out.bytes_per_rank = ring.bytes_per_rank + bytes;
+  out.flops = ring.flops * U;  // the ring's problem is the rank's heads: 1/U of the work
   out.tflops_per_rank =
-      out.iteration_ms > 0 ? out.flops / (out.iteration_ms * 1e-3) / P / 1e12 : 0.0;
+      out.iteration_ms > 0 ? out.flops / (out.iteration_ms * 1e-3) / cluster.ranks / 1e12 : 0.0;
+  for (const std::string& note : ring.notes)
+    out.notes.push_back(c.scheme_text() + " (all-to-all in groups of " + std::to_string(U) +
+                        ", a ring of " + std::to_string(R) + " across them): " + note);
   return out;
 }
+
+}  // namespace
 
 RingPrediction predict_ring(const BenchmarkCase& c, const PlanCluster& cluster,
                             const ComputeModel& model) {
@@ -174,7 +181,7 @@ RingPrediction predict_ring(const BenchmarkCase& c, const PlanCluster& cluster,
   // virtual ranks hold a backend each; emulated members share one
   const double held = out.memory_bytes * (cluster.one_process && !cluster.emulated ? P : 1);
   out.fits = cluster.memory_per_rank <= 0 || needed_bytes(c, held) <= cluster.memory_per_rank;
-  if (c.scheme == SchemeKind::ulysses) return predict_ulysses(c, cluster, model, *pattern, out);
+  if (shards_heads(c.scheme)) return predict_head_sharded(c, cluster, model, out);
 
   // Every rank's schedule and step costs, rank by rank in parallel (a sparse pattern's exact
   // counts at thousands of ranks are millions of box counts).

@@ -28,12 +28,15 @@ timeout 300 "${mpirun[@]}" -np 2 "$ringbench" run "${shape[@]}" --seq-len 2K --m
 # ulysses' backward too (its all-to-alls of dO and of dQ, dK, dV; the backward curve of cal2)
 timeout 300 "${mpirun[@]}" -np 2 "$ringbench" run "${shape[@]}" --seq-len 2K --mask causal \
   --layout zigzag --scheme ulysses --pass fwdbwd --output "$dir/runs.h5" >/dev/null
+# the hybrid: Ulysses in groups of 2 virtual ranks, the ring across the 2 groups
+timeout 300 "$ringbench" run "${shape[@]}" --seq-len 2K --mask causal --layout zigzag \
+  --virtual-ranks 4 --scheme hybrid:2x2 --output "$dir/runs.h5" >/dev/null
 
 out=$("$ringbench" plan --calibration "$dir/cal1.h5" "$dir/cal2.h5" --validate "$dir/runs.h5" \
       --max-error 1.5) || { echo "$out"; fail "plan --validate found a run off by more than 150 % or a memory plan differing"; }
 echo "$out"
-[ "$(grep -c ' exact$' <<<"$out")" = 8 ] || fail "not 8 runs with the memory exactly as planned"
-grep -qE '^# 8 runs predicted: median \|error\| [0-9.]+ %, largest [0-9.]+ %' <<<"$out" || fail "no error summary"
+[ "$(grep -c ' exact$' <<<"$out")" = 9 ] || fail "not 9 runs with the memory exactly as planned"
+grep -qE '^# 9 runs predicted: median \|error\| [0-9.]+ %, largest [0-9.]+ %' <<<"$out" || fail "no error summary"
 
 table=$("$ringbench" plan --calibration "$dir/cal2.h5" "${shape[@]}" --seq-len 64K --mask causal \
         --layout zigzag --gpus 1,2,4,3 --gpus-per-node 2 --csv "$dir/plan.csv")
