@@ -254,10 +254,11 @@ namespace {
 // holding what one rank of an R-rank layout of the same kind holds (contiguous and zigzag only).
 void validate_head_sharding(const BenchmarkCase& c, int P) {
   const std::string scheme = c.scheme_text();
-  if (c.device != DeviceKind::cpu)
+  if (c.device != DeviceKind::cpu && c.virtual_ranks <= 1 && P > 1)
     throw ConfigError("scheme", scheme,
-                      "ring, allgather or allgather-pipelined on device cuda (" + scheme +
-                          " runs on CPU ranks; its GPU path is not built yet)");
+                      "ring, allgather or allgather-pipelined across GPUs (" + scheme +
+                          " runs on CPU ranks and on the virtual ranks of one GPU; its NCCL "
+                          "all-to-all between GPUs is not built yet)");
   if (c.scheme == SchemeKind::hybrid && c.scheme_group_ranks * c.scheme_groups != P)
     throw ConfigError("scheme", scheme,
                       "hybrid:UxR with U x R = the ring's " + std::to_string(P) +

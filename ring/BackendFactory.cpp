@@ -13,14 +13,35 @@
 #include "ring/MemoryPlan.hpp"
 #include "ring/cpu/CpuBackend.hpp"
 #include "ring/cpu/EmulatedHostTransport.hpp"
+#include "ring/cpu/HostRowCopier.hpp"
 #include "ring/cpu/RelayTransport.hpp"
 #ifdef RINGBENCH_HAVE_CUDA
 #include "ring/cuda/CudaBackendFactory.hpp"
+#include "ring/cuda/DeviceRowCopier.hpp"
 #endif
 
 namespace ringbench {
 
 namespace {
+
+// The CPU backends of one ring of `ranks` members simulated in this process (virtual ranks):
+// each receives the forward's blocks as copies of their owners' and the backward's through a
+// relay (its blocks change on the way).
+std::vector<std::unique_ptr<CpuBackend>> make_virtual_cpu_ring(const ProblemSpec& spec,
+                                                               std::int64_t local_len, int ranks,
+                                                               int threads, bool backward,
+                                                               int received) {
+  auto ring = std::make_shared<VirtualRing>();
+  auto relay = std::make_shared<RelayRing>(ranks);  // the backward's blocks change on the way
+  std::vector<std::unique_ptr<CpuBackend>> backends;
+  for (int r = 0; r < ranks; ++r) {
+    backends.push_back(std::make_unique<CpuBackend>(
+        spec, local_len, std::make_unique<HostCopyTransport>(ring, r), threads, backward,
+        backward ? std::make_unique<RelayTransport>(relay, r) : nullptr, received));
+    ring->local_blocks.push_back(backends.back()->buffers().kv_local);
+  }
+  return backends;
+}
 
 std::vector<std::unique_ptr<RankBackend>> make_cpu_backends(
     const BenchmarkCase& c, const SequenceLayout& layout, const MpiRuntime& rt,
@@ -81,22 +102,6 @@ int cpu_threads(const MpiRuntime& rt) {
   return std::max(1, cores / rt.local_size());
 }
 
-std::vector<std::unique_ptr<CpuBackend>> make_virtual_cpu_ring(const ProblemSpec& spec,
-                                                               std::int64_t local_len, int ranks,
-                                                               int threads, bool backward,
-                                                               int received) {
-  auto ring = std::make_shared<VirtualRing>();
-  auto relay = std::make_shared<RelayRing>(ranks);  // the backward's blocks change on the way
-  std::vector<std::unique_ptr<CpuBackend>> backends;
-  for (int r = 0; r < ranks; ++r) {
-    backends.push_back(std::make_unique<CpuBackend>(
-        spec, local_len, std::make_unique<HostCopyTransport>(ring, r), threads, backward,
-        backward ? std::make_unique<RelayTransport>(relay, r) : nullptr, received));
-    ring->local_blocks.push_back(backends.back()->buffers().kv_local);
-  }
-  return backends;
-}
-
 void release_device_resources() {
 #ifdef RINGBENCH_HAVE_CUDA
   release_cuda_resources();
@@ -122,21 +127,33 @@ DeviceMemory device_memory(DeviceKind device, const MpiRuntime& rt) {
           static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * page / rt.local_size()};
 }
 
+std::vector<std::unique_ptr<RankBackend>> make_backends(const BenchmarkCase& c,
+                                                        const SequenceLayout& layout,
+                                                        const MpiRuntime& rt,
+                                                        const std::vector<int>& ranks) {
+  if (c.device == DeviceKind::cpu) return make_cpu_backends(c, layout, rt, ranks);
+#ifdef RINGBENCH_HAVE_CUDA
+  return make_cuda_backends(c, layout, rt, ranks);
+#else
+  throw ConfigError("device", "cuda", "cpu (this build has no CUDA backend)");
+#endif
+}
+
+std::unique_ptr<RowCopier> make_row_copier(const BenchmarkCase& c) {
+  if (c.device == DeviceKind::cpu) return std::make_unique<HostRowCopier>();
+#ifdef RINGBENCH_HAVE_CUDA
+  return std::make_unique<DeviceRowCopier>(c.timeout_s);
+#else
+  throw ConfigError("device", "cuda", "cpu (this build has no CUDA backend)");
+#endif
+}
+
 std::vector<LocalRank> make_local_ranks(const BenchmarkCase& c, const SequenceLayout& layout,
                                         const MpiRuntime& rt,
                                         std::shared_ptr<const AttentionPattern> pattern) {
   if (c.emulated(rt.size())) return make_emulated_members(c, layout, rt, std::move(pattern));
   const std::vector<int> ranks = local_ring_ranks(c, rt);
-  std::vector<std::unique_ptr<RankBackend>> backends;
-  if (c.device == DeviceKind::cpu) {
-    backends = make_cpu_backends(c, layout, rt, ranks);
-  } else {
-#ifdef RINGBENCH_HAVE_CUDA
-    backends = make_cuda_backends(c, layout, rt, ranks);
-#else
-    throw ConfigError("device", "cuda", "cpu (this build has no CUDA backend)");
-#endif
-  }
+  std::vector<std::unique_ptr<RankBackend>> backends = make_backends(c, layout, rt, ranks);
   std::vector<LocalRank> locals;
   const int last_needed = ring_last_needed_step(layout, *pattern, c.spec.heads);
   for (std::size_t i = 0; i < ranks.size(); ++i)

@@ -13,6 +13,7 @@
 #include "ring/EmulatedRing.hpp"
 #include "ring/RankBackend.hpp"
 #include "ring/RingSchedule.hpp"
+#include "ring/RowCopier.hpp"
 #include "ring/cpu/CpuBackend.hpp"
 
 namespace ringbench {
@@ -42,14 +43,16 @@ DeviceMemory device_memory(DeviceKind device, const MpiRuntime& rt);
 // OpenMP threads of one CPU rank: this host's cores shared among its ranks.
 int cpu_threads(const MpiRuntime& rt);
 
-// The CPU backends of one ring of `ranks` members simulated in this process (virtual ranks):
-// each receives the forward's blocks as copies of their owners' and the backward's through a
-// relay (its blocks change on the way). Their tokens are set afterwards (generate_inputs, or the
-// inputs a resharding scheme writes).
-std::vector<std::unique_ptr<CpuBackend>> make_virtual_cpu_ring(const ProblemSpec& spec,
-                                                               std::int64_t local_len, int ranks,
-                                                               int threads, bool backward,
-                                                               int received);
+// The backends of `ranks` of a ring of case `c` on `layout`, on the case's device, as
+// make_local_ranks makes them (also for the rings a scheme builds of its own, such as the ring
+// across Ulysses groups).
+std::vector<std::unique_ptr<RankBackend>> make_backends(const BenchmarkCase& c,
+                                                        const SequenceLayout& layout,
+                                                        const MpiRuntime& rt,
+                                                        const std::vector<int>& ranks);
+
+// Row moves in the memory where ranks of `c` compute (host memory, or this process's GPU).
+std::unique_ptr<RowCopier> make_row_copier(const BenchmarkCase& c);
 
 // Frees what the device backends keep between cases (the NCCL communicator); call before MPI ends.
 void release_device_resources();

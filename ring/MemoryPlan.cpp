@@ -140,8 +140,8 @@ DeviceMemoryPlan plan_device_rank(const BenchmarkCase& c, std::int64_t n, RankRo
 }
 
 int received_blocks(SchemeKind scheme, int ranks) {
-  if (shards_heads(scheme)) return 0;  // its K/V arrive by heads (UlyssesRing)
-  return gathers_blocks(scheme) ? std::max(0, ranks - 1) : 2;
+  if (shards_heads(scheme) || ranks == 1) return 0;  // by heads (UlyssesRing); a ring of one
+  return gathers_blocks(scheme) ? ranks - 1 : 2;
 }
 
 std::size_t plan_host_rank(const ProblemSpec& spec, std::int64_t n, bool backward, int received) {
@@ -164,11 +164,11 @@ TravellingBlock travelling_block(const BenchmarkCase& c, std::int64_t n) {
 std::size_t plan_rank_bytes(const BenchmarkCase& c, std::int64_t n, RankRole role) {
   const int ranks = static_cast<int>(c.spec.seq_len / n);
   const int received = received_blocks(c.scheme, ranks);
-  // Ulysses' head shards and exchange buffers (CPU ranks only)
-  const std::size_t ulysses = shards_heads(c.scheme) ? ulysses_host_bytes(c, ranks) : 0;
-  return c.device == DeviceKind::cpu
-             ? plan_host_rank(c.spec, n, has_backward(c.pass), received) + ulysses
-             : plan_device_rank(c, n, role).total();
+  // Ulysses' head shards and exchange buffers
+  const std::size_t ulysses = shards_heads(c.scheme) ? ulysses_rank_bytes(c, ranks) : 0;
+  return ulysses + (c.device == DeviceKind::cpu
+                        ? plan_host_rank(c.spec, n, has_backward(c.pass), received)
+                        : plan_device_rank(c, n, role).total());
 }
 
 }  // namespace ringbench

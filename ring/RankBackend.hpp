@@ -76,6 +76,14 @@ class RankBackend {
   // keeps them (host or device).
   virtual void generate_inputs(std::uint64_t seed, std::span<const PositionRun> runs) = 0;
   virtual const RankBuffers& buffers() const = 0;
+  // Where a scheme that reshards its inputs (ring/UlyssesRing: heads over a group's tokens) writes
+  // them instead of generate_inputs, in the backend's memory and value type: Q and dO [batch,
+  // heads, tokens, head_dim], K then V [batch, kv heads, tokens, head_dim]; d_o is null without
+  // the backward.
+  struct Inputs {
+    void *q, *kv, *d_o;
+  };
+  virtual Inputs inputs() = 0;
   virtual BlockKernel& kernel() = 0;
   virtual Transport& transport() = 0;
   virtual StepTimer& timer() = 0;

@@ -487,7 +487,7 @@ BenchmarkOutcome run_ring_benchmark(const BenchmarkCase& c, const MpiRuntime& rt
 
   double held = 0;
   const std::size_t scheme_bytes =
-      shards_heads(c.scheme) ? ulysses_host_bytes(c, layout.ranks()) : 0;
+      shards_heads(c.scheme) ? ulysses_rank_bytes(c, layout.ranks()) : 0;
   for (const auto& l : locals)
     held = std::max(held, static_cast<double>(l.backend->allocated_bytes() + scheme_bytes));
   const double peak = max_all(rt.world(), held);

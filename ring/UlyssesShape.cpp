@@ -37,16 +37,33 @@ SequenceLayout UlyssesShape::group_layout(LayoutKind kind) const {
                         static_cast<int>(groups));
 }
 
-std::int64_t UlyssesShape::exchange_values() const {
-  return 2 * ranks * std::max(in_chunk(), out_chunk());  // the backward's chunks are no larger
+std::size_t UlyssesShape::exchange_bytes(bool backward, std::size_t input_bytes) const {
+  const auto in = static_cast<std::size_t>(in_chunk()) * input_bytes,
+             out = static_cast<std::size_t>(out_chunk()) * sizeof(float);
+  std::size_t chunk = std::max(in, out);
+  if (backward)
+    chunk = std::max({chunk, static_cast<std::size_t>(grad_in_chunk()) * input_bytes,
+                      static_cast<std::size_t>(grad_out_chunk()) * sizeof(float)});
+  return 2 * static_cast<std::size_t>(ranks) * chunk;
 }
 
-std::size_t ulysses_host_bytes(const BenchmarkCase& c, int ranks) {
+BenchmarkCase UlyssesShape::ring_case(const BenchmarkCase& c) const {
+  BenchmarkCase r = c;
+  r.spec = rank_spec(c.spec);
+  r.set_scheme({});
+  r.virtual_ranks = c.virtual_ranks > 1 ? static_cast<int>(groups) : 1;
+  r.check = false;
+  return r;
+}
+
+std::size_t input_value_bytes(const BenchmarkCase& c) {
+  return c.device == DeviceKind::cpu ? sizeof(float) : element_bytes(c.spec.dtype);
+}
+
+std::size_t ulysses_rank_bytes(const BenchmarkCase& c, int ranks) {
   const UlyssesShape u = ulysses_shape(c, ranks);
-  const bool backward = has_backward(c.pass);
-  const int received = u.groups > 1 ? 2 : 0;  // a ring of one group receives nothing
-  return static_cast<std::size_t>(u.exchange_values()) * sizeof(float) +
-         plan_host_rank(u.rank_spec(c.spec), u.tokens, backward, received);
+  return u.exchange_bytes(has_backward(c.pass), input_value_bytes(c)) +
+         plan_rank_bytes(u.ring_case(c), u.tokens);
 }
 
 }  // namespace ringbench

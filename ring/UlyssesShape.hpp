@@ -42,15 +42,24 @@ struct UlyssesShape {
   // The ring across the groups: member g holds what rank g of an R-rank layout of the same kind
   // holds, the union of its U ranks' tokens (contiguous and zigzag; one group: every token).
   SequenceLayout group_layout(LayoutKind kind) const;
-  // Values a rank holds for the group's exchanges (fp32 on the host, send and receive).
-  std::int64_t exchange_values() const;
+  // Bytes a rank holds for the group's exchanges, send and receive: the largest chunks of the
+  // passes run, inputs (Q, K, V, dO) in `input_bytes` per value, results and gradients in fp32.
+  std::size_t exchange_bytes(bool backward, std::size_t input_bytes) const;
+  // The case each rank's member of the ring across the groups runs: its heads, S / R tokens per
+  // member, the ring scheme, R virtual ranks when the case has virtual ranks (no check buffers:
+  // the check reads the sequence shards).
+  BenchmarkCase ring_case(const BenchmarkCase& c) const;
 };
 
 // The shape of a head-sharding case (ulysses: one group of every rank; hybrid:UxR) on P ranks.
 UlyssesShape ulysses_shape(const BenchmarkCase& c, int ranks);
 
-// What UlyssesRing holds per rank beside its backend: the exchange buffers and the backend of its
-// member of the ring across groups, from the problem and the passes alone.
-std::size_t ulysses_host_bytes(const BenchmarkCase& c, int ranks);
+// What UlyssesRing holds per rank beside its backend (host memory for CPU ranks, else GPU memory,
+// without cuDNN's workspace): the exchange buffers and the backend of its member of the ring
+// across the groups, from the problem and the passes alone.
+std::size_t ulysses_rank_bytes(const BenchmarkCase& c, int ranks);
+
+// Bytes of one value of Q, K, V or dO where a rank of `c` holds them (fp32 on CPU ranks).
+std::size_t input_value_bytes(const BenchmarkCase& c);
 
 }  // namespace ringbench

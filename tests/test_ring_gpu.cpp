@@ -13,6 +13,7 @@
 #include "ring/BackendFactory.hpp"
 #include "ring/RingAttention.hpp"
 #include "ring/RingBenchmark.hpp"
+#include "ring/UlyssesShape.hpp"
 #include "ring/cuda/DeviceFill.cuh"
 #include "ring/cuda/DevicePatternMask.hpp"
 #include "ring/cuda/DevicePositions.hpp"
@@ -507,4 +508,48 @@ TEST_CASE("GPU gathering schemes equal the GPU reference", "[gpu][scheme]") {
       const RankRole role = rt.size() > 1 ? RankRole::linked : RankRole::resident;
       REQUIRE(out.record.summary.at("peak_mem_bytes") == rank_memory(c, P, role));
     }
+}
+
+// The head-sharding schemes on the virtual ranks of one GPU: Q, K, V resharded to head shards by
+// device copies, the heads' rings on the GPU kernels, O, LSE and the gradients brought back,
+// checked like the ring (GQA: 4 heads over 2 kv heads, replicated where a rank has one head);
+// traffic equal to its formula, memory as planned. Across GPUs the schemes are refused (their
+// NCCL all-to-all is not built).
+TEST_CASE("GPU ulysses and hybrid equal the GPU reference on virtual ranks", "[gpu][scheme]") {
+  const MpiRuntime& rt = runtime();
+  if (rt.size() != 1) {
+    WARN("head-sharding schemes across GPUs are refused: checked on one GPU's virtual ranks");
+    return;
+  }
+  const SchemeChoice schemes[] = {
+      {SchemeKind::ulysses, 0, 0}, {SchemeKind::hybrid, 2, 2}, {SchemeKind::hybrid, 1, 4}};
+  for (const SchemeChoice& scheme : schemes)
+    for (const std::string mask : {"none", "causal", "window:300:0"})
+      for (auto layout : {LayoutKind::zigzag, LayoutKind::contiguous}) {
+        BenchmarkCase c = gpu_case(DType::bf16, 128, mask, layout, 4 * 1200);
+        c.set_scheme(scheme);
+        c.virtual_ranks = 4;
+        c.pass = mask == "window:300:0" ? PassKind::fwd : PassKind::fwdbwd;
+        INFO(c.scheme_text() << " " << mask << " " << to_string(layout));
+        const BenchmarkOutcome out = run_ring_benchmark(c, rt);
+        REQUIRE(out.record.check->rel_err < c.effective_tolerance());
+        if (has_backward(c.pass)) require_gradients_within(out, c.effective_tolerance());
+        REQUIRE_FALSE(out.check_failed);
+        // the all-to-alls: inputs in bf16, results and gradients in fp32; a hybrid's ring moves
+        // its dense blocks (bf16 K, V; fp32 dK, dV beside them in the backward, which sends the
+        // last step's dK, dV on and then home)
+        const UlyssesShape u = ulysses_shape(c, 4);
+        const std::int64_t U = u.ranks, R = u.groups;
+        const std::int64_t kv = 2 * u.rank_kv_heads * u.tokens * u.dim;
+        double bytes = double((U - 1) * (2 * u.in_chunk() + 4 * u.out_chunk()) + (R - 1) * 2 * kv);
+        if (has_backward(c.pass))
+          bytes += double((U - 1) * (2 * u.grad_in_chunk() + 4 * u.grad_out_chunk()) +
+                          (R > 1 ? (R - 1) * 2 * kv + (R + 1) * 4 * kv : 0));
+        const double sent = out.record.summary.at("bytes_sent_per_rank");
+        if (mask == "window:300:0")  // the ring passes on only the blocks its members read
+          REQUIRE(sent <= bytes);
+        else
+          REQUIRE(sent == bytes);
+        REQUIRE(out.record.summary.at("peak_mem_bytes") == rank_memory(c, 4));
+      }
 }

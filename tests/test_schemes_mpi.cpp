@@ -181,3 +181,36 @@ TEST_CASE("hybrid:UxR equals the float64 reference for every split of the ranks,
     if (rt.size() > 1) break;  // virtual ranks only in a one-rank run
   }
 }
+
+// On GPUs the head-sharding schemes run on the virtual ranks of one GPU (device copies) or on one
+// rank; across real GPUs their all-to-all would need NCCL, which is not built: refused, naming
+// the scheme, before anything is allocated.
+TEST_CASE("ulysses and hybrid on device cuda: virtual ranks or one rank, refused across GPUs",
+          "[scheme]") {
+  for (const SchemeChoice& scheme :
+       {SchemeChoice{SchemeKind::ulysses, 0, 0}, SchemeChoice{SchemeKind::hybrid, 2, 2}}) {
+    BenchmarkCase c = scheme_case(scheme.kind, "causal", LayoutKind::zigzag);
+    c.set_scheme(scheme);
+    c.device = DeviceKind::cuda;
+    c.kernel = KernelKind::flash;
+    c.spec.dtype = DType::bf16;
+    c.spec.head_dim = 64;
+    c.virtual_ranks = 4;
+    INFO(c.scheme_text());
+    REQUIRE_NOTHROW(validate(c, 1));
+    c.virtual_ranks = 0;
+    try {
+      validate(c, 4);
+      FAIL("accepted across 4 GPUs");
+    } catch (const ConfigError& e) {
+      REQUIRE(std::string(e.what()).find("'scheme'") != std::string::npos);
+      REQUIRE(std::string(e.what()).find("not built") != std::string::npos);
+    }
+  }
+  BenchmarkCase one = scheme_case(SchemeKind::ulysses, "none", LayoutKind::contiguous);
+  one.device = DeviceKind::cuda;
+  one.kernel = KernelKind::flash;
+  one.spec.dtype = DType::bf16;
+  one.spec.head_dim = 64;
+  REQUIRE_NOTHROW(validate(one, 1));
+}

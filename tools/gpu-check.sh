@@ -18,6 +18,8 @@ rb=$build/apps/ringbench
 gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)
 mpirun_n() { local n=$1; shift; mpirun --allow-run-as-root -np "$n" -x NCCL_NVLS_ENABLE -x PATH "$@"; }
 log() { echo "### $*" | tee -a "$out/bench.log"; }
+# the hybrids of P ranks with both U and R above 1 (U x P/U)
+hybrids() { local u; for ((u = 2; u < $1; u *= 2)); do echo "hybrid:${u}x$(($1 / u))"; done; }
 
 if [[ " $stages " == *" build "* ]]; then
   if [ -d .gpu-deps ]; then for f in .gpu-deps/*.deb; do dpkg -x "$f" /; done; fi
@@ -111,21 +113,23 @@ fi
 if [[ " $stages " == *" schemes "* ]]; then
   h5="$out/schemes.h5"
   shape=(--heads 32 --head-dim 128 --dtype bf16 --kernel flash --output "$h5")
-  log "schemes: the GPU scheme tests, then ring, allgather, allgather-pipelined on 2, 4, 8 virtual ranks at 256K"
+  log "schemes: the GPU scheme tests, then every scheme on 2, 4, 8 virtual ranks at 256K"
   mpirun_n 1 "$build/tests/ringbench_gpu_tests" "[scheme]" 2>&1 | tail -3 | tee -a "$out/bench.log"
   for p in 2 4 8; do
     mpirun_n 1 "$rb" run --seq-len 256K --mask none causal --layout zigzag --virtual-ranks $p \
-      --scheme ring allgather allgather-pipelined --warmup 1 --iters 3 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
+      --scheme ring allgather allgather-pipelined ulysses $(hybrids $p) --warmup 1 --iters 3 \
+      "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
   done
 fi
 
 if [[ " $stages " == *" schemes-bwd "* ]]; then
   h5="$out/schemes.h5"
   shape=(--heads 32 --head-dim 128 --dtype bf16 --kernel flash --output "$h5")
-  log "schemes, fwd+bwd: ring, allgather, allgather-pipelined on 2, 4, 8 virtual ranks at 128K"
+  log "schemes, fwd+bwd: every scheme on 2, 4, 8 virtual ranks at 128K"
   for p in 2 4 8; do
     mpirun_n 1 "$rb" run --seq-len 128K --mask none causal --layout zigzag --virtual-ranks $p --pass fwdbwd \
-      --scheme ring allgather allgather-pipelined --warmup 1 --iters 2 "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
+      --scheme ring allgather allgather-pipelined ulysses $(hybrids $p) --warmup 1 --iters 2 \
+      "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
   done
 fi
 

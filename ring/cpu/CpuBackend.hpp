@@ -41,13 +41,9 @@ class CpuBackend final : public RankBackend {
   Transport& backward_transport() override;
   GradientResult read_gradients() override;
 
-  // Where a scheme that reshards its inputs (ring/UlyssesRing: heads over a group's tokens) writes
-  // them instead of generate_inputs: Q and dO [batch, heads, tokens, head_dim], K then V
-  // [batch, kv heads, tokens, head_dim]; d_o is null without the backward.
-  struct HostInputs {
-    float *q, *kv, *d_o;
-  };
-  HostInputs inputs() { return {q_.data(), kv_local_.data(), backward_ ? d_o_.data() : nullptr}; }
+  Inputs inputs() override {
+    return {q_.data(), kv_local_.data(), backward_ ? d_o_.data() : nullptr};
+  }
 
  private:
   ProblemSpec spec_;

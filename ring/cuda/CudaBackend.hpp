@@ -48,6 +48,9 @@ class CudaBackend final : public RankBackend {
   }
   void generate_inputs(std::uint64_t seed, std::span<const PositionRun> runs) override;
   const RankBuffers& buffers() const override { return buffers_; }
+  Inputs inputs() override {
+    return {q_.get(), kv_local_.get(), d_o_.bytes() ? d_o_.get() : nullptr};
+  }
   BlockKernel& kernel() override { return *kernel_; }
   Transport& transport() override { return *transport_; }
   StepTimer& timer() override { return timer_; }
