@@ -51,7 +51,9 @@ po::options_description case_options_description() {
       "layout", list(), "contiguous | zigzag | striped, list [contiguous]")(
       "scheme", list(),
       "context parallelism: ring | allgather | allgather-pipelined | ulysses | hybrid:UxR (Ulysses "
-      "in groups of U ranks, the ring across R groups), list [ring]")(
+      "in groups of U ranks, the ring across R groups) | doublering:I (inner rings of I ranks in "
+      "an "
+      "outer ring), list [ring]")(
       "pass", list(),
       "fwd | bwd | fwdbwd: forward, backward (from an untimed forward), or both, list [fwd]")(
       "softmax-scale", text(), "score scale; 0 = 1/sqrt(head-dim) [0]")("device", text(),

@@ -129,6 +129,38 @@ void print_head_sharded_note(std::FILE* out, const RunRecord& run) {
                exchanged + ring, U, e, sent_kv);
 }
 
+// A double ring's row: its traffic beside the formula it follows, per rank, split by ring. Forward:
+// O (I - 1) blocks on the inner rings and O - 1 on the outer ring, P - 1 as the ring. Backward:
+// each inner ring of I > 1 sends I - 1 blocks with their dK/dV accumulators and the accumulators
+// twice (the last step, the hop to the outer step's first holder); the outer ring O - 1 blocks
+// (K, V only) and, with O > 1, O dK/dV sums (one outer step behind, the last one home).
+void print_double_ring_note(std::FILE* out, const RunRecord& run) {
+  const std::string scheme = config_value(run, "scheme");
+  if (!scheme.starts_with("doublering:")) return;
+  const double P = summary_value(run, "ring_size") > 0 ? summary_value(run, "ring_size")
+                                                       : static_cast<double>(run.world_size);
+  const double I = std::stod(scheme.substr(11)), O = P / I;
+  const double kv = summary_value(run, "kv_block_bytes");
+  const double dkv =
+      2 * std::stod(config_value(run, "batch")) * std::stod(config_value(run, "kv-heads")) *
+      (std::stod(config_value(run, "seq-len")) / P) * std::stod(config_value(run, "head-dim")) * 4;
+  const std::string pass = config_value(run, "pass");
+  const bool forward = pass != "bwd", backward = pass != "fwd";
+  const double inner = (forward ? O * (I - 1) * kv : 0) +
+                       (backward && I > 1 ? O * ((I - 1) * (kv + dkv) + 2 * dkv) : 0);
+  const double outer = (forward ? (O - 1) * kv : 0) + (backward ? (O - 1) * kv : 0) +
+                       (backward && O > 1 ? O * dkv : 0);
+  std::fprintf(out,
+               "#   scheme %s: inner rings of %g ranks in an outer ring of %g; sent per rank "
+               "%.4g bytes, formula inner %s%s%s = %.4g + outer %s%s%s = %.4g, total %.4g "
+               "(block %.4g B, dK/dV %.4g B)\n",
+               scheme.c_str(), I, O, summary_value(run, "bytes_sent_per_rank"),
+               forward ? "O(I-1) block" : "", forward && backward ? " + " : "",
+               backward ? "O((I-1)(block + dkv) + 2 dkv)" : "", inner, forward ? "(O-1) block" : "",
+               forward && backward ? " + " : "", backward ? "(O-1) block + O dkv" : "", outer,
+               inner + outer, kv, dkv);
+}
+
 void print_emulation_note(std::FILE* out, const RunRecord& run) {
   if (summary_value(run, "emulated") == 0) return;
   std::set<int> played;
@@ -194,6 +226,7 @@ void print_table_row(std::FILE* out, const RunRecord& run) {
   print_emulation_note(out, run);
   print_scheme_note(out, run);
   print_head_sharded_note(out, run);
+  print_double_ring_note(out, run);
   std::fflush(out);
 }
 

@@ -68,6 +68,8 @@ std::string_view to_string(SchemeKind s) {
       return "ulysses";
     case SchemeKind::hybrid:
       return "hybrid";
+    case SchemeKind::doublering:
+      return "doublering";
   }
   return "?";
 }
@@ -78,22 +80,25 @@ SchemeChoice parse_scheme(std::string_view text) {
     if (text == to_string(s)) return {s, 0, 0};
   const std::string allowed =
       "ring, allgather, allgather-pipelined, ulysses, hybrid:UxR (U ranks per Ulysses group, R "
-      "groups in the ring, U and R positive)";
-  const std::string_view prefix = "hybrid:";
-  if (!text.starts_with(prefix)) throw ConfigError("scheme", std::string(text), allowed);
-  const std::string sizes(text.substr(prefix.size()));
-  const std::size_t x = sizes.find('x');
+      "groups in the ring, U and R positive), doublering:I (inner rings of I ranks, I positive)";
   auto count = [&](const std::string& digits) {
     if (digits.empty() || digits.size() > 6 ||
         digits.find_first_not_of("0123456789") != std::string::npos || std::stoi(digits) <= 0)
       throw ConfigError("scheme", std::string(text), allowed);
     return std::stoi(digits);
   };
+  if (const std::string_view d = "doublering:"; text.starts_with(d))
+    return {SchemeKind::doublering, count(std::string(text.substr(d.size()))), 0};
+  const std::string_view prefix = "hybrid:";
+  if (!text.starts_with(prefix)) throw ConfigError("scheme", std::string(text), allowed);
+  const std::string sizes(text.substr(prefix.size()));
+  const std::size_t x = sizes.find('x');
   if (x == std::string::npos) throw ConfigError("scheme", std::string(text), allowed);
   return {SchemeKind::hybrid, count(sizes.substr(0, x)), count(sizes.substr(x + 1))};
 }
 
 std::string BenchmarkCase::scheme_text() const {
+  if (scheme == SchemeKind::doublering) return "doublering:" + std::to_string(scheme_group_ranks);
   if (scheme != SchemeKind::hybrid) return std::string(to_string(scheme));
   return "hybrid:" + std::to_string(scheme_group_ranks) + "x" + std::to_string(scheme_groups);
 }
@@ -287,6 +292,21 @@ void validate_head_sharding(const BenchmarkCase& c, int P) {
                           "head)");
 }
 
+// The double ring's inner rings are I consecutive ranks of the ring; its outer ring links the
+// ranks at the same place of every inner ring. Its two links between GPUs are not built.
+void validate_double_ring(const BenchmarkCase& c, int P) {
+  const std::string scheme = c.scheme_text();
+  if (P % c.scheme_group_ranks != 0)
+    throw ConfigError("scheme", scheme,
+                      "doublering:I with I dividing the ring's " + std::to_string(P) +
+                          " ranks (I consecutive ranks per inner ring)");
+  if (c.device != DeviceKind::cpu && c.virtual_ranks <= 1 && P > 1)
+    throw ConfigError("scheme", scheme,
+                      "ring, allgather or allgather-pipelined across GPUs (" + scheme +
+                          " runs on CPU ranks and on the virtual ranks of one GPU; its inner and "
+                          "outer NCCL rings between GPUs are not built yet)");
+}
+
 // The gathering schemes hold every K/V block of a resident ring and run the forward pass.
 void validate_scheme(const BenchmarkCase& c, int world_size) {
   if (c.scheme == SchemeKind::ring) return;
@@ -296,6 +316,7 @@ void validate_scheme(const BenchmarkCase& c, int world_size) {
                       "ring with an emulated ring (--ring-size above the ranks): a gather holds "
                       "every member's block");
   if (shards_heads(c.scheme)) validate_head_sharding(c, c.ring_size(world_size));
+  if (c.scheme == SchemeKind::doublering) validate_double_ring(c, c.ring_size(world_size));
 }
 
 void validate_emulation(const BenchmarkCase& c, int world_size) {

@@ -40,8 +40,9 @@ inline bool has_backward(PassKind p) {
 // passed on while computing), an all-gather of every K/V block first (Llama 3), the same gather
 // with each block's attention as soon as it has landed (pipelined), DeepSpeed-Ulysses (all-to-all
 // from sequence shards to head shards, full-sequence attention of heads / P heads), or USP's
-// hybrid (Ulysses within groups of U consecutive ranks, the ring across the R groups).
-enum class SchemeKind { ring, allgather, allgather_pipelined, ulysses, hybrid };
+// hybrid (Ulysses within groups of U consecutive ranks, the ring across the R groups), or
+// LoongTrain's double ring (inner rings of I consecutive ranks nested in an outer ring).
+enum class SchemeKind { ring, allgather, allgather_pipelined, ulysses, hybrid, doublering };
 std::string_view to_string(SchemeKind s);
 // The schemes that shard heads with an all-to-all (ring/UlyssesRing runs both).
 inline bool shards_heads(SchemeKind s) {
@@ -51,10 +52,11 @@ inline bool shards_heads(SchemeKind s) {
 inline bool gathers_blocks(SchemeKind s) {
   return s == SchemeKind::allgather || s == SchemeKind::allgather_pipelined;
 }
-// A --scheme value: the scheme, and for hybrid:UxR its group size U and group count R.
+// A --scheme value: the scheme, for hybrid:UxR its group size U and group count R, for
+// doublering:I its inner ring size I (the group count follows from the ranks).
 struct SchemeChoice {
   SchemeKind kind = SchemeKind::ring;
-  int group_ranks = 0, groups = 0;  // hybrid only
+  int group_ranks = 0, groups = 0;  // hybrid: U and R; doublering: I and 0
 };
 SchemeChoice parse_scheme(std::string_view text);  // throws ConfigError (key "scheme")
 
@@ -65,7 +67,8 @@ struct BenchmarkCase {
   KernelKind kernel = KernelKind::cpu;
   PassKind pass = PassKind::fwd;
   SchemeKind scheme = SchemeKind::ring;
-  int scheme_group_ranks = 0, scheme_groups = 0;  // hybrid:UxR: U ranks per group, R groups
+  int scheme_group_ranks = 0, scheme_groups = 0;  // hybrid:UxR: U ranks per group, R groups;
+                                                  // doublering:I: I ranks per inner ring
   int virtual_ranks = 0;         // > 1: run the schedule of a P-way ring inside one process
   int ring_size_option = 0;      // > ranks: an emulated ring of this many members (0: the ranks)
   std::string members = "auto";  // the emulated members played: auto, all, or a list "0,5,9"

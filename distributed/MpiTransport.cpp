@@ -85,6 +85,15 @@ void MpiTransport::serve() {
   }
 }
 
+namespace {
+// The MPI calls of every transport of this process, one at a time: MPI_THREAD_SERIALIZED allows
+// calls from several threads only one after another, and a double ring runs three links at once.
+std::mutex& mpi_calls() {
+  static std::mutex calls;
+  return calls;
+}
+}  // namespace
+
 void MpiTransport::exchange(const void* send, std::size_t send_bytes, void* recv,
                             std::size_t recv_bytes) const {
   // MPI counts are ints: move blocks larger than 1 GiB in pieces. Each direction is cut by its
@@ -101,16 +110,19 @@ void MpiTransport::exchange(const void* send, std::size_t send_bytes, void* recv
   const std::size_t n_out = pieces(send_bytes), n_in = pieces(recv_bytes);
   for (std::size_t i = 0; i < std::max(n_out, n_in); ++i) {
     MPI_Request requests[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};  // receive, send
+    std::unique_lock calls(mpi_calls());
     if (i < n_in)
       RINGBENCH_CHECK_MPI(MPI_Irecv(in + i * kPiece, piece(recv_bytes, i), MPI_BYTE, prev_, 0,
                                     ring_, &requests[0]));
     if (i < n_out)
       RINGBENCH_CHECK_MPI(MPI_Isend(out + i * kPiece, piece(send_bytes, i), MPI_BYTE, next_, 0,
                                     ring_, &requests[1]));
+    calls.unlock();
     int complete[2] = {i >= n_in, i >= n_out};
     try {
       wait_until(
           [&] {
+            const std::lock_guard polling(mpi_calls());
             for (int k = 0; k < 2; ++k)
               if (!complete[k])
                 RINGBENCH_CHECK_MPI(MPI_Test(&requests[k], &complete[k], MPI_STATUS_IGNORE));
@@ -120,6 +132,7 @@ void MpiTransport::exchange(const void* send, std::size_t send_bytes, void* recv
     } catch (const PeerTimeout&) {
       // Nothing may later land in a buffer the caller has given up on: withdraw the receive;
       // the send is left to MPI (a send cannot reliably be cancelled).
+      const std::lock_guard withdrawing(mpi_calls());
       if (!complete[0]) MPI_Cancel(&requests[0]), MPI_Wait(&requests[0], MPI_STATUS_IGNORE);
       if (!complete[1]) MPI_Request_free(&requests[1]);
       throw;

@@ -4,12 +4,15 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 #include <thread>
 
 #include "core/Error.hpp"
 #include "distributed/HostCopyTransport.hpp"
 #include "distributed/MemoryFit.hpp"
 #include "distributed/MpiTransport.hpp"
+#include "distributed/SubRingTransport.hpp"
+#include "ring/DoubleRingTopology.hpp"
 #include "ring/MemoryPlan.hpp"
 #include "ring/cpu/CpuBackend.hpp"
 #include "ring/cpu/EmulatedHostTransport.hpp"
@@ -24,30 +27,74 @@ namespace ringbench {
 
 namespace {
 
+// A double ring's topology where the case runs one (its inner and outer rings), else nullopt.
+std::optional<DoubleRingTopology> double_ring(const BenchmarkCase& c, int ranks) {
+  if (c.scheme != SchemeKind::doublering) return std::nullopt;
+  return DoubleRingTopology{ranks, c.scheme_group_ranks};
+}
+
 // The CPU backends of one ring of `ranks` members simulated in this process (virtual ranks):
 // each receives the forward's blocks as copies of their owners' and the backward's through a
-// relay (its blocks change on the way).
-std::vector<std::unique_ptr<CpuBackend>> make_virtual_cpu_ring(const ProblemSpec& spec,
-                                                               std::int64_t local_len, int ranks,
-                                                               int threads, bool backward,
-                                                               int received) {
-  auto ring = std::make_shared<VirtualRing>();
+// relay (its blocks change on the way). A double ring's inner ring takes the place of the ring,
+// and its outer ring is a second pair of the same.
+std::vector<std::unique_ptr<CpuBackend>> make_virtual_cpu_ring(
+    const ProblemSpec& spec, std::int64_t local_len, int ranks, int threads, bool backward,
+    int received, const std::optional<DoubleRingTopology>& dr) {
+  auto ring = std::make_shared<VirtualRing>(), outer = std::make_shared<VirtualRing>();
   auto relay = std::make_shared<RelayRing>(ranks);  // the backward's blocks change on the way
+  auto outer_relay = std::make_shared<RelayRing>(ranks);
+  if (dr) ring->sources = dr->inner_sources(), outer->sources = dr->outer_sources();
   std::vector<std::unique_ptr<CpuBackend>> backends;
   for (int r = 0; r < ranks; ++r) {
+    const int before = dr ? dr->inner_predecessor(r) : -1;
     backends.push_back(std::make_unique<CpuBackend>(
         spec, local_len, std::make_unique<HostCopyTransport>(ring, r), threads, backward,
-        backward ? std::make_unique<RelayTransport>(relay, r) : nullptr, received));
+        backward ? std::make_unique<RelayTransport>(relay, r, before) : nullptr, received));
+    if (dr)
+      backends.back()->set_outer_links(
+          std::make_unique<HostCopyTransport>(outer, r),
+          backward ? std::make_unique<RelayTransport>(outer_relay, r, dr->outer_predecessor(r))
+                   : nullptr);
     ring->local_blocks.push_back(backends.back()->buffers().kv_local);
+    outer->local_blocks.push_back(backends.back()->buffers().kv_local);
   }
   return backends;
+}
+
+// This real rank's CPU backend: K/V over MPI to its ring neighbours, or a double ring's inner and
+// outer rings over communicators of their own (the accumulators' a second one: two exchanges on
+// the outer ring at once).
+std::unique_ptr<CpuBackend> make_linked_cpu_backend(
+    const BenchmarkCase& c, const SequenceLayout& layout, const MpiRuntime& rt, int threads,
+    int received, std::shared_ptr<const EmulatedBlocks> emulated) {
+  const bool backward = has_backward(c.pass);
+  const auto dr = double_ring(c, layout.ranks());
+  std::unique_ptr<Transport> link;
+  if (dr)
+    link = std::make_unique<SubRingTransport>(rt.world(), dr->inner_ring(rt.rank()),
+                                              dr->place(rt.rank()), "a double ring's inner ring",
+                                              c.timeout_s);
+  else
+    link = std::make_unique<MpiTransport>(rt.world(), c.timeout_s);
+  if (emulated) link = std::make_unique<EmulatedHostTransport>(std::move(link), emulated, c.spec);
+  auto backend = std::make_unique<CpuBackend>(c.spec, layout.local_len(), std::move(link), threads,
+                                              backward, nullptr, received);
+  if (!dr) return backend;
+  auto outer_ring = [&](const char* what) {
+    return std::make_unique<SubRingTransport>(rt.world(), dr->place(rt.rank()),
+                                              dr->inner_ring(rt.rank()), what, c.timeout_s);
+  };
+  std::unique_ptr<Transport> blocks = outer_ring("a double ring's outer ring");
+  std::unique_ptr<Transport> accumulators = outer_ring("a double ring's outer accumulators");
+  backend->set_outer_links(std::move(blocks), backward ? std::move(accumulators) : nullptr);
+  return backend;
 }
 
 std::vector<std::unique_ptr<RankBackend>> make_cpu_backends(
     const BenchmarkCase& c, const SequenceLayout& layout, const MpiRuntime& rt,
     const std::vector<int>& ranks, std::shared_ptr<const EmulatedBlocks> emulated = nullptr) {
   const bool backward = has_backward(c.pass);
-  const int received = received_blocks(c.scheme, layout.ranks());
+  const int received = received_blocks(c, layout.ranks());
   const std::size_t held = emulated ? 1 : ranks.size();  // an emulated ring: one for all members
   const double needed =
       static_cast<double>(plan_host_rank(c.spec, layout.local_len(), backward, received)) * held;
@@ -56,14 +103,11 @@ std::vector<std::unique_ptr<RankBackend>> make_cpu_backends(
 
   std::vector<std::unique_ptr<RankBackend>> backends;
   if (c.virtual_ranks <= 1) {
-    std::unique_ptr<Transport> link = std::make_unique<MpiTransport>(rt.world(), c.timeout_s);
-    if (emulated) link = std::make_unique<EmulatedHostTransport>(std::move(link), emulated, c.spec);
-    backends.push_back(std::make_unique<CpuBackend>(c.spec, layout.local_len(), std::move(link),
-                                                    threads, backward, nullptr, received));
+    backends.push_back(make_linked_cpu_backend(c, layout, rt, threads, received, emulated));
     return backends;
   }
   for (auto& b : make_virtual_cpu_ring(c.spec, layout.local_len(), static_cast<int>(ranks.size()),
-                                       threads, backward, received))
+                                       threads, backward, received, double_ring(c, layout.ranks())))
     backends.push_back(std::move(b));
   return backends;
 }
@@ -157,7 +201,7 @@ std::vector<LocalRank> make_local_ranks(const BenchmarkCase& c, const SequenceLa
   std::vector<LocalRank> locals;
   const int last_needed = ring_last_needed_step(layout, *pattern, c.spec.heads);
   for (std::size_t i = 0; i < ranks.size(); ++i)
-    locals.push_back({ranks[i], RingSchedule(layout, ranks[i], pattern, c.spec.heads, last_needed),
+    locals.push_back({ranks[i], case_schedule(c, layout, ranks[i], pattern, last_needed),
                       std::move(backends[i]), nullptr, nullptr});
   return locals;
 }

@@ -125,7 +125,7 @@ DeviceMemoryPlan plan_device_rank(const BenchmarkCase& c, std::int64_t n, RankRo
   DeviceMemoryPlan p;
   p.q = t.q;
   // the local block and the receive buffers
-  p.kv_blocks = (1 + received_blocks(c.scheme, static_cast<int>(s.seq_len / n))) * (t.kv + t.dkv);
+  p.kv_blocks = (1 + received_blocks(c, static_cast<int>(s.seq_len / n))) * (t.kv + t.dkv);
   p.output = t.o + t.lse;
   p.positions = device_positions_bytes(std::max(n, check_chunk(s)));
   if (c.check && c.check_rows == 0)  // sampled rows are checked on the host
@@ -139,9 +139,20 @@ DeviceMemoryPlan plan_device_rank(const BenchmarkCase& c, std::int64_t n, RankRo
   return p;
 }
 
-int received_blocks(SchemeKind scheme, int ranks) {
-  if (shards_heads(scheme) || ranks == 1) return 0;  // by heads (UlyssesRing); a ring of one
-  return gathers_blocks(scheme) ? ranks - 1 : 2;
+int received_blocks(const BenchmarkCase& c, int ranks) {
+  if (shards_heads(c.scheme) || ranks == 1) return 0;  // by heads (UlyssesRing); a ring of one
+  if (c.scheme == SchemeKind::doublering) {
+    const int inner = c.scheme_group_ranks, outer = ranks / inner;
+    return (inner > 1 ? 2 : 0) + (outer > 1 ? 2 : 0);
+  }
+  return gathers_blocks(c.scheme) ? ranks - 1 : 2;
+}
+
+std::size_t scheme_rank_bytes(const BenchmarkCase& c, int ranks) {
+  if (shards_heads(c.scheme)) return ulysses_rank_bytes(c, ranks);
+  const bool outer_ring = c.scheme == SchemeKind::doublering && ranks / c.scheme_group_ranks > 1;
+  if (!outer_ring || !has_backward(c.pass)) return 0;
+  return 2 * travelling_block(c, c.spec.seq_len / ranks).dkv;
 }
 
 std::size_t plan_host_rank(const ProblemSpec& spec, std::int64_t n, bool backward, int received) {
@@ -163,12 +174,10 @@ TravellingBlock travelling_block(const BenchmarkCase& c, std::int64_t n) {
 
 std::size_t plan_rank_bytes(const BenchmarkCase& c, std::int64_t n, RankRole role) {
   const int ranks = static_cast<int>(c.spec.seq_len / n);
-  const int received = received_blocks(c.scheme, ranks);
-  // Ulysses' head shards and exchange buffers
-  const std::size_t ulysses = shards_heads(c.scheme) ? ulysses_rank_bytes(c, ranks) : 0;
-  return ulysses + (c.device == DeviceKind::cpu
-                        ? plan_host_rank(c.spec, n, has_backward(c.pass), received)
-                        : plan_device_rank(c, n, role).total());
+  const int received = received_blocks(c, ranks);
+  return scheme_rank_bytes(c, ranks) +
+         (c.device == DeviceKind::cpu ? plan_host_rank(c.spec, n, has_backward(c.pass), received)
+                                      : plan_device_rank(c, n, role).total());
 }
 
 }  // namespace ringbench

@@ -43,8 +43,13 @@ DeviceMemoryPlan plan_device_rank(const BenchmarkCase& c, std::int64_t local_len
 std::size_t row_staging_bytes(const BenchmarkCase& c, std::int64_t local_len, RankRole role);
 
 // Receive buffers of a rank's K/V blocks: two for the ring (one read, one received), one per
-// other rank for the gathering schemes (every block stays).
-int received_blocks(SchemeKind scheme, int ranks);
+// other rank for the gathering schemes (every block stays), two for each of a double ring's rings
+// that has more than one member (its inner ring's first, then its outer ring's).
+int received_blocks(const BenchmarkCase& c, int ranks);
+
+// What a scheme holds per rank beside the backend's buffers: Ulysses' head shards and exchange
+// buffers (ulysses_rank_bytes), a double ring's two dK/dV accumulators on its outer ring.
+std::size_t scheme_rank_bytes(const BenchmarkCase& c, int ranks);
 
 // Bytes a GPU keeps free beside a run (NCCL's buffers, the CUDA context): runs refuse cases that
 // leave less.

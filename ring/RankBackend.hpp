@@ -103,6 +103,11 @@ class RankBackend {
   // backward pass throw ConfigError naming "pass".
   virtual BlockBackwardKernel& backward_kernel() = 0;
   virtual Transport& backward_transport() { return transport(); }
+  // A double ring's outer ring (ring/DoubleRing), beside transport() and backward_transport()
+  // (its inner ring): the link that brings K/V blocks from the previous inner ring (both passes),
+  // and the backward's link of the dK/dV accumulators. Null for every other scheme.
+  virtual Transport* outer_transport() { return nullptr; }
+  virtual Transport* outer_accumulator_transport() { return nullptr; }
   virtual GradientResult read_gradients() = 0;
   // The backward check on the device, for sizes the host's float64 reference cannot reach (the
   // check decides; backends without a device reference return false and are checked on the

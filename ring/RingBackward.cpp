@@ -1,17 +1,10 @@
 #include "ring/RingBackward.hpp"
 
 #include <chrono>
-#include <numeric>
 
 namespace ringbench {
 
 namespace {
-
-// Virtual ranks take turns: each one's total is the sum of its steps.
-double own_steps_ms(const IterationTiming& t) {
-  return std::accumulate(t.compute_ms.begin(), t.compute_ms.end(), 0.0) +
-         std::accumulate(t.wait_ms.begin(), t.wait_ms.end(), 0.0);
-}
 
 // What every backward pass of a rank works with, and what they share: the wall clock, the
 // accumulators behind a block's K/V, and the end of an iteration.

@@ -22,6 +22,8 @@
 #include "distributed/PeerWait.hpp"
 #include "ring/BackendFactory.hpp"
 #include "ring/BackwardCheck.hpp"
+#include "ring/DoubleRing.hpp"
+#include "ring/MemoryPlan.hpp"
 #include "ring/EmulatedRing.hpp"
 #include "ring/Provenance.hpp"
 #include "ring/RingAttention.hpp"
@@ -99,9 +101,13 @@ LocalTimings run_iterations(const BenchmarkCase& c, const MpiRuntime& rt,
   // Ulysses: its head-sharded buffers made once, before the timed iterations
   std::optional<UlyssesRing> ulysses;
   if (shards_heads(c.scheme)) ulysses.emplace(c, locals.front().schedule.layout(), rt, locals);
+  std::optional<DoubleRing> double_ring;  // its outer accumulators, likewise
+  if (c.scheme == SchemeKind::doublering) double_ring.emplace(c, locals);
   if (c.pass == PassKind::bwd) {  // the backward starts from the forward's O and LSE: untimed
     if (ulysses)
       ulysses->forward();
+    else if (double_ring)
+      double_ring->forward();
     else
       for (auto& l : locals) ring_attention_forward(l.schedule, *l.backend, c.scheme);
   }
@@ -116,8 +122,8 @@ LocalTimings run_iterations(const BenchmarkCase& c, const MpiRuntime& rt,
       energy_start = device_energy(locals);
       timed_start = std::chrono::steady_clock::now();
     }
-    if (ulysses) {
-      std::vector<IterationTiming> timings = ulysses->forward();
+    if ((ulysses || double_ring) && has_forward(c.pass)) {
+      std::vector<IterationTiming> timings = ulysses ? ulysses->forward() : double_ring->forward();
       for (std::size_t l = 0; timed && l < locals.size(); ++l)
         forward[l].push_back(std::move(timings[l]));
     } else if (has_forward(c.pass))
@@ -127,8 +133,10 @@ LocalTimings run_iterations(const BenchmarkCase& c, const MpiRuntime& rt,
         if (timed) forward[l].push_back(std::move(timing));
       }
     if (has_backward(c.pass)) {
-      std::vector<IterationTiming> timings =
-          ulysses ? ulysses->backward() : ring_attention_backward(members, c.scheme);
+      std::vector<IterationTiming> timings = ulysses ? ulysses->backward()
+                                             : double_ring
+                                                 ? double_ring->backward()
+                                                 : ring_attention_backward(members, c.scheme);
       for (std::size_t l = 0; timed && l < locals.size(); ++l)
         backward[l].push_back(std::move(timings[l]));
     }
@@ -486,8 +494,7 @@ BenchmarkOutcome run_ring_benchmark(const BenchmarkCase& c, const MpiRuntime& rt
   }
 
   double held = 0;
-  const std::size_t scheme_bytes =
-      shards_heads(c.scheme) ? ulysses_rank_bytes(c, layout.ranks()) : 0;
+  const std::size_t scheme_bytes = scheme_rank_bytes(c, layout.ranks());
   for (const auto& l : locals)
     held = std::max(held, static_cast<double>(l.backend->allocated_bytes() + scheme_bytes));
   const double peak = max_all(rt.world(), held);

@@ -7,13 +7,14 @@
 namespace ringbench {
 
 namespace {
-int source_of(int rank, int step, int ranks) {
-  return (rank - step % ranks + ranks) % ranks;
+bool pair_allowed(const SequenceLayout& layout, const AttentionPattern& pattern, int rank,
+                  int source, std::int64_t heads) {
+  return any_allowed(pattern, layout.runs(rank), layout.runs(source), heads);
 }
 bool step_allowed(const SequenceLayout& layout, const AttentionPattern& pattern, int rank, int step,
                   std::int64_t heads) {
-  return any_allowed(pattern, layout.runs(rank), layout.runs(source_of(rank, step, layout.ranks())),
-                     heads);
+  const int P = layout.ranks();
+  return pair_allowed(layout, pattern, rank, (rank - step % P + P) % P, heads);
 }
 }  // namespace
 
@@ -45,10 +46,30 @@ RingSchedule::RingSchedule(const SequenceLayout& layout, int rank,
       pattern_(std::move(pattern)),
       last_needed_step_(last_needed_step),
       heads_(heads) {
+  judge_steps();
+}
+
+RingSchedule::RingSchedule(const SequenceLayout& layout, int rank,
+                           std::shared_ptr<const AttentionPattern> pattern, std::int64_t heads,
+                           DoubleRingOrder order)
+    : layout_(layout),
+      rank_(rank),
+      pattern_(std::move(pattern)),
+      last_needed_step_(layout.ranks() - 1),
+      heads_(heads),
+      inner_ranks_(order.inner_ranks) {
+  if (inner_ranks_ <= 0 || layout.ranks() % inner_ranks_ != 0)
+    throw std::logic_error("RingSchedule: a double ring's inner rings must divide the ring");
+  judge_steps();
+}
+
+void RingSchedule::judge_steps() {
   for (int s = 0; s < steps(); ++s)
-    allowed_.push_back(step_allowed(layout_, *pattern_, rank_, s, heads));
-  if (pattern_->reads_row_subsets())
-    travelling_ = rows_travelling_counts(layout_, *pattern_, heads, rank_, last_needed_step_);
+    allowed_.push_back(pair_allowed(layout_, *pattern_, rank_, source(s), heads_));
+  // a double ring moves whole blocks (its outer ring brings a block before its later holders are
+  // known to need it)
+  if (pattern_->reads_row_subsets() && inner_ranks_ == 0)
+    travelling_ = rows_travelling_counts(layout_, *pattern_, heads_, rank_, last_needed_step_);
 }
 
 RingSchedule::RingSchedule(const SequenceLayout& layout, int rank,
@@ -62,10 +83,7 @@ RingSchedule::RingSchedule(const SequenceLayout& layout, int rank,
       heads_(heads) {
   if (ring_steps_.empty() || ring_steps_.back() > last_needed_step)
     throw std::logic_error("RingSchedule: ring steps must be given, none past the last needed");
-  for (int s = 0; s < steps(); ++s)
-    allowed_.push_back(step_allowed(layout_, *pattern_, rank_, ring_step(s), heads));
-  if (pattern_->reads_row_subsets())
-    travelling_ = rows_travelling_counts(layout_, *pattern_, heads, rank_, last_needed_step_);
+  judge_steps();
 }
 
 BlockMask RingSchedule::mask(int step) const {
@@ -74,10 +92,12 @@ BlockMask RingSchedule::mask(int step) const {
 }
 
 std::optional<std::vector<RowSelection>> RingSchedule::rows_passed_on(int step) const {
+  if (inner_ranks_ != 0) return std::nullopt;
   return rows_travelling(layout_, *pattern_, heads_, rank_, ring_step(step), last_needed_step_);
 }
 
 std::optional<std::vector<RowSelection>> RingSchedule::rows_arriving(int step) const {
+  if (inner_ranks_ != 0) return std::nullopt;
   const int P = layout_.ranks();
   return rows_travelling(layout_, *pattern_, heads_, (rank_ + P - 1) % P, ring_step(step),
                          last_needed_step_);
@@ -90,6 +110,14 @@ std::int64_t RingSchedule::rows_passed_on_count(int step) const {
     return tokens;
   }
   return travelling_[static_cast<std::size_t>(ring_step(step))];
+}
+
+RingSchedule case_schedule(const BenchmarkCase& c, const SequenceLayout& layout, int rank,
+                           std::shared_ptr<const AttentionPattern> pattern, int last_needed_step) {
+  if (c.scheme == SchemeKind::doublering)
+    return RingSchedule(layout, rank, std::move(pattern), c.spec.heads,
+                        RingSchedule::DoubleRingOrder{c.scheme_group_ranks});
+  return RingSchedule(layout, rank, std::move(pattern), c.spec.heads, last_needed_step);
 }
 
 }  // namespace ringbench

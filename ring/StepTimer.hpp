@@ -2,6 +2,7 @@
 // records events on the compute stream, so the same calls in the ring measure either.
 #pragma once
 
+#include <numeric>
 #include <vector>
 
 namespace ringbench {
@@ -13,6 +14,13 @@ struct IterationTiming {
   double total_ms = 0;             // the device's view (events), from the first step to the last
   double wall_ms = 0;  // the host's view of the same iteration, synchronised: a cross-check
 };
+
+// A virtual rank's time in an iteration: the ranks of one process take turns, so each one's total
+// is the sum of its steps.
+inline double own_steps_ms(const IterationTiming& t) {
+  return std::accumulate(t.compute_ms.begin(), t.compute_ms.end(), 0.0) +
+         std::accumulate(t.wait_ms.begin(), t.wait_ms.end(), 0.0);
+}
 
 class StepTimer {
  public:

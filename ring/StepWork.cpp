@@ -35,6 +35,20 @@ std::vector<StepCost> head_sharded_costs(const BenchmarkCase& c, const RingSched
         peers * double(backward ? u.grad_out_chunk() : u.out_chunk()) * sizeof(float);
   return costs;
 }
+
+// A double ring's step t (ring/DoubleRing): the inner ring's hop at inner steps 0 .. I-2 (in the
+// backward the block with its accumulators, and at the last inner step the accumulators on and
+// to the outer step's first holder), the outer ring's next first block (K/V only) at inner step 0
+// of every outer step but the last, and in the backward the outer ring's sums one outer step
+// behind it, the last of them home after the last step.
+double double_ring_bytes(int P, int I, int t, bool backward, double kv, double dkv) {
+  const int O = P / I, o = t / I, s = t % I;
+  double bytes = 0;
+  if (I > 1) bytes += s + 1 < I ? kv + (backward ? dkv : 0.0) : (backward ? 2 * dkv : 0.0);
+  if (O > 1 && s == 0 && o + 1 < O) bytes += kv;
+  if (O > 1 && backward) bytes += (s == 0 && o >= 1 ? dkv : 0.0) + (t == P - 1 ? dkv : 0.0);
+  return bytes;
+}
 }  // namespace
 
 StepCost step_cost(const RingSchedule& schedule, int s, bool backward, const ProblemSpec& spec,
@@ -43,6 +57,9 @@ StepCost step_cost(const RingSchedule& schedule, int s, bool backward, const Pro
   const BlockMask m = schedule.mask(s);
   const double flops = m.empty() ? 0.0 : block_flops(spec, *m.pattern, m.q_runs, m.kv_runs);
   const bool whole = whole_boxes(m, spec.heads);
+  if (const int inner = schedule.inner_ranks(); inner > 0)
+    return {double_ring_bytes(steps, inner, s, backward, double(kv_bytes), double(dkv_bytes)),
+            backward ? kBackwardFlopsPerForward * flops : flops, whole};
   if (!backward && scheme == SchemeKind::allgather)
     return {s == 0 ? static_cast<double>(kv_bytes) * (steps - 1) : 0.0, flops, whole};
   if (!backward && scheme == SchemeKind::allgather_pipelined)

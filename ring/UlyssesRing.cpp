@@ -148,7 +148,7 @@ std::vector<std::unique_ptr<RankBackend>> UlyssesRing::make_head_backends(const 
   ring_comm_.emplace(rt_.world(), index, g, "the ring across " + std::to_string(R) + " groups");
   out.push_back(std::make_unique<CpuBackend>(
       ring.spec, shape_.tokens, std::make_unique<MpiTransport>(ring_comm_->get(), c.timeout_s),
-      cpu_threads(rt_), has_backward(c.pass), nullptr, received_blocks(ring.scheme, R)));
+      cpu_threads(rt_), has_backward(c.pass), nullptr, received_blocks(ring, R)));
   return out;
 }
 

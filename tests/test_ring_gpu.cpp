@@ -553,3 +553,34 @@ TEST_CASE("GPU ulysses and hybrid equal the GPU reference on virtual ranks", "[g
         REQUIRE(out.record.summary.at("peak_mem_bytes") == rank_memory(c, 4));
       }
 }
+
+// The double ring on the virtual ranks of one GPU: the inner ring's and the outer ring's blocks
+// as device copies on two streams of their own, the backward's accumulators relayed on both rings,
+// checked like the ring for every inner ring size of 4 ranks (GQA 4 over 2), traffic equal to its
+// formula (bf16 K, V; fp32 dK/dV), memory as planned. Across GPUs the scheme is refused.
+TEST_CASE("GPU doublering equals the GPU reference on virtual ranks", "[gpu][scheme]") {
+  const MpiRuntime& rt = runtime();
+  if (rt.size() != 1) {
+    WARN("doublering across GPUs is refused: checked on one GPU's virtual ranks");
+    return;
+  }
+  for (int I : {1, 2, 4})
+    for (const std::string mask : {"none", "causal", "window:300:0"})
+      for (auto layout : {LayoutKind::zigzag, LayoutKind::contiguous}) {
+        BenchmarkCase c = gpu_case(DType::bf16, 128, mask, layout, 4 * 1200);
+        c.set_scheme({SchemeKind::doublering, I, 0});
+        c.virtual_ranks = 4;
+        c.pass = PassKind::fwdbwd;
+        INFO(c.scheme_text() << " " << mask << " " << to_string(layout));
+        const BenchmarkOutcome out = run_ring_benchmark(c, rt);
+        REQUIRE(out.record.check->rel_err < c.effective_tolerance());
+        require_gradients_within(out, c.effective_tolerance());
+        REQUIRE_FALSE(out.check_failed);
+        const double kv = out.record.summary.at("kv_block_bytes"), dkv = 2 * kv;  // fp32 vs bf16
+        const int O = 4 / I;
+        double bytes = 3 * kv + (O - 1) * kv + (O > 1 ? O * dkv : 0);
+        if (I > 1) bytes += O * ((I - 1) * (kv + dkv) + 2 * dkv);
+        REQUIRE(out.record.summary.at("bytes_sent_per_rank") == bytes);
+        REQUIRE(out.record.summary.at("peak_mem_bytes") == rank_memory(c, 4));
+      }
+}

@@ -1,7 +1,7 @@
 // The schemes beside the ring on CPU ranks and virtual ranks: allgather, allgather-pipelined,
-// ulysses and hybrid:UxR against the same float64 check as the ring (forward and gradients) for
-// every layout and a range of patterns (GQA, kv heads replicated under ulysses), traffic equal to
-// each formula, memory to its plan; run under mpirun with 1..4 ranks.
+// ulysses, hybrid:UxR and doublering:I against the same float64 check as the ring (forward and
+// gradients) for every layout and a range of patterns (GQA, kv heads replicated under ulysses),
+// traffic equal to each formula, memory to its plan; run under mpirun with 1..4 ranks.
 #include <algorithm>
 #include <numeric>
 
@@ -180,6 +180,90 @@ TEST_CASE("hybrid:UxR equals the float64 reference for every split of the ranks,
     }
     if (rt.size() > 1) break;  // virtual ranks only in a one-rank run
   }
+}
+
+TEST_CASE("doublering:I equals the float64 reference for every inner ring size, both passes",
+          "[mpi][scheme]") {
+  const MpiRuntime& rt = runtime();
+  for (int virtual_ranks : {0, 4}) {
+    const int P = rt.size() == 1 && virtual_ranks > 1 ? virtual_ranks : rt.size();
+    for (int I = 1; I <= P; ++I) {
+      if (P % I != 0) continue;
+      const int O = P / I;
+      for (auto pass : {PassKind::fwd, PassKind::fwdbwd, PassKind::bwd})
+        for (const std::int64_t kv_heads : {4, 2})
+          for (const std::string mask : {"none", "causal", "window:5:3", "dilated:24,96:8,16"})
+            for (auto layout : {LayoutKind::contiguous, LayoutKind::zigzag, LayoutKind::striped}) {
+              BenchmarkCase c = scheme_case(SchemeKind::doublering, mask, layout);
+              c.set_scheme({SchemeKind::doublering, I, 0});
+              c.spec.kv_heads = kv_heads;
+              c.pass = pass;
+              c.virtual_ranks = rt.size() == 1 ? virtual_ranks : 0;
+              INFO(c.scheme_text() << " " << to_string(pass) << " " << mask << " "
+                                   << to_string(layout) << " kv " << kv_heads << " P=" << P);
+              const BenchmarkOutcome out = run_ring_benchmark(c, rt);
+              REQUIRE_FALSE(out.check_failed);
+              REQUIRE(out.record.check->rel_err < 1e-6);
+              if (has_backward(pass)) {
+                const GradientErrors& g = *out.record.check->gradients;
+                REQUIRE(std::max({g.dq_rel_err, g.dk_rel_err, g.dv_rel_err}) < 2e-6);
+              }
+              if (!rt.is_root()) continue;
+              // whole blocks on both rings, whatever the pattern: forward P - 1 blocks (O (I - 1)
+              // inner, O - 1 outer); backward per inner ring of I > 1 I - 1 blocks with their
+              // accumulators and the accumulators twice, on the outer ring O - 1 blocks and O sums
+              const double block = out.record.summary.at("kv_block_bytes");  // = dK/dV in fp32
+              double per_pass[2] = {(P - 1) * block, (O - 1) * block + (O > 1 ? O * block : 0)};
+              if (I > 1) per_pass[1] += O * ((I - 1) * 2 * block + 2 * block);
+              const double sent =
+                  (has_forward(pass) ? per_pass[0] : 0) + (has_backward(pass) ? per_pass[1] : 0);
+              REQUIRE(out.record.summary.at("bytes_sent_per_rank") == sent);
+              const int passes = pass == PassKind::fwdbwd ? 2 : 1, steps = passes * P;
+              for (int r = 0; r < P; ++r) {  // every rank the same, its outer block at step 0
+                const auto first = out.record.bytes_sent.begin() + r * steps;
+                REQUIRE(std::accumulate(first, first + steps, 0.0) == sent);
+                if (has_forward(pass) && O > 1) REQUIRE(*first == (I > 1 ? 2 : 1) * block);
+              }
+              REQUIRE(out.record.summary.at("peak_mem_bytes") ==
+                      static_cast<double>(plan_rank_bytes(c, c.spec.seq_len / P)));
+            }
+    }
+    if (rt.size() > 1) break;  // virtual ranks only in a one-rank run
+  }
+}
+
+TEST_CASE("doublering:I is refused unless I divides the ranks, on emulated rings, across GPUs",
+          "[scheme]") {
+  for (const std::string bad : {"doublering:0", "doublering:", "doublering:x", "doublering:2x2"})
+    REQUIRE_THROWS_AS(parse_scheme(bad), ConfigError);
+  REQUIRE(parse_scheme("doublering:2").group_ranks == 2);
+  BenchmarkCase c = scheme_case(SchemeKind::doublering, "causal", LayoutKind::zigzag);
+  c.set_scheme({SchemeKind::doublering, 3, 0});
+  c.virtual_ranks = 4;
+  try {
+    validate(c, 1);
+    FAIL("doublering:3 accepted on 4 ranks");
+  } catch (const ConfigError& e) {
+    REQUIRE(std::string(e.what()).find("'doublering:3'") != std::string::npos);
+  }
+  c.set_scheme({SchemeKind::doublering, 2, 0});
+  REQUIRE_NOTHROW(validate(c, 1));
+  c.virtual_ranks = 0;
+  c.ring_size_option = 8;  // emulated: every member's blocks would be generated
+  REQUIRE_THROWS_AS(validate(c, 4), ConfigError);
+  c.ring_size_option = 0;
+  c.device = DeviceKind::cuda;
+  c.kernel = KernelKind::flash;
+  c.spec.dtype = DType::bf16;
+  c.spec.head_dim = 64;
+  try {
+    validate(c, 4);
+    FAIL("accepted across 4 GPUs");
+  } catch (const ConfigError& e) {
+    REQUIRE(std::string(e.what()).find("not built") != std::string::npos);
+  }
+  c.virtual_ranks = 4;
+  REQUIRE_NOTHROW(validate(c, 1));
 }
 
 // On GPUs the head-sharding schemes run on the virtual ranks of one GPU (device copies) or on one

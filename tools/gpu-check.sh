@@ -20,6 +20,8 @@ mpirun_n() { local n=$1; shift; mpirun --allow-run-as-root -np "$n" -x NCCL_NVLS
 log() { echo "### $*" | tee -a "$out/bench.log"; }
 # the hybrids of P ranks with both U and R above 1 (U x P/U)
 hybrids() { local u; for ((u = 2; u < $1; u *= 2)); do echo "hybrid:${u}x$(($1 / u))"; done; }
+# the double rings of P ranks with inner and outer rings of more than one rank
+doublerings() { local i; for ((i = 2; i < $1; i *= 2)); do echo "doublering:$i"; done; }
 
 if [[ " $stages " == *" build "* ]]; then
   if [ -d .gpu-deps ]; then for f in .gpu-deps/*.deb; do dpkg -x "$f" /; done; fi
@@ -117,7 +119,7 @@ if [[ " $stages " == *" schemes "* ]]; then
   mpirun_n 1 "$build/tests/ringbench_gpu_tests" "[scheme]" 2>&1 | tail -3 | tee -a "$out/bench.log"
   for p in 2 4 8; do
     mpirun_n 1 "$rb" run --seq-len 256K --mask none causal --layout zigzag --virtual-ranks $p \
-      --scheme ring allgather allgather-pipelined ulysses $(hybrids $p) --warmup 1 --iters 3 \
+      --scheme ring allgather allgather-pipelined ulysses $(hybrids $p) $(doublerings $p) --warmup 1 --iters 3 \
       "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
   done
 fi
@@ -128,7 +130,7 @@ if [[ " $stages " == *" schemes-bwd "* ]]; then
   log "schemes, fwd+bwd: every scheme on 2, 4, 8 virtual ranks at 128K"
   for p in 2 4 8; do
     mpirun_n 1 "$rb" run --seq-len 128K --mask none causal --layout zigzag --virtual-ranks $p --pass fwdbwd \
-      --scheme ring allgather allgather-pipelined ulysses $(hybrids $p) --warmup 1 --iters 2 \
+      --scheme ring allgather allgather-pipelined ulysses $(hybrids $p) $(doublerings $p) --warmup 1 --iters 2 \
       "${shape[@]}" 2>&1 | tee -a "$out/bench.log"
   done
 fi

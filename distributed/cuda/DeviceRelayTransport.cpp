@@ -14,9 +14,11 @@ DeviceRelayRing::DeviceRelayRing(int ranks_, int exchanges)
 }
 
 DeviceRelayTransport::DeviceRelayTransport(std::shared_ptr<DeviceRelayRing> ring, int rank,
-                                           cudaStream_t compute)
+                                           cudaStream_t compute, int predecessor, int successor)
     : ring_(std::move(ring)),
       rank_(rank),
+      predecessor_(predecessor < 0 ? rank - 1 : predecessor),
+      successor_(successor < 0 ? rank + 1 : successor),
       compute_(compute),
       begin_(ring_->ranks.front().posted.size()),
       end_(ring_->ranks.front().posted.size()) {}
@@ -39,7 +41,7 @@ void DeviceRelayTransport::start_exchange(const void* send, void* recv, std::siz
 }
 
 void DeviceRelayTransport::wait_exchange() {
-  const DeviceRelayRing::Rank& from = at(rank_ - 1);
+  const DeviceRelayRing::Rank& from = at(predecessor_);
   if (from.exchange != exchange_ || from.bytes != bytes_)
     throw std::logic_error("DeviceRelayTransport: rank " + std::to_string(rank_) +
                            " waits for an exchange its predecessor has not posted (virtual "
@@ -49,7 +51,7 @@ void DeviceRelayTransport::wait_exchange() {
   // two receive buffers alternate): the successor must have copied it out. Where it is not, the
   // wait costs nothing but order.
   if (index_ > 0)
-    RINGBENCH_CHECK_CUDA(cudaStreamWaitEvent(compute_, at(rank_ + 1).copied[index_ - 1].get(), 0));
+    RINGBENCH_CHECK_CUDA(cudaStreamWaitEvent(compute_, at(successor_).copied[index_ - 1].get(), 0));
   begin_[index_].record(compute_);
   RINGBENCH_CHECK_CUDA(
       cudaMemcpyAsync(recv_, from.data, bytes_, cudaMemcpyDeviceToDevice, compute_));

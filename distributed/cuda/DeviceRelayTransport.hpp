@@ -29,7 +29,10 @@ struct DeviceRelayRing {
 
 class DeviceRelayTransport final : public Transport {
  public:
-  DeviceRelayTransport(std::shared_ptr<DeviceRelayRing> ring, int rank, cudaStream_t compute);
+  // `predecessor`, `successor`: whose posts this rank receives and who receives its own (-1: rank
+  // -/+ 1 of the ring; a sub-ring of a double ring names its own).
+  DeviceRelayTransport(std::shared_ptr<DeviceRelayRing> ring, int rank, cudaStream_t compute,
+                       int predecessor = -1, int successor = -1);
   void start_exchange(const void* send, void* recv, std::size_t bytes) override;
   void wait_exchange() override;
   std::vector<double> take_comm_ms() override;
@@ -38,7 +41,7 @@ class DeviceRelayTransport final : public Transport {
   DeviceRelayRing::Rank& at(int rank) const;
 
   std::shared_ptr<DeviceRelayRing> ring_;
-  int rank_;
+  int rank_, predecessor_, successor_;
   cudaStream_t compute_;
   long exchange_ = -1;  // counts every exchange of the run: posts of one hop carry the same number
   int index_ = 0;       // exchanges of this iteration so far

@@ -39,6 +39,13 @@ class CpuBackend final : public RankBackend {
   ErrorSums compare_with_reference(std::uint64_t seed) override;
   BlockBackwardKernel& backward_kernel() override;
   Transport& backward_transport() override;
+  Transport* outer_transport() override { return outer_.get(); }
+  Transport* outer_accumulator_transport() override { return outer_accumulators_.get(); }
+  // A double ring's outer links (the accumulators' null without a backward pass).
+  void set_outer_links(std::unique_ptr<Transport> blocks, std::unique_ptr<Transport> accumulators) {
+    outer_ = std::move(blocks);
+    outer_accumulators_ = std::move(accumulators);
+  }
   GradientResult read_gradients() override;
 
   Inputs inputs() override {
@@ -58,6 +65,7 @@ class CpuBackend final : public RankBackend {
   CpuBlockKernel kernel_;
   CpuBackwardKernel backward_kernel_;
   std::unique_ptr<Transport> transport_, backward_transport_;
+  std::unique_ptr<Transport> outer_, outer_accumulators_;  // a double ring's outer ring
   std::vector<std::int64_t> positions_;
   HostStepTimer timer_;
 };

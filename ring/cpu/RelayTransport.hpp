@@ -30,7 +30,13 @@ struct RelayRing {
 
 class RelayTransport final : public Transport {
  public:
-  RelayTransport(std::shared_ptr<RelayRing> ring, int rank) : ring_(std::move(ring)), rank_(rank) {}
+  // `predecessor`: the rank whose posts this one receives (-1: rank - 1 of the ring; a sub-ring
+  // of a double ring names its own).
+  RelayTransport(std::shared_ptr<RelayRing> ring, int rank, int predecessor = -1)
+      : ring_(std::move(ring)), rank_(rank), predecessor_(predecessor) {
+    const int P = static_cast<int>(ring_->posts.size());
+    if (predecessor_ < 0) predecessor_ = (rank_ + P - 1) % P;
+  }
 
   void start_exchange(const void* send, void* recv, std::size_t bytes) override {
     ring_->posts[static_cast<std::size_t>(rank_)] = {send, bytes, ++exchange_};
@@ -39,8 +45,7 @@ class RelayTransport final : public Transport {
   }
 
   void wait_exchange() override {
-    const int P = static_cast<int>(ring_->posts.size());
-    const RelayRing::Post& from = ring_->posts[static_cast<std::size_t>((rank_ + P - 1) % P)];
+    const RelayRing::Post& from = ring_->posts[static_cast<std::size_t>(predecessor_)];
     if (from.exchange != exchange_ || from.bytes != bytes_)
       throw std::logic_error(
           "RelayTransport: rank " + std::to_string(rank_) +
@@ -56,7 +61,7 @@ class RelayTransport final : public Transport {
 
  private:
   std::shared_ptr<RelayRing> ring_;
-  int rank_;
+  int rank_, predecessor_;
   long exchange_ = -1;  // counts every exchange of the run: posts of one hop carry the same number
   void* recv_ = nullptr;
   std::size_t bytes_ = 0;

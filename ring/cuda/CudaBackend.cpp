@@ -48,10 +48,13 @@ CudaBackend::CudaBackend(const BenchmarkCase& c, std::int64_t local_len, int ste
       transport_(parts.transport(compute_.get())),
       backward_transport_(parts.backward_transport ? parts.backward_transport(compute_.get())
                                                    : nullptr),
-      timer_(compute_.get(), steps + 1),
+      outer_(parts.outer_transport ? parts.outer_transport(compute_.get()) : nullptr),
+      outer_accumulators_(parts.outer_accumulator_transport
+                              ? parts.outer_accumulator_transport(compute_.get())
+                              : nullptr),
+      timer_(compute_.get(), 2 * steps + 2),  // a double ring's backward: P + P/I + 1 hops
       nvml_(gpu.pci_bus_id) {
-  for (int i = 0; i < received_blocks(c.scheme, steps); ++i)
-    kv_recv_.emplace_back(kv_local_.bytes());
+  for (int i = 0; i < received_blocks(c, steps); ++i) kv_recv_.emplace_back(kv_local_.bytes());
   const std::size_t dkv_bytes = device_tensor_bytes(c, local_len).dkv;
   const std::size_t kv_bytes = kv_local_.bytes() - dkv_bytes;
   buffers_ = {q_.get(),

@@ -31,7 +31,9 @@ struct CudaRankParts {
   BackwardKernelFactory backward_kernel;  // null for a forward-only case
   std::size_t kernel_bytes = 0;  // what the kernels hold beyond the plan (cuDNN scratch/workspace)
   TransportFactory transport;
-  TransportFactory backward_transport;     // null: the backward moves its blocks on `transport`
+  TransportFactory backward_transport;  // null: the backward moves its blocks on `transport`
+  // a double ring's outer ring (null for other schemes; the accumulators' without a backward)
+  TransportFactory outer_transport, outer_accumulator_transport;
   std::shared_ptr<NcclCommunicator> comm;  // may be null; polled for errors while waiting
   RankRole role = RankRole::resident;      // where its blocks come from (MemoryPlan)
 };
@@ -66,6 +68,8 @@ class CudaBackend final : public RankBackend {
   // Throw ConfigError("pass", ...) for a forward-only case (nothing was allocated for them).
   BlockBackwardKernel& backward_kernel() override;
   Transport& backward_transport() override;
+  Transport* outer_transport() override { return outer_.get(); }
+  Transport* outer_accumulator_transport() override { return outer_accumulators_.get(); }
   GradientResult read_gradients() override;
   std::map<std::string, double> telemetry() override;
   std::optional<double> energy_j() override { return nvml_.energy_j(); }
@@ -90,6 +94,7 @@ class CudaBackend final : public RankBackend {
   RankRole role_;
   CudaBlockKernel checker_;  // the reference kernel, for --check
   std::unique_ptr<Transport> transport_, backward_transport_;
+  std::unique_ptr<Transport> outer_, outer_accumulators_;  // a double ring's outer ring
   CudaStepTimer timer_;
   CudaEvent done_;
   GpuTelemetry nvml_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <vector>
 
 #include "core/PatternSpec.hpp"
@@ -14,6 +15,7 @@
 #include "distributed/cuda/DeviceRelayTransport.hpp"
 #include "distributed/cuda/NcclTransport.hpp"
 #include "ring/BlockRectangles.hpp"
+#include "ring/DoubleRingTopology.hpp"
 #include "ring/RingSchedule.hpp"
 #include "ring/cuda/CudaBackend.hpp"
 #include "ring/cuda/CudaBackwardKernel.hpp"
@@ -242,19 +244,38 @@ std::vector<std::unique_ptr<RankBackend>> make_cuda_backends(
     backends.push_back(std::make_unique<CudaBackend>(c, layout.local_len(), steps, gpu, parts));
     return backends;
   }
-  auto ring = std::make_shared<VirtualRing>();
-  auto relay = std::make_shared<DeviceRelayRing>(static_cast<int>(ranks.size()), steps + 1);
+  // a double ring's inner ring takes the place of the ring; its outer ring is a second pair of
+  // links
+  std::optional<DoubleRingTopology> dr;
+  if (c.scheme == SchemeKind::doublering) dr = DoubleRingTopology{steps, c.scheme_group_ranks};
+  const int P = static_cast<int>(ranks.size());
+  auto ring = std::make_shared<VirtualRing>(), outer = std::make_shared<VirtualRing>();
+  auto relay = std::make_shared<DeviceRelayRing>(
+      P, std::max(steps + 1, dr ? dr->inner_backward_exchanges() : 0));
+  auto outer_relay = std::make_shared<DeviceRelayRing>(P, steps + 1);
+  if (dr) ring->sources = dr->inner_sources(), outer->sources = dr->outer_sources();
   for (int r : ranks) {
     CudaRankParts parts = parts_of(r);
     parts.transport = [ring, r, steps](cudaStream_t compute) {
       return std::make_unique<DeviceCopyTransport>(ring, r, compute, steps);
     };
     // the backward's blocks change on the way: each rank relays what its predecessor sent
-    parts.backward_transport = [relay, r](cudaStream_t compute) {
-      return std::make_unique<DeviceRelayTransport>(relay, r, compute);
+    const int before = dr ? dr->inner_predecessor(r) : -1, after = dr ? dr->inner_successor(r) : -1;
+    parts.backward_transport = [relay, r, before, after](cudaStream_t compute) {
+      return std::make_unique<DeviceRelayTransport>(relay, r, compute, before, after);
     };
+    if (dr) {
+      parts.outer_transport = [outer, r, steps](cudaStream_t compute) {
+        return std::make_unique<DeviceCopyTransport>(outer, r, compute, steps);
+      };
+      parts.outer_accumulator_transport = [outer_relay, r, d = *dr](cudaStream_t compute) {
+        return std::make_unique<DeviceRelayTransport>(outer_relay, r, compute,
+                                                      d.outer_predecessor(r), d.outer_successor(r));
+      };
+    }
     backends.push_back(std::make_unique<CudaBackend>(c, layout.local_len(), steps, gpu, parts));
     ring->local_blocks.push_back(backends.back()->buffers().kv_local);
+    outer->local_blocks.push_back(backends.back()->buffers().kv_local);
   }
   return backends;
 }

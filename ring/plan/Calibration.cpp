@@ -169,7 +169,8 @@ std::vector<ComputeSample> compute_samples(const RunRecord& run, const Benchmark
     const std::string kernel =
         selected != run.provenance.end() ? selected->second : std::string(to_string(c.kernel));
     for (int r = 0; r < R; ++r) {
-      const RingSchedule schedule(layout, run.ranks[r].rank, pattern, c.spec.heads, last_needed);
+      const RingSchedule schedule =
+          case_schedule(c, layout, run.ranks[r].rank, pattern, last_needed);
       for (int s = 0; s < S; ++s) {
         const double flops = run.step_flops[static_cast<std::size_t>(r) * total_steps + offset + s];
         if (flops <= 0) continue;

@@ -189,7 +189,8 @@ RingPrediction predict_ring(const BenchmarkCase& c, const PlanCluster& cluster,
   std::vector<std::unique_ptr<RingSchedule>> schedules(static_cast<std::size_t>(P));
 #pragma omp parallel for schedule(dynamic, 16)
   for (int r = 0; r < P; ++r)
-    schedules[r] = std::make_unique<RingSchedule>(layout, r, pattern, c.spec.heads, last_needed);
+    schedules[r] =
+        std::make_unique<RingSchedule>(case_schedule(c, layout, r, pattern, last_needed));
   std::vector<double> clock(static_cast<std::size_t>(P), 0.0), compute(clock), transfer(clock);
   double bytes = 0;
   // virtual ranks on one GPU run the backward in lockstep, their kernels side by side on the
