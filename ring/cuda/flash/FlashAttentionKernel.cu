@@ -5,7 +5,9 @@
 //   * wgmma + TMA (sm_90a, D = 128): a producer warpgroup streams Q/K/V tiles with the tensor
 //     memory accelerator into 128-byte-swizzled shared memory (mbarrier pipeline); two
 //     consumer warpgroups of 64 query rows run S = Q K^T and O += P V as wgmma, ping-ponging
-//     their issue so one warpgroup's softmax overlaps the other's matrix products.
+//     their issue so one warpgroup's softmax overlaps the other's matrix products. Key tiles of
+//     128 keys, or 176 (FlashAttention-3's non-causal D = 128 tile: fewer softmax passes and
+//     barriers per FLOP; bands only, as 176 does not split the mask terms' 128-key tile lists).
 //   * wgmma with cp.async loads (sm_90a, D = 128): same math, all threads copy, block
 //     barrier per tile. Kept as a simpler second implementation for cross-checking.
 //   * mma.sync m16n8k16 (sm_80+, D = 64 or 128): FA2-style, each warp owns 32 query rows;
@@ -112,13 +114,13 @@ EncodeTiledFn encode_tiled() {
   return fn;
 }
 
-// [heads_total, rows, 128] 16-bit tensor, read in boxes of 64 d x box_rows rows with the
-// 128-byte swizzle that the wgmma descriptors expect; rows past the end read as zeros.
-CUtensorMap make_tensor_map(const void* base, ElementType type, int rows, int heads_total,
+// [heads_total, rows, dim] 16-bit tensor (dim 64 or 128), read in boxes of 64 d x box_rows rows
+// with the 128-byte swizzle that the wgmma descriptors expect; rows past the end read as zeros.
+CUtensorMap make_tensor_map(const void* base, ElementType type, int rows, int heads_total, int dim,
                             int box_rows) {
   CUtensorMap map;
-  const cuuint64_t dims[3] = {128, cuuint64_t(rows), cuuint64_t(heads_total)};
-  const cuuint64_t strides[2] = {128 * 2, cuuint64_t(rows) * 128 * 2};  // bytes, dims 1 and 2
+  const cuuint64_t dims[3] = {cuuint64_t(dim), cuuint64_t(rows), cuuint64_t(heads_total)};
+  const cuuint64_t strides[2] = {cuuint64_t(dim) * 2, cuuint64_t(rows) * dim * 2};  // dims 1, 2
   const cuuint32_t box[3] = {64, cuuint32_t(box_rows), 1};
   const cuuint32_t element_strides[3] = {1, 1, 1};
   const CUresult r =
@@ -134,11 +136,10 @@ CUtensorMap make_tensor_map(const void* base, ElementType type, int rows, int he
   return map;
 }
 
-template <typename T, bool kPingPong>
+template <class C, typename T, bool kPingPong>
 void launch_wgmma_tma_typed(const FlashParams& p, const TmaMaps& maps, int batch,
                             cudaStream_t stream) {
-  using C = WgmmaConfig;
-  auto kernel = &flash_wgmma_tma_kernel<T, kPingPong>;
+  auto kernel = &flash_wgmma_tma_kernel<C, T, kPingPong>;
   FLASH_CUDA_CHECK(
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, C::kSmemBytes));
   const dim3 grid((p.q_len + C::kBlockM - 1) / C::kBlockM, p.heads, batch);
@@ -146,22 +147,26 @@ void launch_wgmma_tma_typed(const FlashParams& p, const TmaMaps& maps, int batch
   FLASH_CHECK_LAUNCH();
 }
 
-template <bool kPingPong>
+// C: WgmmaTileConfig<kBlockN>; a K/V box is one key tile (TMA boxes take up to 256 rows).
+template <class C, bool kPingPong>
 void launch_wgmma_tma(const FlashParams& p, ElementType type, int batch, cudaStream_t stream) {
-  using C = WgmmaConfig;
-  const TmaMaps maps{make_tensor_map(p.q, type, p.q_len, batch * p.heads, C::kBlockM),
-                     make_tensor_map(p.k, type, p.kv_len, batch * p.kv_heads, C::kBlockN),
-                     make_tensor_map(p.v, type, p.kv_len, batch * p.kv_heads, C::kBlockN)};
+  if (p.listed() && !TileWalk<C::kBlockN>::kWalksLists)  // kVariants' tile_lists says so too
+    throw std::runtime_error("flash_attend_merge: this key tile cannot walk mask-term tile lists");
+  constexpr int D = C::kHeadDim;
+  const TmaMaps maps{make_tensor_map(p.q, type, p.q_len, batch * p.heads, D, C::kBlockM),
+                     make_tensor_map(p.k, type, p.kv_len, batch * p.kv_heads, D, C::kBlockN),
+                     make_tensor_map(p.v, type, p.kv_len, batch * p.kv_heads, D, C::kBlockN)};
   if (type == ElementType::bf16)
-    launch_wgmma_tma_typed<__nv_bfloat16, kPingPong>(p, maps, batch, stream);
+    launch_wgmma_tma_typed<C, __nv_bfloat16, kPingPong>(p, maps, batch, stream);
   else
-    launch_wgmma_tma_typed<__half, kPingPong>(p, maps, batch, stream);
+    launch_wgmma_tma_typed<C, __half, kPingPong>(p, maps, batch, stream);
 }
 
 struct Variant {
   const char* name;
   int head_dim;
   bool needs_sm90a;  // wgmma: built for sm_90a and running on a compute capability 9.0 device
+  bool tile_lists;   // runs mask terms: its key tiles split TileList's 128-key tiles
   void (*launch)(const FlashParams&, ElementType, int, cudaStream_t);
 };
 
@@ -170,16 +175,29 @@ using D128N64W4 = MmaConfig<128, 64, 4, 2, 2>;
 using D128N32W4 = MmaConfig<128, 32, 4, 2, 2>;
 using D64N64W4 = MmaConfig<64, 64, 4, 2, 2>;
 
+using WgmmaN176 = WgmmaTileConfig<176>;
+using WgmmaD64 = WgmmaTileConfig<128, 64>;
+using WgmmaD64N176 = WgmmaTileConfig<176, 64>;
+
 constexpr Variant kVariants[] = {
-    {"mma.sync D128 Bm128 Bn64, 4 warps x 32 rows", 128, false, &launch_mma<D128N64W4>},
-    {"mma.sync D128 Bm128 Bn32, 4 warps x 32 rows", 128, false, &launch_mma<D128N32W4>},
-    {"mma.sync D64 Bm128 Bn64, 4 warps x 32 rows", 64, false, &launch_mma<D64N64W4>},
-    {"wgmma D128 Bm128 Bn128, cp.async, 2 warpgroups", 128, true, &launch_wgmma},
-    {"wgmma D128 Bm128 Bn128, TMA producer + 2 warpgroups", 128, true, &launch_wgmma_tma<false>},
-    {"wgmma D128 Bm128 Bn128, TMA producer + 2 wg ping-pong", 128, true, &launch_wgmma_tma<true>},
+    {"mma.sync D128 Bm128 Bn64, 4 warps x 32 rows", 128, false, true, &launch_mma<D128N64W4>},
+    {"mma.sync D128 Bm128 Bn32, 4 warps x 32 rows", 128, false, true, &launch_mma<D128N32W4>},
+    {"mma.sync D64 Bm128 Bn64, 4 warps x 32 rows", 64, false, true, &launch_mma<D64N64W4>},
+    {"wgmma D128 Bm128 Bn128, cp.async, 2 warpgroups", 128, true, true, &launch_wgmma},
+    {"wgmma D128 Bm128 Bn128, TMA producer + 2 warpgroups", 128, true, true,
+     &launch_wgmma_tma<WgmmaConfig, false>},
+    {"wgmma D128 Bm128 Bn128, TMA producer + 2 wg ping-pong", 128, true, true,
+     &launch_wgmma_tma<WgmmaConfig, true>},
+    // the default where no mask terms need TileList's 128-key tiles (1-4 % over Bn128 on H200)
+    {"wgmma D128 Bm128 Bn176, TMA producer + 2 wg ping-pong", 128, true, false,
+     &launch_wgmma_tma<WgmmaN176, true>},
+    {"wgmma D64 Bm128 Bn128, TMA producer + 2 wg ping-pong", 64, true, true,
+     &launch_wgmma_tma<WgmmaD64, true>},
+    {"wgmma D64 Bm128 Bn176, TMA producer + 2 wg ping-pong", 64, true, false,
+     &launch_wgmma_tma<WgmmaD64N176, true>},
 };
 constexpr int kNumVariants = sizeof(kVariants) / sizeof(kVariants[0]);
-constexpr int kWgmmaD128 = 5, kMmaD128 = 0, kMmaD64 = 2;
+constexpr int kWgmmaD128 = 5, kWgmmaD128N176 = 6, kMmaD128 = 0, kMmaD64 = 2, kWgmmaD64 = 7;
 
 // Whether wgmma kernels can run: compiled for sm_90a (CMake defines RINGBENCH_FLASH_SM90A
 // then) and the current device is compute capability 9.0. Cached per device.
@@ -255,13 +273,16 @@ const char* flash_variant_name(int variant) {
 bool flash_variant_supports(int variant, const BlockAttentionArgs& a) {
   return variant >= 0 && variant < kNumVariants && shape_supported(a) &&
          kVariants[variant].head_dim == a.head_dim &&
+         (a.mask != MaskKind::terms || kVariants[variant].tile_lists) &&
          (!kVariants[variant].needs_sm90a || wgmma_available());
 }
 
 int flash_default_variant(const BlockAttentionArgs& a) {
   if (!shape_supported(a)) return -1;
-  if (a.head_dim == 128) return wgmma_available() ? kWgmmaD128 : kMmaD128;
-  if (a.head_dim == 64) return kMmaD64;
+  // Bn176 tiles where no TileList walk is needed (flash_kernel_check --bench measured each)
+  const int d128 = a.mask == MaskKind::terms ? kWgmmaD128 : kWgmmaD128N176;
+  if (a.head_dim == 128) return wgmma_available() ? d128 : kMmaD128;
+  if (a.head_dim == 64) return wgmma_available() ? kWgmmaD64 : kMmaD64;
   return -1;
 }
 

@@ -70,12 +70,13 @@ __device__ __forceinline__ void apply_terms_mask(float (&s)[C::kMTiles][C::kNTil
   }
 }
 
-// A partial tile's mask, whichever form the block's mask takes.
+// A partial tile's mask, whichever form the block's mask takes (no mask terms for tiles that
+// cannot walk tile lists, see TileWalk).
 template <class C>
 __device__ __forceinline__ void mask_tile(float (&s)[C::kMTiles][C::kNTiles][4],
                                           const FlashParams& p, KeyRange range, int k0,
                                           const int32_t (&qpos)[C::kMTiles][2], int lane) {
-  if (p.listed())
+  if (TileWalk<C::kBlockN>::kWalksLists && p.listed())
     apply_terms_mask<C>(s, p, k0, qpos, lane);
   else
     apply_mask<C>(s, p, range, k0, qpos, lane);

@@ -83,20 +83,23 @@ __device__ __forceinline__ TileSpan block_tile_span(const int (&begin)[kGroups],
 
 // The key tiles a block visits, loop step t -> first key k0: the consecutive tiles of the
 // band's span, or the block's tile list (each 128-key list tile split into kSplit loop steps).
+// Key tiles that do not split the list's tiles (176 keys) walk spans only: kernels built with
+// them never see mask terms (flash_variant_supports refuses them), and their list code is
+// compiled out.
 template <int kBlockN>
 struct TileWalk {
-  static constexpr int kSplit = TileList::kKeys / kBlockN;
-  static_assert(kSplit * kBlockN == TileList::kKeys, "key tiles must split the list's tiles");
+  static constexpr bool kWalksLists = TileList::kKeys % kBlockN == 0;
+  static constexpr int kSplit = kWalksLists ? TileList::kKeys / kBlockN : 1;
   const int32_t* list = nullptr;  // nullptr: consecutive tiles from `first`
   int first = 0, count = 0;       // count: loop steps
 
   __device__ __forceinline__ int k0(int t) const {
-    if (list == nullptr) return (first + t) * kBlockN;
+    if (!kWalksLists || list == nullptr) return (first + t) * kBlockN;
     return (__ldg(list + t / kSplit) >> 1) * TileList::kKeys + (t % kSplit) * kBlockN;
   }
   // Whether the tile's pairs need the per-pair test.
   __device__ __forceinline__ bool partial(int t, KeyRange range) const {
-    if (list == nullptr) return needs_mask(range, k0(t), kBlockN);
+    if (!kWalksLists || list == nullptr) return needs_mask(range, k0(t), kBlockN);
     return (__ldg(list + t / kSplit) & 1) != 0;
   }
 };
@@ -115,7 +118,7 @@ template <int kBlockN, int kGroups>
 __device__ __forceinline__ TileWalk<kBlockN> block_walk(const FlashParams& p, int q0,
                                                         const int (&begin)[kGroups],
                                                         const int (&end)[kGroups]) {
-  if (p.listed()) {
+  if (TileWalk<kBlockN>::kWalksLists && p.listed()) {
     const int b = q0 / TileList::kQueryRows;
     const int first = __ldg(p.tile_offsets + b), last = __ldg(p.tile_offsets + b + 1);
     return {p.tile_entries + first, 0, (last - first) * TileWalk<kBlockN>::kSplit};

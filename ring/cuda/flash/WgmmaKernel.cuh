@@ -106,14 +106,14 @@ __global__ void __launch_bounds__(WgmmaConfig::kThreads, 1)
   // are fully masked and leave its state unchanged. Tile 0 has no P V product to overlap.
   float alpha[1][2];
   begin_tile(0);
-  issue_scores<T>(s[0], q_group, k_stage(0));
+  issue_scores<C, T>(s[0], q_group, k_stage(0));
   wgmma_wait<0>();
   softmax_tile(0, alpha);  // O is still 0: no rescale
   pack_all();
   for (int t = 1; t < num_tiles; ++t) {
     begin_tile(t);
-    issue_scores<T>(s[0], q_group, k_stage(t));
-    issue_pv<T>(st.o[0], p_frag, v_stage(t - 1));
+    issue_scores<C, T>(s[0], q_group, k_stage(t));
+    issue_pv<C, T>(st.o[0], p_frag, v_stage(t - 1));
     wgmma_wait<1>();  // S(t) is done; the P V product may still run during the softmax
     softmax_tile(t, alpha);
     wgmma_wait<0>();
@@ -123,7 +123,7 @@ __global__ void __launch_bounds__(WgmmaConfig::kThreads, 1)
     pack_all();
   }
   begin_tile(num_tiles);  // publishes V(num_tiles - 1); copies nothing
-  issue_pv<T>(st.o[0], p_frag, v_stage(num_tiles - 1));
+  issue_pv<C, T>(st.o[0], p_frag, v_stage(num_tiles - 1));
   wgmma_wait<0>();
   fence_registers(st.o[0]);
   write_merged<C>(st, p, q_row0, q_rows, warp, lane);

@@ -11,7 +11,7 @@ namespace ringbench::cuda {
 namespace {
 
 // ------------------------------------------------------------------------------------------
-// wgmma variant (sm_90a): 2 warpgroups x 64 query rows, 128-key tiles, D = 128
+// wgmma variants (sm_90a): 2 warpgroups x 64 query rows, tiles of kBlockN keys, D = 128
 // ------------------------------------------------------------------------------------------
 //
 // S = Q K^T is a wgmma with both operands in shared memory; O += P V takes P from registers
@@ -20,12 +20,51 @@ namespace {
 //   issue S(t) = Q K(t)^T; issue O += P(t-1) V(t-1); wait for S(t); softmax(t);
 //   wait for the P V product; rescale O; pack P(t).
 // K runs one tile ahead of V in shared memory (K(t+1) and V(t) are copied during tile t), so
-// two stages of each suffice: 32 KB Q + 2 x 32 KB K + 2 x 32 KB V.
+// two stages of each suffice: 32 KB Q + 2 x 2 tiles of kBlockN x 256 bytes (128 keys: 160 KB in
+// all; 176 keys: 208 KB).
 //
 // Shared-memory tiles use the 128-byte swizzle of the wgmma descriptors: a tile of R rows
 // is stored as two column blocks (d 0-63, d 64-127), each R rows of 128 bytes with the
 // 16-byte chunk index XOR-ed with row % 8, the same XOR as the mma.sync tiles use.
+//
+// The key tile width is the n of S = Q K^T (m64nNk16: N a multiple of 8 up to 256) and the k of
+// O += P V (N / 16 k16 steps of m64n128k16). 128 keys divide the mask terms' 128-key tile
+// lists; 176 keys (FlashAttention-3's choice for non-causal D = 128) take 27% fewer softmax
+// passes, barriers and O rescales per key, at 88 + 44 instead of 64 + 32 registers for S and P.
 
+template <int kBN, int kD = 128>
+struct WgmmaTileConfig {
+  static constexpr int kHeadDim = kD;
+  static constexpr int kColBlocks = kD / 64;  // 64-column blocks of a Q/K/V tile (128-byte rows)
+  static constexpr int kBlockN = kBN;         // keys per K/V tile
+  static constexpr int kThreads = 256;
+  static constexpr int kRowsPerWarp = 16;
+  static constexpr int kBlockM = 128;
+  static constexpr int kGroupRows = 64;  // rows per warpgroup
+  // Per-warp views used by the shared mask/softmax/epilogue helpers.
+  static constexpr int kMTiles = 1;
+  static constexpr int kNTiles = kBlockN / 8;  // n8 tiles of S: kBlockN / 2 fp32 per thread
+  static constexpr int kDTiles = kHeadDim / 8;
+  static constexpr int kPSteps = kBlockN / 16;  // k16 steps of O += P V (A fragments of P)
+  static constexpr int kQBytes = kBlockM * kHeadDim * 2;
+  static constexpr int kTileBytes = kBlockN * kHeadDim * 2;
+  static constexpr int kQColBlock = kBlockM * 128;  // bytes of one 64-column block
+  static constexpr int kKVColBlock = kBlockN * 128;
+  static constexpr int kSmemBytes = kQBytes + 4 * kTileBytes + 1024;  // + alignment slack
+  // k16 steps of P V; whole 8-row swizzle atoms keep the column blocks 1024-byte aligned.
+  static_assert(kBlockN % 16 == 0 && kBlockN <= 256, "whole k16 steps of P V; wgmma n <= 256");
+  static_assert(kD == 64 || kD == 128, "O += P V is an m64n64k16 or m64n128k16");
+  static_assert(kSmemBytes <= 227 * 1024, "sm_90 opt-in limit of dynamic shared memory");
+};
+using WgmmaConfig = WgmmaTileConfig<128>;  // the cp.async kernel; the TMA kernel's default
+
+// Inline-asm operand lists of the fp32 accumulators d[n8 tile][4], in register order.
+#define RB_ACC_TILE(d, i) "+f"(d[i][0]), "+f"(d[i][1]), "+f"(d[i][2]), "+f"(d[i][3])
+#define RB_ACC_TILES4(d, i) \
+  RB_ACC_TILE(d, i), RB_ACC_TILE(d, i + 1), RB_ACC_TILE(d, i + 2), RB_ACC_TILE(d, i + 3)
+// n = 128: 16 n8 tiles, %0-%63.
+#define RB_WGMMA_ACC64_OPERANDS(d) \
+  RB_ACC_TILES4(d, 0), RB_ACC_TILES4(d, 4), RB_ACC_TILES4(d, 8), RB_ACC_TILES4(d, 12)
 #define RB_WGMMA_ACC64                                                               \
   "{"                                                                                \
   "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, " \
@@ -33,43 +72,32 @@ namespace {
   "%34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, " \
   "%50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63 "            \
   "}"
-#define RB_WGMMA_ACC64_OPERANDS(d)                                                                \
-  "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]),       \
-      "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]),   \
-      "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]),   \
-      "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]),   \
-      "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]),   \
-      "+f"(d[7][2]), "+f"(d[7][3]), "+f"(d[8][0]), "+f"(d[8][1]), "+f"(d[8][2]), "+f"(d[8][3]),   \
-      "+f"(d[9][0]), "+f"(d[9][1]), "+f"(d[9][2]), "+f"(d[9][3]), "+f"(d[10][0]), "+f"(d[10][1]), \
-      "+f"(d[10][2]), "+f"(d[10][3]), "+f"(d[11][0]), "+f"(d[11][1]), "+f"(d[11][2]),             \
-      "+f"(d[11][3]), "+f"(d[12][0]), "+f"(d[12][1]), "+f"(d[12][2]), "+f"(d[12][3]),             \
-      "+f"(d[13][0]), "+f"(d[13][1]), "+f"(d[13][2]), "+f"(d[13][3]), "+f"(d[14][0]),             \
-      "+f"(d[14][1]), "+f"(d[14][2]), "+f"(d[14][3]), "+f"(d[15][0]), "+f"(d[15][1]),             \
-      "+f"(d[15][2]), "+f"(d[15][3])
-
-struct WgmmaConfig {
-  static constexpr int kHeadDim = 128;
-  static constexpr int kBlockN = 128;
-  static constexpr int kThreads = 256;
-  static constexpr int kRowsPerWarp = 16;
-  static constexpr int kBlockM = 128;
-  static constexpr int kGroupRows = 64;  // rows per warpgroup
-  // Per-warp views used by the shared mask/softmax/epilogue helpers.
-  static constexpr int kMTiles = 1;
-  static constexpr int kNTiles = kBlockN / 8;
-  static constexpr int kDTiles = kHeadDim / 8;
-  static constexpr int kQBytes = kBlockM * kHeadDim * 2;
-  static constexpr int kTileBytes = kBlockN * kHeadDim * 2;
-  static constexpr int kQColBlock = kBlockM * 128;  // bytes of one 64-column block
-  static constexpr int kKVColBlock = kBlockN * 128;
-  static constexpr int kSmemBytes = kQBytes + 4 * kTileBytes + 1024;  // + alignment slack
-};
+// n = 64: 8 n8 tiles, %0-%31.
+#define RB_WGMMA_ACC32_OPERANDS(d) RB_ACC_TILES4(d, 0), RB_ACC_TILES4(d, 4)
+#define RB_WGMMA_ACC32                                                               \
+  "{"                                                                                \
+  "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, " \
+  "%18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31 "            \
+  "}"
+// n = 176: 22 n8 tiles, %0-%87.
+#define RB_WGMMA_ACC88_OPERANDS(d) \
+  RB_WGMMA_ACC64_OPERANDS(d), RB_ACC_TILES4(d, 16), RB_ACC_TILE(d, 20), RB_ACC_TILE(d, 21)
+#define RB_WGMMA_ACC88                                                               \
+  "{"                                                                                \
+  "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, " \
+  "%18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, " \
+  "%34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, " \
+  "%50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, %64, %65, " \
+  "%66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, %80, %81, " \
+  "%82, %83, %84, %85, %86, %87 "                                                    \
+  "}"
 
 template <typename T>
 struct Wgmma;
 
-// Instruction strings for one element type: S = A B (+ S) with A, B in shared memory, and
-// O += A B with A in registers and B read N-major (transposed) from shared memory.
+// Instruction strings for one element type: S = A B (+ S) with A, B in shared memory (n = 128
+// or 176, chosen by the accumulator array's size), and O += A B with A in registers and B read
+// N-major (transposed) from shared memory (n = the head dim, 128 or 64).
 #define RB_DEFINE_WGMMA(TYPE, PTX_TYPE)                                                           \
   template <>                                                                                     \
   struct Wgmma<TYPE> {                                                                            \
@@ -82,6 +110,15 @@ struct Wgmma;
           : RB_WGMMA_ACC64_OPERANDS(d)                                                            \
           : "l"(a), "l"(b), "r"(accumulate));                                                     \
     }                                                                                             \
+    static __device__ __forceinline__ void ss(float (&d)[22][4], uint64_t a, uint64_t b,          \
+                                              int accumulate) {                                   \
+      asm volatile(                                                                               \
+          "{\n.reg .pred p;\nsetp.ne.b32 p, %90, 0;\n"                                            \
+          "wgmma.mma_async.sync.aligned.m64n176k16.f32." PTX_TYPE "." PTX_TYPE " " RB_WGMMA_ACC88 \
+          ", %88, %89, p, 1, 1, 0, 0;\n}\n"                                                       \
+          : RB_WGMMA_ACC88_OPERANDS(d)                                                            \
+          : "l"(a), "l"(b), "r"(accumulate));                                                     \
+    }                                                                                             \
     static __device__ __forceinline__ void rs(float (&d)[16][4], const uint32_t (&a)[4],          \
                                               uint64_t b) {                                       \
       asm volatile(                                                                               \
@@ -89,6 +126,15 @@ struct Wgmma;
           "wgmma.mma_async.sync.aligned.m64n128k16.f32." PTX_TYPE "." PTX_TYPE " " RB_WGMMA_ACC64 \
           ", {%64, %65, %66, %67}, %68, p, 1, 1, 1;\n}\n"                                         \
           : RB_WGMMA_ACC64_OPERANDS(d)                                                            \
+          : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1));                          \
+    }                                                                                             \
+    static __device__ __forceinline__ void rs(float (&d)[8][4], const uint32_t (&a)[4],           \
+                                              uint64_t b) {                                       \
+      asm volatile(                                                                               \
+          "{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"                                            \
+          "wgmma.mma_async.sync.aligned.m64n64k16.f32." PTX_TYPE "." PTX_TYPE " " RB_WGMMA_ACC32  \
+          ", {%32, %33, %34, %35}, %36, p, 1, 1, 1;\n}\n"                                         \
+          : RB_WGMMA_ACC32_OPERANDS(d)                                                            \
           : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1));                          \
     }                                                                                             \
   };
@@ -157,12 +203,13 @@ __device__ __forceinline__ void load_rows_cb_async(uint32_t dst, const uint16_t*
   }
 }
 
-// S = Q K^T for the warpgroup's 64 rows: 8 k16 steps over D = 128. K-major operands: one
-// 8-row group of a swizzle atom is 1024 bytes; a k16 step moves 32 bytes along a row.
-template <typename T>
-__device__ __forceinline__ void issue_scores(float (&s)[16][4], uint32_t q_rows_addr,
+// S = Q K^T for the warpgroup's 64 rows: D / 16 k16 steps, one m64nNk16 each with N = kBlockN.
+// K-major operands: one 8-row group of a swizzle atom is 1024 bytes (the stride offset; the wgmma
+// walks kBlockN / 8 of them down the K tile); a k16 step moves 32 bytes along a row, d 64-127 are
+// the second column block.
+template <class C, typename T>
+__device__ __forceinline__ void issue_scores(float (&s)[C::kNTiles][4], uint32_t q_rows_addr,
                                              uint32_t k_tile) {
-  using C = WgmmaConfig;
   wgmma_fence();
 #pragma unroll
   for (int kk = 0; kk < C::kHeadDim / 16; ++kk) {
@@ -174,16 +221,15 @@ __device__ __forceinline__ void issue_scores(float (&s)[16][4], uint32_t q_rows_
   wgmma_commit();
 }
 
-// O += P V over the 128 keys of a tile: 8 k16 steps of 16 keys (2048 bytes of V each). V is
-// N-major: the leading offset steps to the next 64-column block, the stride offset to the
-// next 8 keys.
-template <typename T>
-__device__ __forceinline__ void issue_pv(float (&o)[16][4], const uint32_t (&p)[8][4],
-                                         uint32_t v_tile) {
-  using C = WgmmaConfig;
+// O += P V over the kBlockN keys of a tile: kBlockN / 16 k16 steps of 16 keys (2048 bytes of V
+// each). V is N-major: the leading offset steps to the next 64-column block (kBlockN rows of 128
+// bytes further; D = 64 has one), the stride offset to the next 8 keys.
+template <class C, typename T>
+__device__ __forceinline__ void issue_pv(float (&o)[C::kDTiles][4],
+                                         const uint32_t (&p)[C::kPSteps][4], uint32_t v_tile) {
   wgmma_fence();
 #pragma unroll
-  for (int ks = 0; ks < C::kBlockN / 16; ++ks)
+  for (int ks = 0; ks < C::kPSteps; ++ks)
     Wgmma<T>::rs(o, p[ks], smem_desc(v_tile + ks * 2048, C::kKVColBlock, 1024));
   wgmma_commit();
 }

@@ -7,7 +7,8 @@
 //   flash_kernel_check --bench   TFLOP/s of each variant at B=1, H=32, D=128,
 //                                q_len = kv_len = 16384, bf16, non-causal and causal
 //                                (FLOPs = 4 B H Sq Sk D times the allowed fraction); then
-//                                the default variant in fp16 and the D=64 variants.
+//                                the default variant in fp16, every variant at 64K, and the
+//                                D=64 variants at H=8, 16K and 64K.
 //   flash_kernel_check --bench-ref  one timed fp32 reference call at 64K x 64K (H=8, D=128).
 #include "flash/BlockAttention.cuh"
 #include "flash/CheckSupport.cuh"
@@ -514,7 +515,10 @@ int bench() {
   std::printf("bench on %s (%d SMs)\n", prop.name, prop.multiProcessorCount);
   bench_shape({32, 128, 16384, ElementType::bf16, true});  // the reference configuration
   bench_shape({32, 128, 16384, ElementType::fp16, false});
-  bench_shape({32, 64, 16384, ElementType::bf16, true});
+  bench_shape({32, 128, 65536, ElementType::bf16, true});
+  // head dim 64 at the issue's 8 x 64 shapes (beside FlashAttention-3 on the same shapes)
+  bench_shape({8, 64, 16384, ElementType::bf16, true});
+  bench_shape({8, 64, 65536, ElementType::bf16, true});
   return 0;
 }
 
