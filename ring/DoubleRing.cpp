@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "ring/LockstepPasses.hpp"
+
 namespace ringbench {
 
 namespace {
@@ -285,15 +287,7 @@ std::vector<IterationTiming> DoubleRing::backward() {
   passes.reserve(members_.size());
   for (Member& m : members_)
     passes.emplace_back(*m.local, topology_, reinterpret_cast<float*>(m.accumulators.get()));
-  for (auto& p : passes) p.begin();
-  const int hops = passes.front().hops();
-  for (int hop = 0; hop < hops; ++hop) {
-    for (auto& p : passes) p.send(hop);  // every rank posts before any rank waits
-    for (auto& p : passes) p.finish(hop);
-  }
-  std::vector<IterationTiming> timings;
-  for (auto& p : passes) timings.push_back(p.end(passes.size() == 1));
-  return timings;
+  return run_in_lockstep(passes);
 }
 
 }  // namespace ringbench

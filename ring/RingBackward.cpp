@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "ring/LockstepPasses.hpp"
+
 namespace ringbench {
 
 namespace {
@@ -192,15 +194,7 @@ std::vector<IterationTiming> run_passes(std::span<const RingMember> members) {
   std::vector<Pass> passes;
   passes.reserve(members.size());
   for (const auto& m : members) passes.emplace_back(*m.schedule, *m.backend);
-  for (auto& p : passes) p.begin();
-  const int hops = passes.front().hops();
-  for (int hop = 0; hop < hops; ++hop) {
-    for (auto& p : passes) p.send(hop);  // every rank posts before any rank waits
-    for (auto& p : passes) p.finish(hop);
-  }
-  std::vector<IterationTiming> timings;
-  for (auto& p : passes) timings.push_back(p.end(passes.size() == 1));
-  return timings;
+  return run_in_lockstep(passes);
 }
 
 }  // namespace
