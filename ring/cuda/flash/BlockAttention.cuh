@@ -96,6 +96,10 @@ void reference_attend_merge(const BlockAttentionArgs& a, cudaStream_t stream);
 // 8-byte aligned o_acc, positive sizes; with mask terms, tile lists.
 bool flash_supports(const BlockAttentionArgs& a);
 
+// Whether the wgmma kernels (forward and backward) can run: built for sm_90a and the current
+// device is compute capability 9.0. Cached per device.
+bool flash_wgmma_available();
+
 // Test and benchmark hooks: the kernel variants flash_attend_merge chooses among.
 int flash_variant_count();
 const char* flash_variant_name(int variant);

@@ -21,8 +21,10 @@
 //
 // One concern per file, as FlashAttention-3's hopper/ folder: FlashParams.cuh (parameters),
 // TileScheduler.cuh (key tiles per block, heavy blocks first), Softmax.cuh (online softmax and
-// partial-tile masks), Epilogue.cuh (normalize and merge), MmaSyncKernel.cuh, WgmmaPrimitives.cuh,
-// WgmmaKernel.cuh and WgmmaTmaKernel.cuh (the variants' main loops); this file launches them.
+// partial-tile masks), Epilogue.cuh (normalize and merge), WgmmaInstructions.cuh and
+// TmaPrimitives.cuh (the instructions, shared with the backward), MmaSyncKernel.cuh,
+// WgmmaPrimitives.cuh, WgmmaKernel.cuh and WgmmaTmaKernel.cuh (the variants' main loops); this
+// file launches them.
 //
 // Cost model (B=1, H=32, S=16K, D=128): 4*H*S*S*D = 4.4 TFLOP against ~0.3 GB of compulsory
 // traffic (Q, K, V once, o_acc read+write), so the kernels are bound by tensor-core issue,
@@ -42,6 +44,7 @@
 #include "flash/MmaSyncKernel.cuh"
 #include "flash/Softmax.cuh"
 #include "flash/TileScheduler.cuh"
+#include "flash/TmaPrimitives.cuh"
 // Without sm_90a the wgmma kernel bodies compile to a trap, leaving helpers unreferenced.
 #pragma nv_diag_suppress 177
 #include "flash/WgmmaKernel.cuh"
@@ -93,47 +96,6 @@ void launch_wgmma(const FlashParams& p, ElementType type, int batch, cudaStream_
     launch_wgmma_typed<__nv_bfloat16>(p, batch, stream);
   else
     launch_wgmma_typed<__half>(p, batch, stream);
-}
-
-// cuTensorMapEncodeTiled through the runtime's driver entry point (no libcuda link needed).
-using EncodeTiledFn = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*,
-                                   const cuuint64_t*, const cuuint64_t*, const cuuint32_t*,
-                                   const cuuint32_t*, CUtensorMapInterleave, CUtensorMapSwizzle,
-                                   CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
-
-EncodeTiledFn encode_tiled() {
-  static const EncodeTiledFn fn = [] {
-    void* ptr = nullptr;
-    cudaDriverEntryPointQueryResult query{};
-    FLASH_CUDA_CHECK(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &ptr, 12000,
-                                                      cudaEnableDefault, &query));
-    if (query != cudaDriverEntryPointSuccess || ptr == nullptr)
-      throw std::runtime_error("flash_attend_merge: cuTensorMapEncodeTiled not available");
-    return reinterpret_cast<EncodeTiledFn>(ptr);
-  }();
-  return fn;
-}
-
-// [heads_total, rows, dim] 16-bit tensor (dim 64 or 128), read in boxes of 64 d x box_rows rows
-// with the 128-byte swizzle that the wgmma descriptors expect; rows past the end read as zeros.
-CUtensorMap make_tensor_map(const void* base, ElementType type, int rows, int heads_total, int dim,
-                            int box_rows) {
-  CUtensorMap map;
-  const cuuint64_t dims[3] = {cuuint64_t(dim), cuuint64_t(rows), cuuint64_t(heads_total)};
-  const cuuint64_t strides[2] = {cuuint64_t(dim) * 2, cuuint64_t(rows) * dim * 2};  // dims 1, 2
-  const cuuint32_t box[3] = {64, cuuint32_t(box_rows), 1};
-  const cuuint32_t element_strides[3] = {1, 1, 1};
-  const CUresult r =
-      encode_tiled()(&map,
-                     type == ElementType::bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
-                                               : CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
-                     3, const_cast<void*>(base), dims, strides, box, element_strides,
-                     CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
-                     CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
-  if (r != CUDA_SUCCESS)
-    throw std::runtime_error("flash_attend_merge: cuTensorMapEncodeTiled failed with error " +
-                             std::to_string(int(r)));
-  return map;
 }
 
 template <class C, typename T, bool kPingPong>
@@ -199,29 +161,6 @@ constexpr Variant kVariants[] = {
 constexpr int kNumVariants = sizeof(kVariants) / sizeof(kVariants[0]);
 constexpr int kWgmmaD128 = 5, kWgmmaD128N176 = 6, kMmaD128 = 0, kMmaD64 = 2, kWgmmaD64 = 7;
 
-// Whether wgmma kernels can run: compiled for sm_90a (CMake defines RINGBENCH_FLASH_SM90A
-// then) and the current device is compute capability 9.0. Cached per device.
-bool wgmma_available() {
-#if defined(RINGBENCH_FLASH_SM90A)
-  constexpr int kMaxDevices = 64;
-  static std::atomic<int> cached[kMaxDevices] = {};  // 0 unknown, 1 yes, 2 no
-  int device = 0;
-  if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= kMaxDevices) return false;
-  int state = cached[device].load(std::memory_order_relaxed);
-  if (state == 0) {
-    int major = 0, minor = 0;
-    const bool ok =
-        cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess &&
-        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) == cudaSuccess;
-    state = ok && major == 9 && minor == 0 ? 1 : 2;
-    cached[device].store(state, std::memory_order_relaxed);
-  }
-  return state == 1;
-#else
-  return false;
-#endif
-}
-
 bool aligned(const void* p, size_t bytes) {
   return reinterpret_cast<uintptr_t>(p) % bytes == 0;
 }
@@ -262,6 +201,27 @@ FlashParams make_params(const BlockAttentionArgs& a) {
 
 }  // namespace
 
+bool flash_wgmma_available() {
+#if defined(RINGBENCH_FLASH_SM90A)
+  constexpr int kMaxDevices = 64;
+  static std::atomic<int> cached[kMaxDevices] = {};  // 0 unknown, 1 yes, 2 no
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= kMaxDevices) return false;
+  int state = cached[device].load(std::memory_order_relaxed);
+  if (state == 0) {
+    int major = 0, minor = 0;
+    const bool ok =
+        cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess &&
+        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) == cudaSuccess;
+    state = ok && major == 9 && minor == 0 ? 1 : 2;
+    cached[device].store(state, std::memory_order_relaxed);
+  }
+  return state == 1;
+#else
+  return false;
+#endif
+}
+
 int flash_variant_count() {
   return kNumVariants;
 }
@@ -274,15 +234,15 @@ bool flash_variant_supports(int variant, const BlockAttentionArgs& a) {
   return variant >= 0 && variant < kNumVariants && shape_supported(a) &&
          kVariants[variant].head_dim == a.head_dim &&
          (a.mask != MaskKind::terms || kVariants[variant].tile_lists) &&
-         (!kVariants[variant].needs_sm90a || wgmma_available());
+         (!kVariants[variant].needs_sm90a || flash_wgmma_available());
 }
 
 int flash_default_variant(const BlockAttentionArgs& a) {
   if (!shape_supported(a)) return -1;
   // Bn176 tiles where no TileList walk is needed (flash_kernel_check --bench measured each)
   const int d128 = a.mask == MaskKind::terms ? kWgmmaD128 : kWgmmaD128N176;
-  if (a.head_dim == 128) return wgmma_available() ? d128 : kMmaD128;
-  if (a.head_dim == 64) return wgmma_available() ? kWgmmaD64 : kMmaD64;
+  if (a.head_dim == 128) return flash_wgmma_available() ? d128 : kMmaD128;
+  if (a.head_dim == 64) return flash_wgmma_available() ? kWgmmaD64 : kMmaD64;
   return -1;
 }
 

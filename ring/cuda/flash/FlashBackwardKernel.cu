@@ -1,452 +1,36 @@
-// Flash-attention backward for one K/V block of ring attention (FlashAttention-2 style).
+// Flash-attention backward for one K/V block of ring attention: the gradients of the block's
+// contribution given the final log-sum-exp of the forward (math in BlockAttentionBackward.cuh).
 //
-// One block per (key tile of kBlockN keys, kv head, batch). Each warp owns 16 keys and keeps
-// their dK and dV accumulators (fp32) in registers for the whole kernel, while the block walks
-// every query tile of every query head of its GQA group that can see the key tile. Per query
-// tile of kBlockM rows:
-//   S^T  = K Q^T,  dP^T = V dO^T                (warp: 16 keys x kBlockM queries)
-//   P^T  = exp2(S^T·scale·log2e - LSE·log2e),  dS^T = P^T ∘ (dP^T - D)
-//   dV  += P^T dO,  dK += dS^T Q               (P^T / dS^T go from accumulators to A operands
-//                                               in registers, no shared-memory round trip)
-//   dQ   = dS K  -> atomically added to fp32 dq (dS^T goes through shared memory once, since
-//                                               dQ needs it split by query rows, not keys)
-// Computing the transposed scores keeps the key dimension in the MMA's M, which is what lets
-// P^T and dS^T feed the dV/dK products straight from registers.
-//
-// Tensor cores: mma.sync m16n8k16 (bf16/fp16 in, fp32 accumulate), fragments via ldmatrix
-// (.trans for the operands whose reduction dimension is the row index in shared memory), tiles
-// stored row-major with 16-byte chunks XOR-swizzled by row % 8 so that every ldmatrix phase hits
-// 8 distinct bank groups. Q/dO tiles are double-buffered with cp.async; the per-row statistics
-// (LSE, D, positions) are prefetched into registers one tile ahead.
-//
-// Masking: positions increase, so the query tiles that see any key of the tile form a suffix
-// (found by a warp-parallel search); a tile needs the per-element test only when its first
-// query precedes the tile's last key, or at the key tail.
+// Variants, in flash_attend_backward's order of preference:
+//   * wgmma + TMA (sm_90a, D = 64 or 128): a producer warp streams 64-query tiles of Q and dO
+//     with their rows' statistics; two consumer warpgroups of 64 keys run the five products as
+//     warpgroup MMAs, dK/dV in registers, dQ through one shared-memory pass of dS^T and float2
+//     atomics (WgmmaBackwardKernel.cuh).
+//   * mma.sync m16n8k16 (sm_80+, D = 64 or 128): FlashAttention-2's loop, one warp per 16 keys
+//     (MmaSyncBackwardKernel.cuh).
+// Both run one block per (128-key tile, kv head, batch) and walk every query tile of the GQA
+// group's heads that sees the tile; BackwardParams.cuh holds what they share. This file
+// launches them.
 #include "flash/BlockAttentionBackward.cuh"
-#include "flash/PtxPrimitives.cuh"
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
-#include <climits>
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
-#define FLASHB_CUDA_CHECK(expr)                                                                \
-  do {                                                                                         \
-    const cudaError_t flashb_err_ = (expr);                                                    \
-    if (flashb_err_ != cudaSuccess)                                                            \
-      throw std::runtime_error(std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " + \
-                               cudaGetErrorString(flashb_err_));                               \
-  } while (0)
-#define FLASHB_CHECK_LAUNCH() FLASHB_CUDA_CHECK(cudaGetLastError())
+#include "flash/BackwardParams.cuh"
+#include "flash/CudaCheck.cuh"
+#include "flash/MmaSyncBackwardKernel.cuh"
+#include "flash/TmaPrimitives.cuh"
+// Without sm_90a the wgmma kernel body compiles to a trap, leaving helpers unreferenced.
+#pragma nv_diag_suppress 177
+#include "flash/WgmmaBackwardKernel.cuh"
+#pragma nv_diag_default 177
 
 namespace ringbench::cuda {
 namespace {
-
-using namespace ptx;  // cp.async, ldmatrix, ex2, ElemOps, swizzled tiles
-
-constexpr float kLog2e = 1.4426950408889634f;
-constexpr unsigned kFullMask = 0xffffffffu;
-
-struct BwdParams {
-  const void *q, *d_o, *k, *v;
-  const float *lse, *delta;
-  const int32_t *q_pos, *kv_pos;
-  float *dq, *dk, *dv;
-  int heads, kv_heads, group;  // group = heads / kv_heads
-  int q_len, kv_len;
-  float scale;       // softmax_scale: dK and dQ carry it
-  float scale_log2;  // softmax_scale * log2(e): P is evaluated with exp2
-  bool causal;
-  // Mask terms (every pattern but none and causal): the key block visits its listed query
-  // tiles and tests the pairs of partial ones with `terms`; tile_entries is nullptr otherwise.
-  const int32_t *tile_offsets, *tile_entries, *tile_order;
-  PairTerms terms;
-  __host__ __device__ bool listed() const { return tile_entries != nullptr; }
-};
-
-// ------------------------------------------------------------------------------------------
-// PTX wrappers (the ones shared with the forward kernel are in flash/PtxPrimitives.cuh)
-// ------------------------------------------------------------------------------------------
-
-// dq is shared by every key tile: fire-and-forget vector reductions where the ISA has them.
-__device__ __forceinline__ void atomic_add_f2(float* dst, float x, float y) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  atomicAdd(reinterpret_cast<float2*>(dst), make_float2(x, y));
-#else
-  atomicAdd(dst, x);
-  atomicAdd(dst + 1, y);
-#endif
-}
-
-// ------------------------------------------------------------------------------------------
-// Configuration
-// ------------------------------------------------------------------------------------------
-
-template <int kD, int kBN, int kBM, int kMinBlocks>
-struct BwdConfig {
-  static constexpr int kHeadDim = kD;
-  static constexpr int kBlockN = kBN;  // keys per block (16 per warp)
-  static constexpr int kBlockM = kBM;  // queries per step
-  static constexpr int kNumWarps = kBN / 16;
-  static constexpr int kThreads = 32 * kNumWarps;
-  static constexpr int kMinBlocksPerSm = kMinBlocks;
-  static constexpr int kQTiles = kBM / 8;  // n8 tiles of S^T (queries)
-  static constexpr int kDTiles = kD / 8;   // n8 tiles of dK / dV
-  static constexpr int kRowBytes = kD * 2;
-  static constexpr int kDsRowBytes = kBM * 2;
-  // dQ = dS K is split over the warps as kDqMTiles row tiles x kDqGroups column groups.
-  static constexpr int kDqMTiles = kBM / 16;
-  static constexpr int kDqGroups = kNumWarps / kDqMTiles;
-  static constexpr int kDqCols = kD / kDqGroups;
-  static constexpr int kDqNTiles = kDqCols / 8;
-  // Shared memory: K, V, two stages of (Q, dO), two of dS^T, two of row statistics.
-  static constexpr int kKvBytes = kBN * kRowBytes;
-  static constexpr int kQBytes = kBM * kRowBytes;
-  static constexpr int kStageBytes = 2 * kQBytes;
-  static constexpr int kDsBytes = kBN * kDsRowBytes;
-  static constexpr int kStatsBytes = 3 * kBM * 4;  // LSE·log2e, D, position
-  static constexpr int kOffV = kKvBytes;
-  static constexpr int kOffStages = 2 * kKvBytes;
-  static constexpr int kOffDs = kOffStages + 2 * kStageBytes;
-  static constexpr int kOffStats = kOffDs + 2 * kDsBytes;
-  static constexpr int kSmemBytes = kOffStats + 2 * kStatsBytes;
-  static_assert(kD % 64 == 0 && kBM % 64 == 0, "swizzle needs >= 8 chunks of 16 bytes a row");
-  static_assert(kBN % 16 == 0 && kNumWarps % kDqMTiles == 0 && kDqCols % 16 == 0,
-                "dQ warp split must tile the output");
-  static_assert(kBM <= kThreads, "one thread per query row loads the statistics");
-};
-
-// ------------------------------------------------------------------------------------------
-// Warp-level products
-// ------------------------------------------------------------------------------------------
-
-// acc += A B^T where A is rows [a_row0, a_row0 + 16) of tile a and B the first 8·kNT rows of
-// tile b, both stored [row][k] (the reduction dimension contiguous): S^T = K Q^T, dP^T = V dO^T.
-template <class C, typename T, int kNT>
-__device__ __forceinline__ void mma_rows_rows(float (&acc)[kNT][4], uint32_t a_tile, int a_row0,
-                                              uint32_t b_tile, int lane) {
-  // A: lanes 0-15 rows 0-15 at the low 8 k, lanes 16-31 the same rows at the high 8.
-  // B: lanes 0-7 rows 0-7 low k, 8-15 rows 0-7 high k, 16-31 the same for rows 8-15, giving
-  // b0/b1 of two adjacent n8 tiles. Every addressed row has row % 8 == lane % 8.
-  const int a_row = a_row0 + (lane & 15);
-  const int a_hi = lane >> 4;
-  const int b_row = (lane & 7) + ((lane >> 4) << 3);
-  const int b_hi = (lane >> 3) & 1;
-  const int r7 = lane & 7;
-#pragma unroll
-  for (int kc = 0; kc < C::kHeadDim / 16; ++kc) {
-    uint32_t a[4];
-    ldmatrix_x4(a, a_tile + a_row * C::kRowBytes + (((2 * kc + a_hi) ^ r7) << 4));
-#pragma unroll
-    for (int np = 0; np < kNT / 2; ++np) {
-      uint32_t b[4];
-      ldmatrix_x4(b, b_tile + (b_row + 16 * np) * C::kRowBytes + (((2 * kc + b_hi) ^ r7) << 4));
-      ElemOps<T>::mma(acc[2 * np], a, b[0], b[1]);
-      ElemOps<T>::mma(acc[2 * np + 1], a, b[2], b[3]);
-    }
-  }
-}
-
-// acc += A B with A in registers (kKSteps k16 fragments) and B stored [k][n] in a swizzled tile
-// of kRowBytes per row, columns from 16-byte chunk `chunk0` on: dV += P^T dO, dK += dS^T Q,
-// dQ += dS K. B is read transposed: lanes 0-7 k 0-7, 8-15 k 8-15 (low n chunk), 16-31 the same
-// at the high chunk, giving b0/b1 of two adjacent n8 tiles.
-template <typename T, int kRowBytes, int kKSteps, int kNT>
-__device__ __forceinline__ void mma_regs_cols(float (&acc)[kNT][4], const uint32_t (&a)[kKSteps][4],
-                                              uint32_t b_tile, int chunk0, int lane) {
-  const int b_row = (lane & 7) + (((lane >> 3) & 1) << 3);
-  const int b_hi = lane >> 4;
-  const int r7 = lane & 7;
-#pragma unroll
-  for (int ks = 0; ks < kKSteps; ++ks)
-#pragma unroll
-    for (int np = 0; np < kNT / 2; ++np) {
-      uint32_t b[4];
-      ldmatrix_x4_trans(
-          b, b_tile + (16 * ks + b_row) * kRowBytes + (((chunk0 + 2 * np + b_hi) ^ r7) << 4));
-      ElemOps<T>::mma(acc[2 * np], a[ks], b[0], b[1]);
-      ElemOps<T>::mma(acc[2 * np + 1], a[ks], b[2], b[3]);
-    }
-}
-
-// Accumulators of two adjacent n8 tiles as the A operand of one k16 step.
-template <typename T, int kNT>
-__device__ __forceinline__ void pack_a(uint32_t (&a)[kNT / 2][4], const float (&x)[kNT][4]) {
-#pragma unroll
-  for (int ks = 0; ks < kNT / 2; ++ks) {
-    a[ks][0] = ElemOps<T>::pack(x[2 * ks][0], x[2 * ks][1]);
-    a[ks][1] = ElemOps<T>::pack(x[2 * ks][2], x[2 * ks][3]);
-    a[ks][2] = ElemOps<T>::pack(x[2 * ks + 1][0], x[2 * ks + 1][1]);
-    a[ks][3] = ElemOps<T>::pack(x[2 * ks + 1][2], x[2 * ks + 1][3]);
-  }
-}
-
-// First index in [0, len) whose position is >= value (len when none): 32 probes per round.
-__device__ int warp_first_geq(const int32_t* pos, int len, int32_t value) {
-  const int lane = threadIdx.x & 31;
-  int lo = 0, hi = len;
-  while (lo < hi) {
-    const int step = (hi - lo + 31) / 32;
-    const int idx = lo + (lane + 1) * step - 1;
-    const bool below = idx < hi && __ldg(pos + idx) < value;
-    const int n = __popc(__ballot_sync(kFullMask, below));  // probes 0..n-1 are below
-    const int new_lo = min(lo + n * step, hi);
-    if (n < 32) hi = min(hi, lo + (n + 1) * step - 1);
-    lo = new_lo;
-  }
-  return lo;
-}
-
-// ------------------------------------------------------------------------------------------
-// The kernel
-// ------------------------------------------------------------------------------------------
-
-// kListed: the mask is terms with tile lists (a compile-time choice, so the dense and causal
-// kernels keep their registers).
-template <class C, typename T, bool kListed>
-__global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
-    flash_bwd_kernel(const BwdParams p) {
-  extern __shared__ __align__(128) uint8_t smem[];
-  constexpr int D = C::kHeadDim, BM = C::kBlockM;
-
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int g = lane >> 2, q4 = lane & 3;
-  static_assert(C::kBlockN == 128 && C::kBlockM == 64, "tile lists: kBackwardTiles' shape");
-  // with a tile list, the key blocks with the most query tiles start first
-  const int k_block = kListed ? __ldg(p.tile_order + blockIdx.x) : int(blockIdx.x);
-  const int k0 = k_block * C::kBlockN;
-  const int k_rows = min(C::kBlockN, p.kv_len - k0);
-  const int kv_head = blockIdx.y, batch = blockIdx.z;
-  const size_t kv_row0 = (size_t(batch) * p.kv_heads + kv_head) * p.kv_len + k0;
-
-  const uint32_t k_tile = smem_addr(smem);
-  const uint32_t v_tile = k_tile + C::kOffV;
-  const uint32_t stages = k_tile + C::kOffStages;
-  const uint32_t ds_tile = k_tile + C::kOffDs;
-  float* stats = reinterpret_cast<float*>(smem + C::kOffStats);  // [2][3][BM]
-
-  load_rows_async<C, C::kBlockN>(k_tile, static_cast<const uint16_t*>(p.k) + kv_row0 * D, k_rows);
-  load_rows_async<C, C::kBlockN>(v_tile, static_cast<const uint16_t*>(p.v) + kv_row0 * D, k_rows);
-
-  // Query tiles [t_first, n_qtiles) of each head can see some key of this tile.
-  const int n_qtiles = (p.q_len + BM - 1) / BM;
-  int t_first = 0;
-  int32_t tile_kmax = INT_MAX;
-  const int32_t* list = nullptr;  // with a tile list: this key block's query tiles
-  int listed_tiles = 0;
-  if constexpr (kListed) {
-    const int first = __ldg(p.tile_offsets + k_block);
-    list = p.tile_entries + first;
-    listed_tiles = __ldg(p.tile_offsets + k_block + 1) - first;
-  } else if (p.causal) {
-    tile_kmax = __ldg(p.kv_pos + k0 + k_rows - 1);
-    const int first = warp_first_geq(p.q_pos, p.q_len, __ldg(p.kv_pos + k0));
-    t_first = first == p.q_len ? n_qtiles : first / BM;
-  }
-  const int tiles_per_head = kListed ? listed_tiles : n_qtiles - t_first;
-  const int n_iters = tiles_per_head * p.group;
-
-  // Mask positions of the two keys (rows g and g + 8 of the warp's 16) of this thread's
-  // accumulators: keys past kv_len are never allowed, without a causal mask the others always.
-  int32_t kpos[2];
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    const int key = k0 + warp * 16 + g + 8 * r;
-    kpos[r] = key >= p.kv_len ? INT_MAX : p.causal || kListed ? __ldg(p.kv_pos + key) : INT_MIN;
-  }
-  const bool key_tail = k_rows < C::kBlockN;
-
-  // Iteration it covers query tile t of head h.
-  auto tile_of = [&](int it, int& h, int& q0) {
-    h = kv_head * p.group + it / tiles_per_head;
-    const int t = it % tiles_per_head;
-    q0 = (kListed ? __ldg(list + t) >> 1 : t_first + t) * BM;
-  };
-  auto q_row_base = [&](int h, int q0) { return (size_t(batch) * p.heads + h) * p.q_len + q0; };
-  auto load_q_tiles = [&](int it) {
-    int h, q0;
-    tile_of(it, h, q0);
-    const size_t row0 = q_row_base(h, q0);
-    const int rows = min(BM, p.q_len - q0);
-    const uint32_t stage = stages + (it & 1) * C::kStageBytes;
-    load_rows_async<C, BM>(stage, static_cast<const uint16_t*>(p.q) + row0 * D, rows);
-    load_rows_async<C, BM>(stage + C::kQBytes, static_cast<const uint16_t*>(p.d_o) + row0 * D,
-                           rows);
-  };
-  // Row statistics of iteration it's tile, one thread per row. Rows that take no gradient
-  // (LSE = -inf, or past q_len) get LSE = +inf so that P = exp2(-inf) = 0 exactly, and D = 0.
-  struct RowStats {
-    float lse_log2, delta;
-    int32_t pos;
-  };
-  auto fetch_stats = [&](int it) {
-    RowStats s{INFINITY, 0.f, INT_MIN};
-    if (static_cast<int>(threadIdx.x) < BM) {
-      int h, q0;
-      tile_of(it, h, q0);
-      const int row = q0 + static_cast<int>(threadIdx.x);
-      if (row < p.q_len) {
-        const size_t idx = q_row_base(h, q0) + threadIdx.x;
-        const float lse = __ldg(p.lse + idx);
-        if (lse != -INFINITY)
-          s = RowStats{lse * kLog2e, __ldg(p.delta + idx), __ldg(p.q_pos + row)};
-      }
-    }
-    return s;
-  };
-  auto store_stats = [&](int it, const RowStats& s) {
-    if (static_cast<int>(threadIdx.x) < BM) {
-      float* st = stats + (it & 1) * 3 * BM;
-      st[threadIdx.x] = s.lse_log2;
-      st[BM + threadIdx.x] = s.delta;
-      reinterpret_cast<int32_t*>(st)[2 * BM + threadIdx.x] = s.pos;
-    }
-  };
-
-  if (n_iters > 0) {
-    load_q_tiles(0);
-    store_stats(0, fetch_stats(0));
-  }
-  cp_async_commit();
-
-  float dk[C::kDTiles][4], dv[C::kDTiles][4];
-#pragma unroll
-  for (int nt = 0; nt < C::kDTiles; ++nt)
-#pragma unroll
-    for (int c = 0; c < 4; ++c) dk[nt][c] = dv[nt][c] = 0.f;
-
-  // dQ = scale · dS K for iteration it's tile, split over the warps as 16 query rows x kDqCols
-  // columns. dS is read transposed out of dS^T: lanes 0-7 keys 0-7 / queries low, 8-15 keys
-  // 0-7 / queries high, 16-31 the same for keys 8-15.
-  const int dq_mt = warp % C::kDqMTiles, dq_grp = warp / C::kDqMTiles;
-  auto dq_step = [&](int it) {
-    const uint32_t ds_buf = ds_tile + (it & 1) * C::kDsBytes;
-    float dq[C::kDqNTiles][4];
-#pragma unroll
-    for (int nt = 0; nt < C::kDqNTiles; ++nt)
-#pragma unroll
-      for (int c = 0; c < 4; ++c) dq[nt][c] = 0.f;
-    const int a_key = (lane & 7) + ((lane >> 4) << 3);
-    const int a_chunk = 2 * dq_mt + ((lane >> 3) & 1);
-#pragma unroll
-    for (int kk = 0; kk < C::kBlockN / 16; ++kk) {
-      uint32_t a[1][4];
-      ldmatrix_x4_trans(a[0], ds_buf + swizzled<C::kDsRowBytes>(16 * kk + a_key, a_chunk));
-      mma_regs_cols<T, C::kRowBytes, 1, C::kDqNTiles>(dq, a, k_tile + 16 * kk * C::kRowBytes,
-                                                      dq_grp * (C::kDqCols / 8), lane);
-    }
-    int h, q0;
-    tile_of(it, h, q0);
-    const size_t row0 = q_row_base(h, q0);
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      const int row = dq_mt * 16 + g + 8 * r;
-      if (q0 + row >= p.q_len) continue;
-      float* out = p.dq + (row0 + row) * D + dq_grp * C::kDqCols + 2 * q4;
-#pragma unroll
-      for (int nt = 0; nt < C::kDqNTiles; ++nt)
-        atomic_add_f2(out + 8 * nt, p.scale * dq[nt][2 * r], p.scale * dq[nt][2 * r + 1]);
-    }
-  };
-
-  for (int it = 0; it < n_iters; ++it) {
-    cp_async_wait_all();
-    // Tile it and dS^T of it - 1 are visible; everyone is done with the stage and dS^T buffer
-    // of it - 2, which this iteration overwrites.
-    __syncthreads();
-    RowStats next{};
-    if (it + 1 < n_iters) {
-      load_q_tiles(it + 1);
-      next = fetch_stats(it + 1);  // in flight during this tile's math
-    }
-    cp_async_commit();
-
-    const uint32_t q_tile = stages + (it & 1) * C::kStageBytes;
-    const uint32_t do_tile = q_tile + C::kQBytes;
-    const float* st = stats + (it & 1) * 3 * BM;
-    const int32_t* st_pos = reinterpret_cast<const int32_t*>(st + 2 * BM);
-
-    float s[C::kQTiles][4], dp[C::kQTiles][4];
-#pragma unroll
-    for (int nt = 0; nt < C::kQTiles; ++nt)
-#pragma unroll
-      for (int c = 0; c < 4; ++c) s[nt][c] = dp[nt][c] = 0.f;
-    mma_rows_rows<C, T, C::kQTiles>(s, k_tile, warp * 16, q_tile, lane);
-    mma_rows_rows<C, T, C::kQTiles>(dp, v_tile, warp * 16, do_tile, lane);
-
-    // Per-element mask only where the tile's first query precedes the tile's last key (rows
-    // of a padded tail carry +inf LSE already) or at the key tail.
-    const bool masked = kListed ? (__ldg(list + it % tiles_per_head) & 1) || key_tail
-                                : (p.causal && st_pos[0] < tile_kmax) || key_tail;
-#pragma unroll
-    for (int nt = 0; nt < C::kQTiles; ++nt) {
-      const int col = 8 * nt + 2 * q4;
-      const float2 l2 = *reinterpret_cast<const float2*>(st + col);
-      const float2 dl = *reinterpret_cast<const float2*>(st + BM + col);
-      const int2 qp = *reinterpret_cast<const int2*>(st_pos + col);
-#pragma unroll
-      for (int c = 0; c < 4; ++c) {
-        const float lse = (c & 1) ? l2.y : l2.x;
-        float pr = fast_exp2(fmaf(s[nt][c], p.scale_log2, -lse));
-        const int32_t qpos = (c & 1) ? qp.y : qp.x, key_pos = kpos[c >> 1];
-        // keys past kv_len carry INT_MAX, rows without gradient INT_MIN (their P is 0 anyway)
-        if (masked &&
-            (kListed ? key_pos == INT_MAX || qpos == INT_MIN || !terms_allow(p.terms, qpos, key_pos)
-                     : key_pos > qpos))
-          pr = 0.f;
-        s[nt][c] = pr;
-        dp[nt][c] = pr * (dp[nt][c] - ((c & 1) ? dl.y : dl.x));
-      }
-    }
-
-    uint32_t pa[C::kQTiles / 2][4], dsa[C::kQTiles / 2][4];
-    pack_a<T, C::kQTiles>(pa, s);
-    pack_a<T, C::kQTiles>(dsa, dp);
-    mma_regs_cols<T, C::kRowBytes, C::kQTiles / 2, C::kDTiles>(dv, pa, do_tile, 0, lane);
-    mma_regs_cols<T, C::kRowBytes, C::kQTiles / 2, C::kDTiles>(dk, dsa, q_tile, 0, lane);
-
-    // dS^T into shared memory, [key][query]: fragment (ks, i) holds rows g / g + 8 (i odd) of
-    // query chunk 2 ks + i / 2.
-    const uint32_t ds_buf = ds_tile + (it & 1) * C::kDsBytes;
-#pragma unroll
-    for (int ks = 0; ks < C::kQTiles / 2; ++ks)
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        const int row = warp * 16 + g + 8 * (i & 1);
-        const int chunk = 2 * ks + (i >> 1);
-        asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(
-                         ds_buf + swizzled<C::kDsRowBytes>(row, chunk) + 4 * q4),
-                     "r"(dsa[ks][i]));
-      }
-    store_stats(it + 1, next);  // its stage was last read in it - 1
-    // dS^T of the previous tile became visible at this iteration's barrier: its dQ runs now,
-    // so each tile needs one block barrier instead of two.
-    if (it > 0) dq_step(it - 1);
-  }
-  if (n_iters > 0) {
-    __syncthreads();
-    dq_step(n_iters - 1);
-  }
-  cp_async_wait_all();  // no copy may outlive the block (none is pending unless n_iters == 0)
-
-  // Every key of the tile is written, zeros included.
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    const int key = warp * 16 + g + 8 * r;
-    if (key >= k_rows) continue;
-    float* out_k = p.dk + (kv_row0 + key) * D + 2 * q4;
-    float* out_v = p.dv + (kv_row0 + key) * D + 2 * q4;
-#pragma unroll
-    for (int nt = 0; nt < C::kDTiles; ++nt) {
-      *reinterpret_cast<float2*>(out_k + 8 * nt) =
-          make_float2(p.scale * dk[nt][2 * r], p.scale * dk[nt][2 * r + 1]);
-      *reinterpret_cast<float2*>(out_v + 8 * nt) = make_float2(dv[nt][2 * r], dv[nt][2 * r + 1]);
-    }
-  }
-}
 
 template <class C>
 void launch_bwd(const BwdParams& p, ElementType type, int batch, cudaStream_t stream) {
@@ -455,26 +39,63 @@ void launch_bwd(const BwdParams& p, ElementType type, int batch, cudaStream_t st
           ? (p.listed() ? &flash_bwd_kernel<C, __nv_bfloat16, true>
                         : &flash_bwd_kernel<C, __nv_bfloat16, false>)
           : (p.listed() ? &flash_bwd_kernel<C, __half, true> : &flash_bwd_kernel<C, __half, false>);
-  FLASHB_CUDA_CHECK(
+  FLASH_CUDA_CHECK(
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, C::kSmemBytes));
   const dim3 grid((p.kv_len + C::kBlockN - 1) / C::kBlockN, p.kv_heads, batch);
   kernel<<<grid, C::kThreads, C::kSmemBytes, stream>>>(p);
-  FLASHB_CHECK_LAUNCH();
+  FLASH_CHECK_LAUNCH();
+}
+
+// The wgmma variant's tensor maps: Q and dO in boxes of a query tile, K and V of the key tile.
+template <class C, bool kListed>
+void launch_bwd_wgmma(const BwdParams& p, ElementType type, int batch, cudaStream_t stream) {
+  constexpr int D = C::kHeadDim;
+  const BwdTmaMaps maps{make_tensor_map(p.q, type, p.q_len, batch * p.heads, D, C::kBlockM),
+                        make_tensor_map(p.d_o, type, p.q_len, batch * p.heads, D, C::kBlockM),
+                        make_tensor_map(p.k, type, p.kv_len, batch * p.kv_heads, D, C::kBlockN),
+                        make_tensor_map(p.v, type, p.kv_len, batch * p.kv_heads, D, C::kBlockN)};
+  auto kernel = type == ElementType::bf16 ? &flash_bwd_wgmma_kernel<C, __nv_bfloat16, kListed>
+                                          : &flash_bwd_wgmma_kernel<C, __half, kListed>;
+  FLASH_CUDA_CHECK(
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, C::kSmemBytes));
+  const dim3 grid((p.kv_len + C::kBlockN - 1) / C::kBlockN, p.kv_heads, batch);
+  kernel<<<grid, C::kThreads, C::kSmemBytes, stream>>>(p, maps);
+  FLASH_CHECK_LAUNCH();
+}
+
+template <class C>
+void launch_wgmma(const BwdParams& p, ElementType type, int batch, cudaStream_t stream) {
+  if (p.listed())
+    launch_bwd_wgmma<C, true>(p, type, batch, stream);
+  else
+    launch_bwd_wgmma<C, false>(p, type, batch, stream);
 }
 
 struct Variant {
   const char* name;
   int head_dim;
+  bool needs_sm90a;  // wgmma: built for sm_90a and running on a compute capability 9.0 device
   void (*launch)(const BwdParams&, ElementType, int, cudaStream_t);
 };
 
 constexpr Variant kVariants[] = {
-    //                                                        D   BN   BM  min blocks/SM
-    {"mma.sync D128 Bn128 Bm64, 8 warps, 1 block/SM", 128, &launch_bwd<BwdConfig<128, 128, 64, 1>>},
-    {"mma.sync D64 Bn128 Bm64, 8 warps, 1 block/SM", 64, &launch_bwd<BwdConfig<64, 128, 64, 1>>},
+    //                                                               D   BN   BM  min blocks/SM
+    {"mma.sync D128 Bn128 Bm64, 8 warps, 1 block/SM", 128, false,
+     &launch_bwd<BwdConfig<128, 128, 64, 1>>},
+    {"mma.sync D64 Bn128 Bm64, 8 warps, 1 block/SM", 64, false,
+     &launch_bwd<BwdConfig<64, 128, 64, 1>>},
+    //                                                                              D  stages
+    {"wgmma D128 Bn128 Bm64, TMA + 2 warpgroups, 2 stages", 128, true,
+     &launch_wgmma<WgmmaBwdConfig<128, 2>>},
+    {"wgmma D128 Bn128 Bm64, TMA + 2 warpgroups, 3 stages", 128, true,
+     &launch_wgmma<WgmmaBwdConfig<128, 3>>},
+    {"wgmma D64 Bn128 Bm64, TMA + 2 warpgroups, 2 stages", 64, true,
+     &launch_wgmma<WgmmaBwdConfig<64, 2>>},
+    {"wgmma D64 Bn128 Bm64, TMA + 2 warpgroups, 3 stages", 64, true,
+     &launch_wgmma<WgmmaBwdConfig<64, 3>>},
 };
 constexpr int kNumVariants = sizeof(kVariants) / sizeof(kVariants[0]);
-constexpr int kDefaultD128 = 0, kDefaultD64 = 1;
+constexpr int kMmaD128 = 0, kMmaD64 = 1, kWgmmaD128 = 2, kWgmmaD64 = 4;
 
 bool aligned(const void* p, size_t bytes) {
   return reinterpret_cast<uintptr_t>(p) % bytes == 0;
@@ -529,13 +150,14 @@ const char* flash_backward_variant_name(int variant) {
 
 bool flash_backward_variant_supports(int variant, const BlockBackwardArgs& a) {
   return variant >= 0 && variant < kNumVariants && shape_supported(a) &&
-         kVariants[variant].head_dim == a.head_dim;
+         kVariants[variant].head_dim == a.head_dim &&
+         (!kVariants[variant].needs_sm90a || flash_wgmma_available());
 }
 
 int flash_backward_default_variant(const BlockBackwardArgs& a) {
   if (!shape_supported(a)) return -1;
-  if (a.head_dim == 128) return kDefaultD128;
-  if (a.head_dim == 64) return kDefaultD64;
+  if (a.head_dim == 128) return flash_wgmma_available() ? kWgmmaD128 : kMmaD128;
+  if (a.head_dim == 64) return flash_wgmma_available() ? kWgmmaD64 : kMmaD64;
   return -1;
 }
 

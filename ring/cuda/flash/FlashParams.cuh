@@ -6,20 +6,10 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
-#include <stdexcept>
-#include <string>
 
 #include "flash/BlockAttention.cuh"
+#include "flash/CudaCheck.cuh"
 #include "flash/PtxPrimitives.cuh"
-
-#define FLASH_CUDA_CHECK(expr)                                                                 \
-  do {                                                                                         \
-    const cudaError_t flash_err_ = (expr);                                                     \
-    if (flash_err_ != cudaSuccess)                                                             \
-      throw std::runtime_error(std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " + \
-                               cudaGetErrorString(flash_err_));                                \
-  } while (0)
-#define FLASH_CHECK_LAUNCH() FLASH_CUDA_CHECK(cudaGetLastError())
 
 namespace ringbench::cuda {
 namespace {

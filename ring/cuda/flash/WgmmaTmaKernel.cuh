@@ -4,6 +4,7 @@
 // stay internal to it), included there in dependency order.
 #pragma once
 
+#include "flash/TmaPrimitives.cuh"
 #include "flash/WgmmaKernel.cuh"
 
 namespace ringbench::cuda {
@@ -28,45 +29,11 @@ struct TmaMaps {
   CUtensorMap q, k, v;  // 3D: (d, row, batch * heads), boxes of 64 d x 128 (Q) or kBlockN rows
 };
 
-__device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count) {
-  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
-}
-__device__ __forceinline__ void mbar_expect_tx(uint32_t bar, uint32_t bytes) {
-  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes)
-               : "memory");
-}
-__device__ __forceinline__ void mbar_arrive(uint32_t bar) {
-  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
-}
-__device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
-  asm volatile(
-      "{\n.reg .pred done;\nWAIT:\n"
-      "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
-      "@!done bra WAIT;\n}\n" ::"r"(bar),
-      "r"(parity)
-      : "memory");
-}
-__device__ __forceinline__ void tma_load_3d(uint32_t dst, const CUtensorMap* map, int c0, int c1,
-                                            int c2, uint32_t bar) {
-  asm volatile(
-      "cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, "
-      "%3, %4}], [%5];\n" ::"r"(dst),
-      "l"(map), "r"(c0), "r"(c1), "r"(c2), "r"(bar)
-      : "memory");
-}
-
 // Warpgroups 0-1 consume, warpgroup 2 produces (one thread of it issues all copies). A
 // producer warp alone would cost the same registers: ptxas budgets whole warpgroups. So the
 // producer gives its registers to the consumers with setmaxnreg (see TmaRegisterSplit).
 // Named barriers 1 and 2 order the two consumer warpgroups' wgmma issue (ping-pong): while
 // one warpgroup runs its softmax, the tensor cores work through the other's products.
-__device__ __forceinline__ void named_barrier_sync(int id, int threads) {
-  asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
-}
-__device__ __forceinline__ void named_barrier_arrive(int id, int threads) {
-  asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
-}
-
 constexpr int kTmaConsumerWarps = 8;
 constexpr int kTmaThreads = 384;
 
