@@ -127,9 +127,10 @@ KernelPlan plan_kernel(const BenchmarkCase& c, const SequenceLayout& layout,
         cudnn_fits &= m.empty() || block_rectangles(m).has_value();
     // an emulated ring's one backend plays several members: cuDNN graphs are built per member
     cudnn_fits = all_true(rt.world(), cudnn_fits) && !c.emulated(rt.size());
-    plan.kind =
-        choose_fastest_kernel(c, layout.local_len(), cudnn_fits ? plan.sdpa.get() : nullptr, rt);
-    plan.backward_kind = cudnn_fits ? KernelKind::cudnn : KernelKind::flash;
+    const KernelPicks picks = choose_fastest_kernels(
+        c, layout.local_len(), cudnn_fits ? plan.sdpa.get() : nullptr, cudnn_fits, rt);
+    plan.kind = picks.forward;
+    plan.backward_kind = picks.backward;
   }
   const std::int64_t n = layout.local_len();
   try {
@@ -160,8 +161,7 @@ KernelPlan plan_kernel(const BenchmarkCase& c, const SequenceLayout& layout,
   }
 #else
   if (c.kernel == KernelKind::automatic)
-    plan.kind = choose_fastest_kernel(c, layout.local_len(), nullptr, rt);
-  if (c.kernel == KernelKind::automatic) plan.backward_kind = KernelKind::flash;
+    plan.kind = plan.backward_kind = KernelKind::flash;  // the only kernel of this build
 #endif
   const std::string first = first_error(rt.world(), error);
   if (!first.empty()) throw ConfigError("kernel", "cudnn", first);

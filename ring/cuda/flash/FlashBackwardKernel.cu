@@ -4,8 +4,8 @@
 // Variants, in flash_attend_backward's order of preference:
 //   * wgmma + TMA (sm_90a, D = 64 or 128): a producer warp streams 64-query tiles of Q and dO
 //     with their rows' statistics; two consumer warpgroups of 64 keys run the five products as
-//     warpgroup MMAs, dK/dV in registers, dQ through one shared-memory pass of dS^T and float2
-//     atomics (WgmmaBackwardKernel.cuh).
+//     warpgroup MMAs, dK/dV in registers, dQ through one shared-memory pass of dS^T and TMA
+//     reduce-adds (WgmmaBackwardKernel.cuh).
 //   * mma.sync m16n8k16 (sm_80+, D = 64 or 128): FlashAttention-2's loop, one warp per 16 keys
 //     (MmaSyncBackwardKernel.cuh).
 // Both run one block per (128-key tile, kv head, batch) and walk every query tile of the GQA
@@ -53,7 +53,9 @@ void launch_bwd_wgmma(const BwdParams& p, ElementType type, int batch, cudaStrea
   const BwdTmaMaps maps{make_tensor_map(p.q, type, p.q_len, batch * p.heads, D, C::kBlockM),
                         make_tensor_map(p.d_o, type, p.q_len, batch * p.heads, D, C::kBlockM),
                         make_tensor_map(p.k, type, p.kv_len, batch * p.kv_heads, D, C::kBlockN),
-                        make_tensor_map(p.v, type, p.kv_len, batch * p.kv_heads, D, C::kBlockN)};
+                        make_tensor_map(p.v, type, p.kv_len, batch * p.kv_heads, D, C::kBlockN),
+                        make_tensor_map(p.dq, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 4, p.q_len,
+                                        batch * p.heads, D, C::kBlockM)};
   auto kernel = type == ElementType::bf16 ? &flash_bwd_wgmma_kernel<C, __nv_bfloat16, kListed>
                                           : &flash_bwd_wgmma_kernel<C, __half, kListed>;
   FLASH_CUDA_CHECK(
@@ -87,15 +89,13 @@ constexpr Variant kVariants[] = {
     //                                                                              D  stages
     {"wgmma D128 Bn128 Bm64, TMA + 2 warpgroups, 2 stages", 128, true,
      &launch_wgmma<WgmmaBwdConfig<128, 2>>},
-    {"wgmma D128 Bn128 Bm64, TMA + 2 warpgroups, 3 stages", 128, true,
-     &launch_wgmma<WgmmaBwdConfig<128, 3>>},
     {"wgmma D64 Bn128 Bm64, TMA + 2 warpgroups, 2 stages", 64, true,
      &launch_wgmma<WgmmaBwdConfig<64, 2>>},
     {"wgmma D64 Bn128 Bm64, TMA + 2 warpgroups, 3 stages", 64, true,
      &launch_wgmma<WgmmaBwdConfig<64, 3>>},
 };
 constexpr int kNumVariants = sizeof(kVariants) / sizeof(kVariants[0]);
-constexpr int kMmaD128 = 0, kMmaD64 = 1, kWgmmaD128 = 2, kWgmmaD64 = 4;
+constexpr int kMmaD128 = 0, kMmaD64 = 1, kWgmmaD128 = 2, kWgmmaD64 = 3;
 
 bool aligned(const void* p, size_t bytes) {
   return reinterpret_cast<uintptr_t>(p) % bytes == 0;
