@@ -10,6 +10,7 @@
 #include "core/ReferenceAttention.hpp"
 #include "distributed/cuda/CudaHandles.hpp"
 #include "flash/BlockAttention.cuh"
+#include "flash/BlockAttentionBackward.cuh"
 #include "ring/BackendFactory.hpp"
 #include "ring/RingAttention.hpp"
 #include "ring/RingBenchmark.hpp"
@@ -241,6 +242,102 @@ TEST_CASE("every flash variant under mask terms equals the reference kernel", "[
           REQUIRE(empty_rows < rows);
           REQUIRE(std::sqrt(diff2 / ref2) < 1e-2);
           REQUIRE(lse_err < 1e-2);
+        }
+        REQUIRE(variants >= 1);
+      }
+}
+
+// Relative L2 error of got against ref.
+double rel_l2(const std::vector<float>& got, const std::vector<float>& ref) {
+  double diff2 = 0, ref2 = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    diff2 += std::pow(double(got[i]) - ref[i], 2);
+    ref2 += std::pow(double(ref[i]), 2);
+  }
+  return std::sqrt(diff2 / std::max(ref2, 1e-30));
+}
+
+TEST_CASE("every flash backward variant under mask terms equals the reference backward kernel",
+          "[gpu][backward][pattern]") {
+  if (runtime().size() != 1) return;  // one device, one step
+  const std::int64_t S = 4800;
+  CudaStream stream;
+  for (const auto layout_kind : {LayoutKind::zigzag, LayoutKind::striped})
+    for (std::int64_t dim : {64, 128})
+      for (const std::string mask :
+           {"blocksparse:40:0.3+causal", "bigbird:64:3:1:2", "longformer:100:30:40"}) {
+        INFO(mask << " dim " << dim << " " << to_string(layout_kind));
+        ProblemSpec s;
+        s.dtype = DType::bf16, s.heads = 4, s.kv_heads = 2, s.head_dim = dim, s.seq_len = S;
+        s.mask = mask;
+        const SequenceLayout layout(layout_kind, S, 2);
+        const auto& q_runs = layout.runs(1);
+        const auto& kv_runs = layout.runs(0);
+        const std::int64_t n = layout.local_len();
+        const std::size_t rows = static_cast<std::size_t>(s.heads * n);
+        const std::size_t kv_rows = static_cast<std::size_t>(s.kv_heads * n);
+        const std::size_t kv_half = kv_rows * dim * 2;
+        DeviceBuffer q(rows * dim * 2), d_o(rows * dim * 2), kv(2 * kv_half), o(rows * dim * 4),
+            lse(rows * 4), delta(rows * 4), dq(rows * dim * 4), dk(kv_rows * dim * 4),
+            dv(kv_rows * dim * 4);
+        generate_device_tensor(TensorRole::q, 9, s, q_runs, q.get(), stream.get());
+        generate_device_tensor(TensorRole::d_o, 9, s, q_runs, d_o.get(), stream.get());
+        generate_device_tensor(TensorRole::k, 9, s, kv_runs, kv.get(), stream.get());
+        generate_device_tensor(TensorRole::v, 9, s, kv_runs, kv.get<char>() + kv_half,
+                               stream.get());
+        DevicePositions positions(n);
+        positions.fill(q_runs, n, kv_runs, n, stream.get());
+        DevicePatternMask pattern_mask(make_pattern(mask, S), stream.get());
+        // The forward's LSE (-inf on rows with no allowed key), the backward's input.
+        cuda::BlockAttentionArgs f{};
+        f.q = q.get(), f.k = kv.get(), f.v = kv.get<char>() + kv_half;
+        f.q_pos = positions.q(), f.kv_pos = positions.kv();
+        f.o_acc = o.get<float>(), f.lse_acc = lse.get<float>();
+        f.batch = 1, f.heads = 4, f.kv_heads = 2, f.head_dim = static_cast<int>(dim);
+        f.q_len = f.kv_len = static_cast<int>(n);
+        f.type = cuda::ElementType::bf16;
+        f.mask = cuda::MaskKind::terms;
+        f.terms = pattern_mask.terms();
+        f.tiles = pattern_mask.tiles(q_runs, kv_runs, kForwardTiles);
+        f.softmax_scale = static_cast<float>(s.scale());
+        fill_constant(lse.get<float>(), rows, -INFINITY, stream.get());
+        cuda::reference_attend_merge(f, stream.get());
+        fill_constant(delta.get<float>(), rows, 0.25f, stream.get());
+
+        cuda::BlockBackwardArgs a{};
+        a.q = q.get(), a.d_o = d_o.get(), a.k = f.k, a.v = f.v;
+        a.lse = lse.get<float>(), a.delta = delta.get<float>();
+        a.q_pos = positions.q(), a.kv_pos = positions.kv();
+        a.dq = dq.get<float>(), a.dk = dk.get<float>(), a.dv = dv.get<float>();
+        a.batch = 1, a.heads = 4, a.kv_heads = 2, a.head_dim = static_cast<int>(dim);
+        a.q_len = a.kv_len = static_cast<int>(n);
+        a.type = cuda::ElementType::bf16;
+        a.mask = cuda::MaskKind::terms;
+        a.terms = f.terms;
+        a.tiles = pattern_mask.tiles(q_runs, kv_runs, kBackwardTiles);
+        a.softmax_scale = f.softmax_scale;
+        auto run = [&](auto launch) {
+          fill_constant(dq.get<float>(), rows * dim, 0.f, stream.get());
+          fill_constant(dk.get<float>(), kv_rows * dim, 7.f, stream.get());  // overwritten
+          fill_constant(dv.get<float>(), kv_rows * dim, 7.f, stream.get());
+          launch();
+          RINGBENCH_CHECK_CUDA(cudaStreamSynchronize(stream.get()));
+          return std::vector{copy_to_host(dq.get<float>(), rows * dim),
+                             copy_to_host(dk.get<float>(), kv_rows * dim),
+                             copy_to_host(dv.get<float>(), kv_rows * dim)};
+        };
+        const auto ref = run([&] { cuda::reference_attend_backward(a, stream.get()); });
+        int variants = 0;
+        for (int v = 0; v < cuda::flash_backward_variant_count(); ++v) {
+          if (!cuda::flash_backward_variant_supports(v, a)) continue;
+          INFO("variant " << cuda::flash_backward_variant_name(v));
+          ++variants;
+          const auto got = run([&] { cuda::flash_attend_backward_variant(v, a, stream.get()); });
+          for (int g = 0; g < 3; ++g) {
+            INFO("gradient "
+                 << "qkv"[g]);
+            REQUIRE(rel_l2(got[g], ref[g]) < 1e-2);
+          }
         }
         REQUIRE(variants >= 1);
       }
