@@ -91,8 +91,6 @@ constexpr Variant kVariants[] = {
      &launch_wgmma<WgmmaBwdConfig<128, 2>>},
     {"wgmma D64 Bn128 Bm64, TMA + 2 warpgroups, 2 stages", 64, true,
      &launch_wgmma<WgmmaBwdConfig<64, 2>>},
-    {"wgmma D64 Bn128 Bm64, TMA + 2 warpgroups, 3 stages", 64, true,
-     &launch_wgmma<WgmmaBwdConfig<64, 3>>},
 };
 constexpr int kNumVariants = sizeof(kVariants) / sizeof(kVariants[0]);
 constexpr int kMmaD128 = 0, kMmaD64 = 1, kWgmmaD128 = 2, kWgmmaD64 = 3;

@@ -13,12 +13,12 @@
 // queries, so dS^T goes through shared memory once. Each warpgroup computes a 64 x 64 block of
 // dQ: at head dim 128 its half of the columns over all 128 keys (both warpgroups' dS^T, so they
 // meet at a named barrier), at head dim 64 all columns over its own 64 keys (no barrier between
-// the warpgroups; both halves add into dq). The block adds its dQ to the fp32 dq with float2
-// Each warpgroup stages its block in shared memory (the 128-byte swizzle: conflict-free stores)
-// and one of its threads adds it to the fp32 dq with TMA reduce-adds, so the tensor cores
-// never wait for the additions: float2 atomics from the accumulators cost 28 % at head dim 128
-// and 44 % at 64 (measured on H200). Every key tile adds to every query row, in an order that
-// varies between runs: dq is not bitwise deterministic; dK and dV are.
+// the warpgroups; both halves add into dq). Each warpgroup stages its block in shared memory (the
+// 128-byte swizzle: conflict-free stores) and one of its threads adds it to the fp32 dq with TMA
+// reduce-adds, so the tensor cores never wait for the additions: float2 atomics from the
+// accumulators cost 28 % at head dim 128 and 44 % at 64 (measured on H200). Every key tile adds to
+// every query row, in an order that varies between runs: dq is not bitwise deterministic; dK and dV
+// are.
 //
 // Shared memory (head dim 128): K and V (32 KB each) for the whole kernel, kStages stages of
 // Q and dO (16 KB each) with their rows' statistics (LSE·log2e, D, position), and two dS^T
@@ -36,6 +36,7 @@
 namespace ringbench::cuda {
 namespace {
 
+// kStageCount stages of Q / dO: 2 (3 fit at head dim 64 only, and measured the same there).
 template <int kD, int kStageCount>
 struct WgmmaBwdConfig {
   static constexpr int kHeadDim = kD;
@@ -253,16 +254,18 @@ __global__ void __launch_bounds__(C::kThreads, 1)
   const int dq_col_block = C::kDqSplitsKeys ? 0 : group;
   const uint32_t dq_stage = base + C::kOffDq + group * 2 * C::kDqBoxBytes;
   const bool dq_issuer = threadIdx.x % 128 == 0;  // issues the warpgroup's reduce-adds
+  float s[C::kQTiles][4], dp[C::kQTiles][4];
+  auto issue_scores_of = [&](int it) {
+    mbar_wait(bar(kFull + it % C::kStages), (it / C::kStages) & 1);
+    issue_transposed_scores<C, T>(s, k_rows_wg, q_stage(it));
+    issue_transposed_scores<C, T>(dp, v_rows_wg, q_stage(it) + C::kQBytes);
+  };
   if (n_iters > 0) mbar_wait(bar(kKvFull), 0);
   for (int it = 0; it < n_iters; ++it) {
-    mbar_wait(bar(kFull + it % C::kStages), (it / C::kStages) & 1);
+    issue_scores_of(it);
     const uint32_t q_tile = q_stage(it), do_tile = q_tile + C::kQBytes;
     const float* st = stats(it);
     const int32_t* st_pos = reinterpret_cast<const int32_t*>(st + 2 * BM);
-
-    float s[C::kQTiles][4], dp[C::kQTiles][4];
-    issue_transposed_scores<C, T>(s, k_rows_wg, q_tile);
-    issue_transposed_scores<C, T>(dp, v_rows_wg, do_tile);
 
     const bool masked = kListed ? (__ldg(list + it % tiles_per_head) & 1) || key_tail
                                 : (p.causal && st_pos[0] < tile_kmax) || key_tail;
