@@ -156,44 +156,17 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
   load_rows_async<C, C::kBlockN>(k_tile, static_cast<const uint16_t*>(p.k) + kv_row0 * D, k_rows);
   load_rows_async<C, C::kBlockN>(v_tile, static_cast<const uint16_t*>(p.v) + kv_row0 * D, k_rows);
 
-  // Query tiles [t_first, n_qtiles) of each head can see some key of this tile.
-  const int n_qtiles = (p.q_len + BM - 1) / BM;
-  int t_first = 0;
-  int32_t tile_kmax = INT_MAX;
-  const int32_t* list = nullptr;  // with a tile list: this key block's query tiles
-  int listed_tiles = 0;
-  if constexpr (kListed) {
-    const int first = __ldg(p.tile_offsets + k_block);
-    list = p.tile_entries + first;
-    listed_tiles = __ldg(p.tile_offsets + k_block + 1) - first;
-  } else if (p.causal) {
-    tile_kmax = __ldg(p.kv_pos + k0 + k_rows - 1);
-    const int first = warp_first_geq(p.q_pos, p.q_len, __ldg(p.kv_pos + k0));
-    t_first = first == p.q_len ? n_qtiles : first / BM;
-  }
-  const int tiles_per_head = kListed ? listed_tiles : n_qtiles - t_first;
-  const int n_iters = tiles_per_head * p.group;
-
-  // Mask positions of the two keys (rows g and g + 8 of the warp's 16) of this thread's
-  // accumulators: keys past kv_len are never allowed, without a causal mask the others always.
-  int32_t kpos[2];
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    const int key = k0 + warp * 16 + g + 8 * r;
-    kpos[r] = key >= p.kv_len ? INT_MAX : p.causal || kListed ? __ldg(p.kv_pos + key) : INT_MIN;
-  }
+  const QueryTiles<kListed, BM> tiles(p, k_block, k0, kv_head);
+  const int n_iters = tiles.count;
+  const int32_t tile_kmax = p.causal ? __ldg(p.kv_pos + k0 + k_rows - 1) : INT_MAX;
+  int32_t kpos[2];  // of the two keys (rows g and g + 8 of the warp's 16) of the accumulators
+  key_positions<kListed>(kpos, p, k0 + warp * 16 + g);
   const bool key_tail = k_rows < C::kBlockN;
 
-  // Iteration it covers query tile t of head h.
-  auto tile_of = [&](int it, int& h, int& q0) {
-    h = kv_head * p.group + it / tiles_per_head;
-    const int t = it % tiles_per_head;
-    q0 = (kListed ? __ldg(list + t) >> 1 : t_first + t) * BM;
-  };
   auto q_row_base = [&](int h, int q0) { return (size_t(batch) * p.heads + h) * p.q_len + q0; };
   auto load_q_tiles = [&](int it) {
     int h, q0;
-    tile_of(it, h, q0);
+    tiles.tile(it, h, q0);
     const size_t row0 = q_row_base(h, q0);
     const int rows = min(BM, p.q_len - q0);
     const uint32_t stage = stages + (it & 1) * C::kStageBytes;
@@ -211,7 +184,7 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
     RowStats s{INFINITY, 0.f, INT_MIN};
     if (static_cast<int>(threadIdx.x) < BM) {
       int h, q0;
-      tile_of(it, h, q0);
+      tiles.tile(it, h, q0);
       const int row = q0 + static_cast<int>(threadIdx.x);
       if (row < p.q_len) {
         const size_t idx = q_row_base(h, q0) + threadIdx.x;
@@ -264,7 +237,7 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
                                                       dq_grp * (C::kDqCols / 8), lane);
     }
     int h, q0;
-    tile_of(it, h, q0);
+    tiles.tile(it, h, q0);
     const size_t row0 = q_row_base(h, q0);
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
@@ -304,28 +277,10 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
 
     // Per-element mask only where the tile's first query precedes the tile's last key (rows
     // of a padded tail carry +inf LSE already) or at the key tail.
-    const bool masked = kListed ? (__ldg(list + it % tiles_per_head) & 1) || key_tail
-                                : (p.causal && st_pos[0] < tile_kmax) || key_tail;
-#pragma unroll
-    for (int nt = 0; nt < C::kQTiles; ++nt) {
-      const int col = 8 * nt + 2 * q4;
-      const float2 l2 = *reinterpret_cast<const float2*>(st + col);
-      const float2 dl = *reinterpret_cast<const float2*>(st + BM + col);
-      const int2 qp = *reinterpret_cast<const int2*>(st_pos + col);
-#pragma unroll
-      for (int c = 0; c < 4; ++c) {
-        const float lse = (c & 1) ? l2.y : l2.x;
-        float pr = fast_exp2(fmaf(s[nt][c], p.scale_log2, -lse));
-        const int32_t qpos = (c & 1) ? qp.y : qp.x, key_pos = kpos[c >> 1];
-        // keys past kv_len carry INT_MAX, rows without gradient INT_MIN (their P is 0 anyway)
-        if (masked &&
-            (kListed ? key_pos == INT_MAX || qpos == INT_MIN || !terms_allow(p.terms, qpos, key_pos)
-                     : key_pos > qpos))
-          pr = 0.f;
-        s[nt][c] = pr;
-        dp[nt][c] = pr * (dp[nt][c] - ((c & 1) ? dl.y : dl.x));
-      }
-    }
+    const bool masked =
+        kListed ? tiles.partial(it) || key_tail : (p.causal && st_pos[0] < tile_kmax) || key_tail;
+    probabilities<kListed>(s, p, st, st_pos, kpos, masked, q4);
+    score_gradients(dp, s, st + BM, q4);
 
     uint32_t pa[C::kQTiles / 2][4], dsa[C::kQTiles / 2][4];
     pack_a<T, C::kQTiles>(pa, s);
@@ -357,20 +312,7 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocksPerSm)
   }
   cp_async_wait_all();  // no copy may outlive the block (none is pending unless n_iters == 0)
 
-  // Every key of the tile is written, zeros included.
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    const int key = warp * 16 + g + 8 * r;
-    if (key >= k_rows) continue;
-    float* out_k = p.dk + (kv_row0 + key) * D + 2 * q4;
-    float* out_v = p.dv + (kv_row0 + key) * D + 2 * q4;
-#pragma unroll
-    for (int nt = 0; nt < C::kDTiles; ++nt) {
-      *reinterpret_cast<float2*>(out_k + 8 * nt) =
-          make_float2(p.scale * dk[nt][2 * r], p.scale * dk[nt][2 * r + 1]);
-      *reinterpret_cast<float2*>(out_v + 8 * nt) = make_float2(dv[nt][2 * r], dv[nt][2 * r + 1]);
-    }
-  }
+  write_key_gradients(p, dk, dv, kv_row0, warp * 16 + g, k_rows, lane);
 }
 
 }  // namespace

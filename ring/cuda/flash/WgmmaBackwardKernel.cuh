@@ -145,26 +145,8 @@ __global__ void __launch_bounds__(C::kThreads, 1)
   const uint32_t bar0 = smem_addr(barriers);
   auto bar = [&](int i) { return bar0 + 8u * i; };
 
-  // The query tiles that see some key of this tile, as in the mma.sync variant.
-  const int n_qtiles = (p.q_len + BM - 1) / BM;
-  int t_first = 0;
-  const int32_t* list = nullptr;
-  int listed_tiles = 0;
-  if constexpr (kListed) {
-    const int first = __ldg(p.tile_offsets + k_block);
-    list = p.tile_entries + first;
-    listed_tiles = __ldg(p.tile_offsets + k_block + 1) - first;
-  } else if (p.causal) {
-    const int first = warp_first_geq(p.q_pos, p.q_len, __ldg(p.kv_pos + k0));
-    t_first = first == p.q_len ? n_qtiles : first / BM;
-  }
-  const int tiles_per_head = kListed ? listed_tiles : n_qtiles - t_first;
-  const int n_iters = tiles_per_head * p.group;
-  auto tile_of = [&](int it, int& h, int& q0) {
-    h = kv_head * p.group + it / tiles_per_head;
-    const int t = it % tiles_per_head;
-    q0 = (kListed ? __ldg(list + t) >> 1 : t_first + t) * BM;
-  };
+  const QueryTiles<kListed, BM> tiles(p, k_block, k0, kv_head);
+  const int n_iters = tiles.count;
   auto q_row_base = [&](int h, int q0) { return (size_t(batch) * p.heads + h) * p.q_len + q0; };
 
   if (threadIdx.x == 0) {
@@ -193,7 +175,7 @@ __global__ void __launch_bounds__(C::kThreads, 1)
       const int stage = it % C::kStages;
       if (it >= C::kStages) mbar_wait(bar(kEmpty + stage), ((it / C::kStages) + 1) & 1);
       int h, q0;
-      tile_of(it, h, q0);
+      tiles.tile(it, h, q0);
       if (lane == 0) {
         mbar_expect_tx(bar(kFull + stage), 2 * C::kQBytes);
         const int q_head = batch * p.heads + h;
@@ -234,12 +216,8 @@ __global__ void __launch_bounds__(C::kThreads, 1)
   // accumulator rows are keys 16 (warp % 4) + lane / 4 (+ 8), its columns 8 n + 2 (lane % 4).
   const int g = lane >> 2, q4 = lane & 3;
   const int wg_key0 = 64 * group, warp_key0 = wg_key0 + 16 * (warp % 4);
-  int32_t kpos[2];  // INT_MAX past kv_len; INT_MIN (always allowed) without a mask
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    const int key = k0 + warp_key0 + g + 8 * r;
-    kpos[r] = key >= p.kv_len ? INT_MAX : p.causal || kListed ? __ldg(p.kv_pos + key) : INT_MIN;
-  }
+  int32_t kpos[2];
+  key_positions<kListed>(kpos, p, k0 + warp_key0 + g);
   const bool key_tail = k_rows < C::kBlockN;
   const int32_t tile_kmax = p.causal ? __ldg(p.kv_pos + k0 + k_rows - 1) : INT_MAX;
 
@@ -267,34 +245,14 @@ __global__ void __launch_bounds__(C::kThreads, 1)
     const float* st = stats(it);
     const int32_t* st_pos = reinterpret_cast<const int32_t*>(st + 2 * BM);
 
-    const bool masked = kListed ? (__ldg(list + it % tiles_per_head) & 1) || key_tail
-                                : (p.causal && st_pos[0] < tile_kmax) || key_tail;
+    const bool masked =
+        kListed ? tiles.partial(it) || key_tail : (p.causal && st_pos[0] < tile_kmax) || key_tail;
     wgmma_wait<1>();
     fence_registers(s);
-#pragma unroll
-    for (int nt = 0; nt < C::kQTiles; ++nt) {
-      const int col = 8 * nt + 2 * q4;
-      const float2 l2 = *reinterpret_cast<const float2*>(st + col);
-      const int2 qp = *reinterpret_cast<const int2*>(st_pos + col);
-#pragma unroll
-      for (int c = 0; c < 4; ++c) {
-        float pr = fast_exp2(fmaf(s[nt][c], p.scale_log2, (c & 1) ? -l2.y : -l2.x));
-        const int32_t qpos = (c & 1) ? qp.y : qp.x, key_pos = kpos[c >> 1];
-        if (masked &&
-            (kListed ? key_pos == INT_MAX || qpos == INT_MIN || !terms_allow(p.terms, qpos, key_pos)
-                     : key_pos > qpos))
-          pr = 0.f;
-        s[nt][c] = pr;
-      }
-    }
+    probabilities<kListed>(s, p, st, st_pos, kpos, masked, q4);
     wgmma_wait<0>();
     fence_registers(dp);
-#pragma unroll
-    for (int nt = 0; nt < C::kQTiles; ++nt) {
-      const float2 dl = *reinterpret_cast<const float2*>(st + BM + 8 * nt + 2 * q4);
-#pragma unroll
-      for (int c = 0; c < 4; ++c) dp[nt][c] = s[nt][c] * (dp[nt][c] - ((c & 1) ? dl.y : dl.x));
-    }
+    score_gradients(dp, s, st + BM, q4);
     uint32_t pa[C::kQSteps][4], dsa[C::kQSteps][4];
     pack_a<T, C::kQTiles>(pa, s);
     pack_a<T, C::kQTiles>(dsa, dp);
@@ -349,7 +307,7 @@ __global__ void __launch_bounds__(C::kThreads, 1)
     named_barrier_sync(3 + group, 128);  // the warpgroup's dQ block is staged
     if (dq_issuer) {
       int h, q0;
-      tile_of(it, h, q0);
+      tiles.tile(it, h, q0);
       const int q_head = batch * p.heads + h;
       tma_reduce_add_3d(&maps.dq, 64 * dq_col_block, q0, q_head, dq_stage);
       tma_reduce_add_3d(&maps.dq, 64 * dq_col_block + 32, q0, q_head, dq_stage + C::kDqBoxBytes);
@@ -358,20 +316,7 @@ __global__ void __launch_bounds__(C::kThreads, 1)
   }
   if (dq_issuer) bulk_wait_done();  // the reduce-adds read shared memory until they are done
 
-    // Every key of the tile is written, zeros included.
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    const int key = warp_key0 + g + 8 * r;
-    if (key >= k_rows) continue;
-    float* out_k = p.dk + (kv_row0 + key) * D + 2 * q4;
-    float* out_v = p.dv + (kv_row0 + key) * D + 2 * q4;
-#pragma unroll
-    for (int nt = 0; nt < C::kDTiles; ++nt) {
-      *reinterpret_cast<float2*>(out_k + 8 * nt) =
-          make_float2(p.scale * dk[nt][2 * r], p.scale * dk[nt][2 * r + 1]);
-      *reinterpret_cast<float2*>(out_v + 8 * nt) = make_float2(dv[nt][2 * r], dv[nt][2 * r + 1]);
-    }
-  }
+  write_key_gradients(p, dk, dv, kv_row0, warp_key0 + g, k_rows, lane);
 #else
   __trap();  // built without sm_90a: the host never selects this kernel then
 #endif
