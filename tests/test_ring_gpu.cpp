@@ -172,45 +172,71 @@ TEST_CASE("GPU dilated attention equals the GPU reference and the float64 host r
   check_against_host("dilated:192,768:2,4+causal");
 }
 
+// One ring step under a mask-terms pattern, on the device: the queries of rank 1 of a 2-rank
+// layout against the keys of rank 0, 4/2 heads, bf16, random inputs, and the forward's
+// arguments (o_acc and lse_acc in `o` and `lse`).
+struct TermsStep {
+  TermsStep(LayoutKind layout_kind, std::int64_t head_dim, const std::string& mask,
+            cudaStream_t stream)
+      : layout(layout_kind, kSeq, 2),
+        n(layout.local_len()),
+        rows(static_cast<std::size_t>(4 * n)),
+        kv_rows(static_cast<std::size_t>(2 * n)),
+        dim(static_cast<std::size_t>(head_dim)),
+        q(rows * dim * 2),
+        kv(2 * kv_rows * dim * 2),
+        o(rows * dim * 4),
+        lse(rows * 4),
+        positions(n),
+        pattern_mask(make_pattern(mask, kSeq), stream) {
+    spec.dtype = DType::bf16, spec.heads = 4, spec.kv_heads = 2, spec.head_dim = head_dim;
+    spec.seq_len = kSeq, spec.mask = mask;
+    generate_device_tensor(TensorRole::q, 7, spec, q_runs(), q.get(), stream);
+    generate_device_tensor(TensorRole::k, 7, spec, kv_runs(), kv.get(), stream);
+    generate_device_tensor(TensorRole::v, 7, spec, kv_runs(), v(), stream);
+    positions.fill(q_runs(), n, kv_runs(), n, stream);
+    forward.q = q.get(), forward.k = kv.get(), forward.v = v();
+    forward.q_pos = positions.q(), forward.kv_pos = positions.kv();
+    forward.o_acc = o.get<float>(), forward.lse_acc = lse.get<float>();
+    forward.batch = 1, forward.heads = 4, forward.kv_heads = 2;
+    forward.head_dim = static_cast<int>(head_dim);
+    forward.q_len = forward.kv_len = static_cast<int>(n);
+    forward.type = cuda::ElementType::bf16;
+    forward.mask = cuda::MaskKind::terms;
+    forward.terms = pattern_mask.terms();
+    forward.tiles = pattern_mask.tiles(q_runs(), kv_runs(), kForwardTiles);
+    forward.softmax_scale = static_cast<float>(spec.scale());
+  }
+  const std::vector<PositionRun>& q_runs() const { return layout.runs(1); }
+  const std::vector<PositionRun>& kv_runs() const { return layout.runs(0); }
+  void* v() const { return kv.get<char>() + kv_rows * dim * 2; }
+
+  static constexpr std::int64_t kSeq = 4800;
+  ProblemSpec spec;
+  const SequenceLayout layout;
+  const std::int64_t n;
+  const std::size_t rows, kv_rows, dim;
+  DeviceBuffer q, kv, o, lse;
+  DevicePositions positions;
+  DevicePatternMask pattern_mask;
+  cuda::BlockAttentionArgs forward{};
+};
+
 // Every flash variant (not only the one the ring picks) under mask terms, one block step
 // against the reference kernel: queries of zigzag rank 1 against the keys of rank 0.
 TEST_CASE("every flash variant under mask terms equals the reference kernel", "[gpu][pattern]") {
   if (runtime().size() != 1) return;  // one device, one step
-  const std::int64_t S = 4800;
   CudaStream stream;
   for (const auto layout_kind : {LayoutKind::zigzag, LayoutKind::striped})
     for (std::int64_t dim : {64, 128})
       for (const std::string mask : {"blocksparse:40:0.3+causal", "bigbird:64:3:1:2",
                                      "longformer:100:30:40", "blocksparse:96:0.2"}) {
         INFO(mask << " dim " << dim << " " << to_string(layout_kind));
-        ProblemSpec s;
-        s.dtype = DType::bf16, s.heads = 4, s.kv_heads = 2, s.head_dim = dim, s.seq_len = S;
-        s.mask = mask;
-        const SequenceLayout layout(layout_kind, S, 2);
-        const auto& q_runs = layout.runs(1);
-        const auto& kv_runs = layout.runs(0);
-        const std::int64_t n = layout.local_len();
-        const std::size_t rows = static_cast<std::size_t>(s.heads * n);
-        const std::size_t kv_half = static_cast<std::size_t>(s.kv_heads * n * dim) * 2;
-        DeviceBuffer q(rows * dim * 2), kv(2 * kv_half), o(rows * dim * 4), lse(rows * 4);
-        generate_device_tensor(TensorRole::q, 7, s, q_runs, q.get(), stream.get());
-        generate_device_tensor(TensorRole::k, 7, s, kv_runs, kv.get(), stream.get());
-        generate_device_tensor(TensorRole::v, 7, s, kv_runs, kv.get<char>() + kv_half,
-                               stream.get());
-        DevicePositions positions(n);
-        positions.fill(q_runs, n, kv_runs, n, stream.get());
-        DevicePatternMask pattern_mask(make_pattern(mask, S), stream.get());
-        cuda::BlockAttentionArgs a{};
-        a.q = q.get(), a.k = kv.get(), a.v = kv.get<char>() + kv_half;
-        a.q_pos = positions.q(), a.kv_pos = positions.kv();
-        a.o_acc = o.get<float>(), a.lse_acc = lse.get<float>();
-        a.batch = 1, a.heads = 4, a.kv_heads = 2, a.head_dim = static_cast<int>(dim);
-        a.q_len = a.kv_len = static_cast<int>(n);
-        a.type = cuda::ElementType::bf16;
-        a.mask = cuda::MaskKind::terms;
-        a.terms = pattern_mask.terms();
-        a.tiles = pattern_mask.tiles(q_runs, kv_runs, kForwardTiles);
-        a.softmax_scale = static_cast<float>(s.scale());
+        TermsStep step(layout_kind, dim, mask, stream.get());
+        const cuda::BlockAttentionArgs& a = step.forward;
+        const std::size_t rows = step.rows;
+        DeviceBuffer& o = step.o;
+        DeviceBuffer& lse = step.lse;
         auto run = [&](auto launch) {
           fill_constant(lse.get<float>(), rows, -INFINITY, stream.get());
           launch();
@@ -260,61 +286,35 @@ double rel_l2(const std::vector<float>& got, const std::vector<float>& ref) {
 TEST_CASE("every flash backward variant under mask terms equals the reference backward kernel",
           "[gpu][backward][pattern]") {
   if (runtime().size() != 1) return;  // one device, one step
-  const std::int64_t S = 4800;
   CudaStream stream;
   for (const auto layout_kind : {LayoutKind::zigzag, LayoutKind::striped})
     for (std::int64_t dim : {64, 128})
       for (const std::string mask :
            {"blocksparse:40:0.3+causal", "bigbird:64:3:1:2", "longformer:100:30:40"}) {
         INFO(mask << " dim " << dim << " " << to_string(layout_kind));
-        ProblemSpec s;
-        s.dtype = DType::bf16, s.heads = 4, s.kv_heads = 2, s.head_dim = dim, s.seq_len = S;
-        s.mask = mask;
-        const SequenceLayout layout(layout_kind, S, 2);
-        const auto& q_runs = layout.runs(1);
-        const auto& kv_runs = layout.runs(0);
-        const std::int64_t n = layout.local_len();
-        const std::size_t rows = static_cast<std::size_t>(s.heads * n);
-        const std::size_t kv_rows = static_cast<std::size_t>(s.kv_heads * n);
-        const std::size_t kv_half = kv_rows * dim * 2;
-        DeviceBuffer q(rows * dim * 2), d_o(rows * dim * 2), kv(2 * kv_half), o(rows * dim * 4),
-            lse(rows * 4), delta(rows * 4), dq(rows * dim * 4), dk(kv_rows * dim * 4),
-            dv(kv_rows * dim * 4);
-        generate_device_tensor(TensorRole::q, 9, s, q_runs, q.get(), stream.get());
-        generate_device_tensor(TensorRole::d_o, 9, s, q_runs, d_o.get(), stream.get());
-        generate_device_tensor(TensorRole::k, 9, s, kv_runs, kv.get(), stream.get());
-        generate_device_tensor(TensorRole::v, 9, s, kv_runs, kv.get<char>() + kv_half,
+        TermsStep step(layout_kind, dim, mask, stream.get());
+        const std::size_t rows = step.rows, kv_rows = step.kv_rows;
+        DeviceBuffer d_o(rows * dim * 2), delta(rows * 4), dq(rows * dim * 4),
+            dk(kv_rows * dim * 4), dv(kv_rows * dim * 4);
+        generate_device_tensor(TensorRole::d_o, 7, step.spec, step.q_runs(), d_o.get(),
                                stream.get());
-        DevicePositions positions(n);
-        positions.fill(q_runs, n, kv_runs, n, stream.get());
-        DevicePatternMask pattern_mask(make_pattern(mask, S), stream.get());
         // The forward's LSE (-inf on rows with no allowed key), the backward's input.
-        cuda::BlockAttentionArgs f{};
-        f.q = q.get(), f.k = kv.get(), f.v = kv.get<char>() + kv_half;
-        f.q_pos = positions.q(), f.kv_pos = positions.kv();
-        f.o_acc = o.get<float>(), f.lse_acc = lse.get<float>();
-        f.batch = 1, f.heads = 4, f.kv_heads = 2, f.head_dim = static_cast<int>(dim);
-        f.q_len = f.kv_len = static_cast<int>(n);
-        f.type = cuda::ElementType::bf16;
-        f.mask = cuda::MaskKind::terms;
-        f.terms = pattern_mask.terms();
-        f.tiles = pattern_mask.tiles(q_runs, kv_runs, kForwardTiles);
-        f.softmax_scale = static_cast<float>(s.scale());
-        fill_constant(lse.get<float>(), rows, -INFINITY, stream.get());
-        cuda::reference_attend_merge(f, stream.get());
+        fill_constant(step.lse.get<float>(), rows, -INFINITY, stream.get());
+        cuda::reference_attend_merge(step.forward, stream.get());
         fill_constant(delta.get<float>(), rows, 0.25f, stream.get());
+        const cuda::BlockAttentionArgs& f = step.forward;
 
         cuda::BlockBackwardArgs a{};
-        a.q = q.get(), a.d_o = d_o.get(), a.k = f.k, a.v = f.v;
-        a.lse = lse.get<float>(), a.delta = delta.get<float>();
-        a.q_pos = positions.q(), a.kv_pos = positions.kv();
+        a.q = f.q, a.d_o = d_o.get(), a.k = f.k, a.v = f.v;
+        a.lse = f.lse_acc, a.delta = delta.get<float>();
+        a.q_pos = f.q_pos, a.kv_pos = f.kv_pos;
         a.dq = dq.get<float>(), a.dk = dk.get<float>(), a.dv = dv.get<float>();
         a.batch = 1, a.heads = 4, a.kv_heads = 2, a.head_dim = static_cast<int>(dim);
-        a.q_len = a.kv_len = static_cast<int>(n);
+        a.q_len = a.kv_len = static_cast<int>(step.n);
         a.type = cuda::ElementType::bf16;
         a.mask = cuda::MaskKind::terms;
         a.terms = f.terms;
-        a.tiles = pattern_mask.tiles(q_runs, kv_runs, kBackwardTiles);
+        a.tiles = step.pattern_mask.tiles(step.q_runs(), step.kv_runs(), kBackwardTiles);
         a.softmax_scale = f.softmax_scale;
         auto run = [&](auto launch) {
           fill_constant(dq.get<float>(), rows * dim, 0.f, stream.get());
