@@ -105,14 +105,14 @@ KernelPicks choose_fastest_kernels(const BenchmarkCase& c, std::int64_t local_le
   KernelPicks picks;
 
   CudaBlockKernel flash(c.spec, KernelKind::flash, rows, stream.get());
-  double forward_ms = time_forward(flash, block, stream.get());
+  [[maybe_unused]] const double forward_ms = time_forward(flash, block, stream.get());
 #ifdef RINGBENCH_HAVE_CUDNN
   std::shared_ptr<CudnnSdpa> shared_sdpa(sdpa, [](CudnnSdpa*) {});
   if (sdpa) {
     try {
       CudnnBlockKernel cudnn(c.spec, rows, {&block.full, 1}, shared_sdpa, stream.get());
       const double ms = time_forward(cudnn, block, stream.get());
-      if (ms < forward_ms) picks.forward = KernelKind::cudnn, forward_ms = ms;
+      if (ms < forward_ms) picks.forward = KernelKind::cudnn;
     } catch (const LibraryError&) {
       // cuDNN cannot run this shape: flash it is
     }
