@@ -1,7 +1,7 @@
 // Helpers shared by the standalone checks/benchmarks flash_kernel_check.cu (forward) and
-// flash_backward_check.cu (backward): the CUDA error-check macro, reproducible random inputs
-// (splitmix64 hash, uniform generator, 16-bit fill kernel), the host 16-bit -> float
-// conversion, position layouts (runs, zigzag) and names for printing.
+// flash_backward_check.cu (backward): reproducible random inputs (splitmix64 hash, uniform
+// generator, 16-bit fill kernel), the host 16-bit -> float conversion, position layouts (runs,
+// zigzag) and names for printing.
 //
 // A .cuh because it holds a kernel and host/device functions. Functions are inline and the
 // kernel is static, all in the named namespace ringbench::cuda::check, so including the header
@@ -9,6 +9,7 @@
 #pragma once
 
 #include "flash/BlockAttention.cuh"
+#include "flash/CudaCheck.cuh"
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -19,15 +20,6 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-// Throws std::runtime_error naming the call site's file and line when a CUDA call fails.
-#define CHECK_CUDA(expr)                                                                       \
-  do {                                                                                         \
-    const cudaError_t check_err_ = (expr);                                                     \
-    if (check_err_ != cudaSuccess)                                                             \
-      throw std::runtime_error(std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " + \
-                               cudaGetErrorString(check_err_));                                \
-  } while (0)
 
 namespace ringbench::cuda::check {
 

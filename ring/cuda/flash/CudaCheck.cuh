@@ -1,5 +1,5 @@
-// The flash kernels' one error-checking idiom for CUDA runtime calls and launches: a
-// std::runtime_error naming the file, the line and CUDA's own message.
+// The flash library's one error-checking idiom for CUDA runtime calls and launches (kernels,
+// references, checks): a std::runtime_error naming the file, the line and CUDA's own message.
 #pragma once
 
 #include <cuda_runtime.h>

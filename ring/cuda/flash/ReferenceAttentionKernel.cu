@@ -197,10 +197,10 @@ void reference_attend_merge(const BlockAttentionArgs& a, cudaStream_t stream) {
   const dim3 grid((a.q_len + kRows - 1) / kRows, a.heads, a.batch);
   const size_t smem = smem_bytes(a.head_dim);
   auto launch = [&](auto kernel) {
-    REF_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                        static_cast<int>(smem)));
+    FLASH_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                          static_cast<int>(smem)));
     kernel<<<grid, kWarps * 32, smem, stream>>>(p);
-    REF_CHECK_LAUNCH();
+    FLASH_CHECK_LAUNCH();
   };
   if (a.type == ElementType::bf16)
     launch(reference_kernel<__nv_bfloat16>);

@@ -21,9 +21,6 @@
 #include <string>
 
 // This file's names for the shared reference error checks.
-#define REFB_CUDA_CHECK(expr) REF_CUDA_CHECK(expr)
-#define REFB_CHECK_LAUNCH() REF_CHECK_LAUNCH()
-
 namespace ringbench::cuda {
 namespace {
 
@@ -266,10 +263,10 @@ void reference_attend_backward(const BlockBackwardArgs& a, cudaStream_t stream) 
                        a.terms,
                        a.softmax_scale};
   auto launch = [&](auto kernel, dim3 grid, size_t smem) {
-    REFB_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         static_cast<int>(smem)));
+    FLASH_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                          static_cast<int>(smem)));
     kernel<<<grid, kWarps * 32, smem, stream>>>(p);
-    REFB_CHECK_LAUNCH();
+    FLASH_CHECK_LAUNCH();
   };
   const dim3 dq_grid((a.q_len + kOwn - 1) / kOwn, a.heads, a.batch);
   const dim3 dkv_grid((a.kv_len + kOwn - 1) / kOwn, a.kv_heads, a.batch);

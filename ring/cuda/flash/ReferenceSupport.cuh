@@ -1,8 +1,9 @@
 // Helpers shared by the fp32 GPU reference kernels: ReferenceAttentionKernel.cu (forward with
 // merge) and ReferenceBackwardKernel.cu (backward) include it.
 //
-// Holds the CUDA error-check macros of the host launchers, the bf16/fp16 -> fp32 device
-// conversions and the shared-memory row staging both references use. The device functions are
+// Holds (with the CUDA check of flash/CudaCheck.cuh for the host launchers) the bf16/fp16 -> fp32
+// device conversions and the shared-memory row staging both references use. The device functions
+// are
 // __forceinline__ or templates in the named namespace ringbench::cuda::reference, so including
 // the header from several translation units is ODR-safe; the kernel files pull the names in
 // with a using-directive inside their anonymous namespace.
@@ -13,18 +14,8 @@
 #include <cuda_runtime.h>
 
 #include <cstddef>
-#include <stdexcept>
-#include <string>
 
-// Throws std::runtime_error naming the call site's file and line when a CUDA call fails.
-#define REF_CUDA_CHECK(expr)                                                                   \
-  do {                                                                                         \
-    const cudaError_t ref_err_ = (expr);                                                       \
-    if (ref_err_ != cudaSuccess)                                                               \
-      throw std::runtime_error(std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " + \
-                               cudaGetErrorString(ref_err_));                                  \
-  } while (0)
-#define REF_CHECK_LAUNCH() REF_CUDA_CHECK(cudaGetLastError())
+#include "flash/CudaCheck.cuh"
 
 namespace ringbench::cuda::reference {
 

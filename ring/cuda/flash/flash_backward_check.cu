@@ -39,7 +39,7 @@ template <typename T>
 class DeviceArray {
  public:
   explicit DeviceArray(size_t n) : n_(n) {
-    CHECK_CUDA(cudaMalloc(&ptr_, std::max<size_t>(n, 1) * sizeof(T)));
+    FLASH_CUDA_CHECK(cudaMalloc(&ptr_, std::max<size_t>(n, 1) * sizeof(T)));
   }
   explicit DeviceArray(const std::vector<T>& host) : DeviceArray(host.size()) { upload(host); }
   ~DeviceArray() { cudaFree(ptr_); }
@@ -49,11 +49,11 @@ class DeviceArray {
   T* get() const { return ptr_; }
   size_t size() const { return n_; }
   void upload(const std::vector<T>& host) {
-    CHECK_CUDA(cudaMemcpy(ptr_, host.data(), n_ * sizeof(T), cudaMemcpyHostToDevice));
+    FLASH_CUDA_CHECK(cudaMemcpy(ptr_, host.data(), n_ * sizeof(T), cudaMemcpyHostToDevice));
   }
   std::vector<T> download() const {
     std::vector<T> host(n_);
-    CHECK_CUDA(cudaMemcpy(host.data(), ptr_, n_ * sizeof(T), cudaMemcpyDeviceToHost));
+    FLASH_CUDA_CHECK(cudaMemcpy(host.data(), ptr_, n_ * sizeof(T), cudaMemcpyDeviceToHost));
     return host;
   }
 
@@ -87,7 +87,7 @@ __global__ void row_delta(const uint16_t* d_o, const float* o, float* delta, siz
 
 void fill_random(DeviceArray<uint16_t>& a, uint64_t seed, float amp, ElementType type) {
   fill_elements<<<1024, 256>>>(a.get(), a.size(), seed, amp, type == ElementType::bf16);
-  CHECK_CUDA(cudaGetLastError());
+  FLASH_CUDA_CHECK(cudaGetLastError());
 }
 
 // ------------------------------------------------------------------------------------------
@@ -128,7 +128,7 @@ struct Problem {
     fill_random(d_o, seed + 3, 1.f, t);
     // The forward of this block alone gives O and the final LSE (-inf for rows that see none
     // of the keys; their O stays 0 and so does D).
-    CHECK_CUDA(cudaMemset(o.get(), 0, o.size() * sizeof(float)));
+    FLASH_CUDA_CHECK(cudaMemset(o.get(), 0, o.size() * sizeof(float)));
     lse.upload(std::vector<float>(lse.size(), -INFINITY));
     BlockAttentionArgs f{};
     f.q = q.get();
@@ -154,8 +154,8 @@ struct Problem {
     const size_t rows = lse.size();
     row_delta<<<unsigned((rows * 32 + 255) / 256), 256>>>(d_o.get(), o.get(), delta.get(), rows, D,
                                                           t == ElementType::bf16);
-    CHECK_CUDA(cudaGetLastError());
-    CHECK_CUDA(cudaDeviceSynchronize());
+    FLASH_CUDA_CHECK(cudaGetLastError());
+    FLASH_CUDA_CHECK(cudaDeviceSynchronize());
   }
 
   float scale() const { return 1.f / std::sqrt(float(head_dim)); }
@@ -350,7 +350,7 @@ bool run_case(const Case& c, uint64_t seed) {
   const size_t dq_n = pb.q.size(), dkv_n = pb.k.size();
   DeviceArray<float> dq_init(dq_n), dq(dq_n), dk(dkv_n), dv(dkv_n);
   fill_floats<<<256, 256>>>(dq_init.get(), dq_n, seed + 10, 0.25f);
-  CHECK_CUDA(cudaGetLastError());
+  FLASH_CUDA_CHECK(cudaGetLastError());
   const std::vector<float> init = dq_init.download();
   // dk/dv start as NaN: the kernels must overwrite every element.
   const std::vector<float> nan_fill(dkv_n, NAN);
@@ -360,7 +360,7 @@ bool run_case(const Case& c, uint64_t seed) {
     dk.upload(nan_fill);
     dv.upload(nan_fill);
     for (int i = 0; i < calls; ++i) backward(pb.args(dq.get(), dk.get(), dv.get()));
-    CHECK_CUDA(cudaDeviceSynchronize());
+    FLASH_CUDA_CHECK(cudaDeviceSynchronize());
   };
 
   bool ok = true;
@@ -411,21 +411,21 @@ bool run_case(const Case& c, uint64_t seed) {
 template <typename F>
 double median_ms(F&& call, int warmup, int iters) {
   cudaEvent_t start, stop;
-  CHECK_CUDA(cudaEventCreate(&start));
-  CHECK_CUDA(cudaEventCreate(&stop));
+  FLASH_CUDA_CHECK(cudaEventCreate(&start));
+  FLASH_CUDA_CHECK(cudaEventCreate(&stop));
   for (int i = 0; i < warmup; ++i) call();
   std::vector<float> times;
   for (int i = 0; i < iters; ++i) {
-    CHECK_CUDA(cudaEventRecord(start));
+    FLASH_CUDA_CHECK(cudaEventRecord(start));
     call();
-    CHECK_CUDA(cudaEventRecord(stop));
-    CHECK_CUDA(cudaEventSynchronize(stop));
+    FLASH_CUDA_CHECK(cudaEventRecord(stop));
+    FLASH_CUDA_CHECK(cudaEventSynchronize(stop));
     float ms = 0;
-    CHECK_CUDA(cudaEventElapsedTime(&ms, start, stop));
+    FLASH_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
     times.push_back(ms);
   }
-  CHECK_CUDA(cudaEventDestroy(start));
-  CHECK_CUDA(cudaEventDestroy(stop));
+  FLASH_CUDA_CHECK(cudaEventDestroy(start));
+  FLASH_CUDA_CHECK(cudaEventDestroy(stop));
   std::sort(times.begin(), times.end());
   return times[times.size() / 2];
 }
@@ -445,7 +445,7 @@ void bench_flash(int H, int D, int S, ElementType type) {
   for (const MaskKind mask : {MaskKind::none, MaskKind::causal}) {
     const Problem pb(B, H, H, D, run(0, S), run(0, S), type, mask, 77, 1.7f, true);
     DeviceArray<float> dq(pb.q.size()), dk(pb.k.size()), dv(pb.k.size());
-    CHECK_CUDA(cudaMemset(dq.get(), 0, dq.size() * sizeof(float)));
+    FLASH_CUDA_CHECK(cudaMemset(dq.get(), 0, dq.size() * sizeof(float)));
     const BlockBackwardArgs a = pb.args(dq.get(), dk.get(), dv.get());
     for (int variant = 0; variant < flash_backward_variant_count(); ++variant) {
       if (!flash_backward_variant_supports(variant, a)) continue;
@@ -464,7 +464,7 @@ void bench_reference() {
   const Problem pb(B, H, H, D, run(0, S), run(0, S), ElementType::bf16, MaskKind::none, 78, 1.7f,
                    true);
   DeviceArray<float> dq(pb.q.size()), dk(pb.k.size()), dv(pb.k.size());
-  CHECK_CUDA(cudaMemset(dq.get(), 0, dq.size() * sizeof(float)));
+  FLASH_CUDA_CHECK(cudaMemset(dq.get(), 0, dq.size() * sizeof(float)));
   const BlockBackwardArgs a = pb.args(dq.get(), dk.get(), dv.get());
   const double ms = median_ms([&] { reference_attend_backward(a, nullptr); }, 0, 1);
   std::printf(
@@ -475,7 +475,7 @@ void bench_reference() {
 
 int bench() {
   cudaDeviceProp prop{};
-  CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
+  FLASH_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
   std::printf("bench on %s (%d SMs)\n", prop.name, prop.multiProcessorCount);
   bench_flash(32, 128, 16384, ElementType::bf16);  // the reference configuration
   bench_flash(32, 64, 16384, ElementType::bf16);

@@ -38,7 +38,7 @@ template <typename T>
 class DeviceArray {
  public:
   explicit DeviceArray(size_t n) : n_(n) {
-    CHECK_CUDA(cudaMalloc(&ptr_, std::max<size_t>(n, 1) * sizeof(T)));
+    FLASH_CUDA_CHECK(cudaMalloc(&ptr_, std::max<size_t>(n, 1) * sizeof(T)));
   }
   DeviceArray(const std::vector<T>& host) : DeviceArray(host.size()) { upload(host); }
   ~DeviceArray() { cudaFree(ptr_); }
@@ -49,15 +49,15 @@ class DeviceArray {
   T* get() const { return ptr_; }
   size_t size() const { return n_; }
   void upload(const std::vector<T>& host) {
-    CHECK_CUDA(cudaMemcpy(ptr_, host.data(), n_ * sizeof(T), cudaMemcpyHostToDevice));
+    FLASH_CUDA_CHECK(cudaMemcpy(ptr_, host.data(), n_ * sizeof(T), cudaMemcpyHostToDevice));
   }
   std::vector<T> download() const {
     std::vector<T> host(n_);
-    CHECK_CUDA(cudaMemcpy(host.data(), ptr_, n_ * sizeof(T), cudaMemcpyDeviceToHost));
+    FLASH_CUDA_CHECK(cudaMemcpy(host.data(), ptr_, n_ * sizeof(T), cudaMemcpyDeviceToHost));
     return host;
   }
   void copy_from(const DeviceArray& o) {
-    CHECK_CUDA(cudaMemcpy(ptr_, o.ptr_, n_ * sizeof(T), cudaMemcpyDeviceToDevice));
+    FLASH_CUDA_CHECK(cudaMemcpy(ptr_, o.ptr_, n_ * sizeof(T), cudaMemcpyDeviceToDevice));
   }
 
  private:
@@ -79,7 +79,7 @@ __global__ void fill_state(float* o, float* lse, size_t rows, int D, uint64_t se
 
 void fill_random(DeviceArray<uint16_t>& a, uint64_t seed, float amp, ElementType type) {
   fill_elements<<<1024, 256>>>(a.get(), a.size(), seed, amp, type == ElementType::bf16);
-  CHECK_CUDA(cudaGetLastError());
+  FLASH_CUDA_CHECK(cudaGetLastError());
 }
 
 // ------------------------------------------------------------------------------------------
@@ -340,7 +340,7 @@ bool run_case(const Case& c, uint64_t seed) {
   }
   const float lse_center = std::log(float(c.blocks[0].pos.size())) + 1.f;
   fill_state<<<256, 256>>>(dc.o_init.get(), dc.lse_init.get(), rows, D, seed + 300, lse_center);
-  CHECK_CUDA(cudaGetLastError());
+  FLASH_CUDA_CHECK(cudaGetLastError());
   const State init{dc.o_init.download(), dc.lse_init.download()};
 
   DeviceArray<float> o(rows * D), lse(rows);
@@ -349,7 +349,7 @@ bool run_case(const Case& c, uint64_t seed) {
     lse.copy_from(dc.lse_init);
     for (size_t blk = 0; blk < c.blocks.size(); ++blk)
       attend(block_args(c, dc, blk, o.get(), lse.get()));
-    CHECK_CUDA(cudaDeviceSynchronize());
+    FLASH_CUDA_CHECK(cudaDeviceSynchronize());
     return State{o.download(), lse.download()};
   };
 
@@ -392,21 +392,21 @@ bool run_case(const Case& c, uint64_t seed) {
 
 double median_ms(const BlockAttentionArgs& a, int variant, int iters) {
   cudaEvent_t start, stop;
-  CHECK_CUDA(cudaEventCreate(&start));
-  CHECK_CUDA(cudaEventCreate(&stop));
+  FLASH_CUDA_CHECK(cudaEventCreate(&start));
+  FLASH_CUDA_CHECK(cudaEventCreate(&stop));
   for (int i = 0; i < 3; ++i) flash_attend_merge_variant(variant, a, nullptr);  // warm-up
   std::vector<float> times;
   for (int i = 0; i < iters; ++i) {
-    CHECK_CUDA(cudaEventRecord(start));
+    FLASH_CUDA_CHECK(cudaEventRecord(start));
     flash_attend_merge_variant(variant, a, nullptr);
-    CHECK_CUDA(cudaEventRecord(stop));
-    CHECK_CUDA(cudaEventSynchronize(stop));
+    FLASH_CUDA_CHECK(cudaEventRecord(stop));
+    FLASH_CUDA_CHECK(cudaEventSynchronize(stop));
     float ms = 0;
-    CHECK_CUDA(cudaEventElapsedTime(&ms, start, stop));
+    FLASH_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
     times.push_back(ms);
   }
-  CHECK_CUDA(cudaEventDestroy(start));
-  CHECK_CUDA(cudaEventDestroy(stop));
+  FLASH_CUDA_CHECK(cudaEventDestroy(start));
+  FLASH_CUDA_CHECK(cudaEventDestroy(stop));
   std::sort(times.begin(), times.end());
   return times[times.size() / 2];
 }
@@ -427,7 +427,7 @@ void bench_shape(const BenchShape& shape) {
   const DeviceArray<int32_t> pos(run(0, S));
   DeviceArray<float> o(elems), lse(size_t(B) * H * S);
   // Finite running LSE everywhere, so every launch does the full read-modify-write merge.
-  CHECK_CUDA(cudaMemset(o.get(), 0, elems * sizeof(float)));
+  FLASH_CUDA_CHECK(cudaMemset(o.get(), 0, elems * sizeof(float)));
   lse.upload(std::vector<float>(size_t(B) * H * S, std::log(float(S))));
 
   std::printf("B=%d H=%d D=%d q_len=kv_len=%d %s, median of 25 runs after 3 warm-ups\n", B, H, D, S,
@@ -493,25 +493,25 @@ int bench_reference() {
     a.mask = mask;
     a.softmax_scale = 1.f / std::sqrt(float(D));
     cudaEvent_t start, stop;
-    CHECK_CUDA(cudaEventCreate(&start));
-    CHECK_CUDA(cudaEventCreate(&stop));
-    CHECK_CUDA(cudaEventRecord(start));
+    FLASH_CUDA_CHECK(cudaEventCreate(&start));
+    FLASH_CUDA_CHECK(cudaEventCreate(&stop));
+    FLASH_CUDA_CHECK(cudaEventRecord(start));
     reference_attend_merge(a, nullptr);
-    CHECK_CUDA(cudaEventRecord(stop));
-    CHECK_CUDA(cudaEventSynchronize(stop));
+    FLASH_CUDA_CHECK(cudaEventRecord(stop));
+    FLASH_CUDA_CHECK(cudaEventSynchronize(stop));
     float ms = 0;
-    CHECK_CUDA(cudaEventElapsedTime(&ms, start, stop));
+    FLASH_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
     std::printf("reference B=%d H=%d D=%d q_len=kv_len=%d bf16 mask=%s: %.1f ms\n", B, H, D, S,
                 mask_name(mask), ms);
-    CHECK_CUDA(cudaEventDestroy(start));
-    CHECK_CUDA(cudaEventDestroy(stop));
+    FLASH_CUDA_CHECK(cudaEventDestroy(start));
+    FLASH_CUDA_CHECK(cudaEventDestroy(stop));
   }
   return 0;
 }
 
 int bench() {
   cudaDeviceProp prop{};
-  CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
+  FLASH_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
   std::printf("bench on %s (%d SMs)\n", prop.name, prop.multiProcessorCount);
   bench_shape({32, 128, 16384, ElementType::bf16, true});  // the reference configuration
   bench_shape({32, 128, 16384, ElementType::fp16, false});
